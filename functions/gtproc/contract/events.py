@@ -1,0 +1,135 @@
+"""The events gtproc publishes on its bus: detail types and detail shapes (camelCase on the wire).
+
+Consumers' rules match on `detail-type`; renaming one breaks them. Extend with new fields, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+DEFAULT_EVENT_SOURCE = "gtproc"
+
+OBJECTS_LABELED = "Objects Labeled"
+OBJECTS_FAILED = "Objects Failed"
+VALIDATION_FAILED = "Validation Failed"
+JOB_COMPLETED = "Labeling Job Completed"
+ANNOTATIONS_CONSOLIDATED = "Annotations Consolidated"
+CONSOLIDATION_COMPARED = "Consolidation Compared"
+
+# EventBridge PutEvents: at most 10 entries per call, 256 KiB per entry and per call.
+MAX_ENTRIES_PER_PUT = 10
+MAX_PUT_BYTES = 256 * 1024
+
+
+class _Camel(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
+    pass
+
+
+class LabeledObject(_Camel):
+    dataset_object_id: str
+    source: str | None = None
+    source_ref: str | None = None
+    label: Any
+    metadata: dict[str, Any]
+    human_annotated: bool
+
+
+class FailedObject(_Camel):
+    dataset_object_id: str
+    source: str | None = None
+    source_ref: str | None = None
+    failure_reason: str
+
+
+class ObjectsLabeled(_Camel):
+    job_name: str
+    label_attribute_name: str
+    iteration: int | None  # null for the final manifest; always present
+    manifest_uri: str
+    count: int
+    objects: list[LabeledObject]
+
+
+class ObjectsFailed(_Camel):
+    job_name: str
+    label_attribute_name: str
+    iteration: int | None
+    manifest_uri: str
+    count: int
+    objects: list[FailedObject]
+
+
+class LineError(_Camel):
+    line: int  # 1-based
+    attribute: str | None = None
+    code: str
+    message: str
+
+
+class ValidationFailed(_Camel):
+    job_name: str
+    manifest_uri: str
+    invalid_count: int
+    errors: list[LineError]
+
+
+class LabelingJobCompleted(_Camel):
+    job_name: str
+    manifest_uri: str
+    objects: int
+    labeled: int
+    failed: int
+    unlabeled: int
+    human_labeled: int
+    auto_labeled: int
+    invalid_lines: int
+    class_counts: dict[str, int]
+    labels_uri: str
+    label_attribute_names: list[str] = []
+
+
+class AnnotationsConsolidated(_Camel):
+    job_name: str
+    iteration: int
+    dataset_object_id: str
+    label_attribute_name: str
+    task_type: str
+    label: Any
+    metadata: dict[str, Any]
+    workers: int  # how many worker answers were consolidated
+    agreement: float  # share of those answers that agree with the label
+    method: str
+    worker_ids: list[str] = []
+
+
+class ConsolidatedLabel(_Camel):
+    label: Any
+    metadata: dict[str, Any] = {}
+
+
+class ConsolidationCompared(_Camel):
+    job_name: str
+    iteration: int
+    dataset_object_id: str
+    label_attribute_name: str
+    task_type: str
+    agree: bool
+    ours: ConsolidatedLabel
+    ground_truth: ConsolidatedLabel
+
+
+DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
+    OBJECTS_LABELED: ObjectsLabeled,
+    OBJECTS_FAILED: ObjectsFailed,
+    VALIDATION_FAILED: ValidationFailed,
+    JOB_COMPLETED: LabelingJobCompleted,
+    ANNOTATIONS_CONSOLIDATED: AnnotationsConsolidated,
+    CONSOLIDATION_COMPARED: ConsolidationCompared,
+}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """A JSON Schema per detail type, for the README and for consumers' contract tests."""
+    return {name: msgspec.json.schema(model) for name, model in DETAIL_TYPES.items()}

@@ -1,0 +1,185 @@
+"""Input side: worker answers in the shapes Ground Truth writes them, task-type inference, class order.
+
+Accepted answer shapes (section 2.1/2.2 of the format reference):
+- worker-response file entries: {"workerId": ..., "answerContent": {...}}
+- consolidation-request entries: {"workerId": ..., "annotationData": {"content": "<JSON string>"}}
+`answerContent`/`content` may be a dict or a JSON string. An `annotationData` holding only an `s3Uri`
+must be fetched by the caller first (this library does no I/O).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from gtproc.domain.consolidation.model import TaskType, WorkerAnswer
+
+_KEY_TO_TASK = {
+    "crowd-image-classifier": TaskType.IMAGE_CLASSIFICATION,
+    "crowd-classifier": TaskType.TEXT_CLASSIFICATION,
+    "crowd-image-classifier-multi-select": TaskType.IMAGE_MULTILABEL,
+    "crowd-classifier-multi-select": TaskType.TEXT_MULTILABEL,
+    "boundingBox": TaskType.OBJECT_DETECTION,
+    "crowd-bounding-box": TaskType.OBJECT_DETECTION,
+    "crowd-entity-annotation": TaskType.TEXT_SPAN,
+    "crowd-semantic-segmentation": TaskType.SEMANTIC_SEGMENTATION,
+}
+
+
+def _decode_json(value: Any, what: str) -> Any:
+    if isinstance(value, str | bytes | bytearray):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"{what} is not valid JSON: {exc}") from exc
+    return value
+
+
+def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
+    """One worker answer, from a worker-response entry or a consolidation-request annotation."""
+    if isinstance(raw, WorkerAnswer):
+        return raw
+    raw = _decode_json(raw, "answer")
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"answer must be an object, got {type(raw).__name__}")
+    worker_id = raw.get("workerId")
+    if not isinstance(worker_id, str) or not worker_id:
+        raise ValueError("answer has no workerId")
+    if "answerContent" in raw:
+        content = raw["answerContent"]
+    elif isinstance(raw.get("annotationData"), Mapping):
+        data = raw["annotationData"]
+        if "content" not in data:
+            raise ValueError(f"annotationData of {worker_id} has no inline content (s3Uri must be fetched first)")
+        content = data["content"]
+    else:
+        raise ValueError(f"answer of {worker_id} has neither answerContent nor annotationData")
+    content = _decode_json(content, f"content of {worker_id}")
+    if not isinstance(content, Mapping):
+        raise ValueError(f"content of {worker_id} must be an object")
+    return WorkerAnswer(worker_id=worker_id, content=dict(content))
+
+
+def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer]) -> list[WorkerAnswer]:
+    """Parse and drop repeated answers of one worker (the first one counts)."""
+    seen: set[str] = set()
+    answers = []
+    for raw in raws:
+        answer = parse_answer(raw)
+        if answer.worker_id not in seen:
+            seen.add(answer.worker_id)
+            answers.append(answer)
+    return answers
+
+
+def objects_from_consolidation_request(request: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """{datasetObjectId: annotations} from a consolidation-request file (a JSON array), order kept."""
+    request = _decode_json(request, "consolidation request")
+    objects: dict[str, list[dict[str, Any]]] = {}
+    for item in request:
+        objects.setdefault(str(item["datasetObjectId"]), []).extend(item.get("annotations") or [])
+    return objects
+
+
+def infer_task_type(content: Mapping[str, Any] | str) -> TaskType:
+    """Task type from one answerContent's shape; TaskType.UNKNOWN when nothing matches.
+
+    Label verification has no fixed element name: a top key containing "verif" whose value carries a
+    "label" is read as verification. Other custom single-key {"label": ...} forms stay UNKNOWN; pass the
+    task type explicitly for those.
+    """
+    content = _decode_json(content, "answerContent")
+    if not isinstance(content, Mapping):
+        return TaskType.UNKNOWN
+    for key in content:
+        if key in _KEY_TO_TASK:
+            return _KEY_TO_TASK[key]
+    for key, value in content.items():
+        if "verif" in key.lower() and isinstance(value, Mapping) and "label" in value:
+            return TaskType.LABEL_VERIFICATION
+    return TaskType.UNKNOWN
+
+
+# --- payload extraction, one per family. Each returns None when the answer has no usable payload. ---
+
+
+def _inner_values(content: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for value in content.values():
+        if isinstance(value, Mapping):
+            yield value
+
+
+def single_label_of(content: Mapping[str, Any]) -> str | None:
+    for inner in _inner_values(content):
+        label = inner.get("label")
+        if isinstance(label, str) and label:
+            return label
+        if isinstance(label, int | float) and not isinstance(label, bool):
+            return str(label)
+    return None
+
+
+def comment_of(content: Mapping[str, Any]) -> str | None:
+    """Free-text feedback of a verification answer (GT's worker-feedback), when the template has one."""
+    for inner in _inner_values(content):
+        for key in ("comment", "comments", "feedback"):
+            text = inner.get(key)
+            if isinstance(text, str) and text.strip():
+                return text
+    return None
+
+
+def multi_labels_of(content: Mapping[str, Any]) -> list[str] | None:
+    for inner in _inner_values(content):
+        labels = inner.get("labels", inner.get("label"))
+        if isinstance(labels, str):
+            return [labels] if labels else []
+        if isinstance(labels, list):
+            return sorted({str(label) for label in labels if label not in (None, "")})
+    return None
+
+
+def boxes_of(content: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], Mapping[str, Any]] | None:
+    inner = content.get("boundingBox", content.get("crowd-bounding-box"))
+    if not isinstance(inner, Mapping):
+        return None
+    boxes = [b for b in (inner.get("boundingBoxes") or []) if isinstance(b, Mapping) and b.get("label")]
+    return boxes, inner.get("inputImageProperties") or {}
+
+
+def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    inner = content.get("crowd-entity-annotation")
+    if not isinstance(inner, Mapping):
+        return None
+    return [e for e in (inner.get("entities") or []) if isinstance(e, Mapping) and e.get("label")]
+
+
+def segmentation_of(content: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    inner = content.get("crowd-semantic-segmentation")
+    if not isinstance(inner, Mapping):
+        return None
+    image = inner.get("labeledImage")
+    if not isinstance(image, Mapping) or not image.get("pngImageData"):
+        return None
+    return inner
+
+
+def resolve_classes(
+    seen: Iterable[str], categories: Sequence[str] | None, previous: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The class list; class index = position in it.
+
+    - categories given: exactly that list (answers naming other classes are dropped by the caller);
+    - else: the classes of the carried quality state, in their order, then the names seen here that
+      are new, sorted by code point. Without prior state that is simply the sorted names, and index
+      stability across batches is kept because earlier classes never move.
+    """
+    if categories is not None:
+        classes = tuple(str(c) for c in categories)
+        if len(set(classes)) != len(classes):
+            raise ValueError("categories contain duplicates")
+        return classes
+    known = list(previous)
+    known_set = set(known)
+    return tuple(known + sorted({s for s in seen if s not in known_set}))

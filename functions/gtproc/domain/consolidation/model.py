@@ -1,0 +1,108 @@
+"""Task types and the result shapes of consolidation (plain dataclasses: the library stays stdlib + numpy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gtproc.domain.consolidation.quality import QualityState
+
+
+class TaskType(StrEnum):
+    """Values are Ground Truth's own `type` suffixes, so `groundtruth_type` is exact."""
+
+    IMAGE_CLASSIFICATION = "image-classification"
+    TEXT_CLASSIFICATION = "text-classification"
+    LABEL_VERIFICATION = "label-verification"
+    IMAGE_MULTILABEL = "image-classification-multilabel"
+    TEXT_MULTILABEL = "text-classification-multilabel"
+    OBJECT_DETECTION = "object-detection"
+    TEXT_SPAN = "text-span"
+    SEMANTIC_SEGMENTATION = "semantic-segmentation"
+    UNKNOWN = "unknown"
+
+    @property
+    def groundtruth_type(self) -> str:
+        return f"groundtruth/{self.value}"
+
+    @property
+    def family(self) -> str:
+        """Task types that share one algorithm family (and one quality-state layout)."""
+        return _FAMILY[self]
+
+
+SINGLE_LABEL = "single-label"
+MULTI_LABEL = "multi-label"
+BOXES = "boxes"
+SPANS = "spans"
+SEGMENTATION = "segmentation"
+
+_FAMILY = {
+    TaskType.IMAGE_CLASSIFICATION: SINGLE_LABEL,
+    TaskType.TEXT_CLASSIFICATION: SINGLE_LABEL,
+    TaskType.LABEL_VERIFICATION: SINGLE_LABEL,
+    TaskType.IMAGE_MULTILABEL: MULTI_LABEL,
+    TaskType.TEXT_MULTILABEL: MULTI_LABEL,
+    TaskType.OBJECT_DETECTION: BOXES,
+    TaskType.TEXT_SPAN: SPANS,
+    TaskType.SEMANTIC_SEGMENTATION: SEGMENTATION,
+    TaskType.UNKNOWN: "unknown",
+}
+
+# Pure functions must not read the clock: callers pass the time, else this fixed value is written.
+DEFAULT_CREATION_DATE = "1970-01-01T00:00:00.000000"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerAnswer:
+    worker_id: str
+    content: dict[str, Any]  # the answerContent, decoded
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectResult:
+    dataset_object_id: str
+    label: Any
+    metadata: dict[str, Any]
+    content: dict[str, Any]  # {"<LAN>": label, "<LAN>-metadata": metadata}, as GT's consolidation returns it
+    workers: int  # worker answers that were consolidated
+    agreement: float  # in [0, 1]: mean agreement of those answers with the label
+    method: str
+    worker_ids: tuple[str, ...] = ()
+    mask_png: bytes | None = None  # semantic segmentation: the consolidated mask the caller uploads
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFailure:
+    dataset_object_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFigures:
+    worker_id: str
+    answers: int  # across all batches folded into the quality state
+    agreement: float  # share (or mean overlap) of those answers agreeing with the consolidated labels
+    batch_answers: int
+    batch_agreement: float
+    estimated_accuracy: float | None = None  # from the Dawid-Skene confusion matrix when the method has one
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationResult:
+    task_type: TaskType
+    method: str
+    classes: tuple[str, ...]
+    objects: list[ObjectResult]
+    failures: list[ObjectFailure]
+    quality: QualityState
+    workers: list[WorkerFigures] = field(default_factory=list)
+
+    def consolidation_response(self) -> list[dict[str, Any]]:
+        """The post-annotation Lambda's return value (consolidation-response file shape)."""
+        return [
+            {"datasetObjectId": obj.dataset_object_id, "consolidatedAnnotation": {"content": obj.content}}
+            for obj in self.objects
+        ]

@@ -1,0 +1,269 @@
+"""Single-label classification (image, text, label verification): vectorised over all answers of a batch.
+
+Every method returns a posterior-like matrix (objects x classes) and picks the label from it.
+
+Tie-breaking (all methods): among the classes whose score is within 1e-9 of the best, the one that
+received the earliest answer of that object (answer order as given) wins; if none of them was voted
+for (possible in Dawid-Skene), the lowest class index. This does not depend on class names or their
+order, so renaming or reordering classes only permutes the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_TIE_TOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Votes:
+    """All answers of a batch, sorted by object (stable, so answer order is kept within an object)."""
+
+    obj: np.ndarray  # (N,) object index
+    worker: np.ndarray  # (N,) worker index
+    label: np.ndarray  # (N,) class index
+    n_objects: int
+    n_workers: int
+    n_classes: int
+    starts: np.ndarray  # (I,) first answer of each object; every object has at least one answer
+
+    @classmethod
+    def build(
+        cls, obj: np.ndarray, worker: np.ndarray, label: np.ndarray, n_objects: int, n_workers: int,
+        n_classes: int,
+    ) -> Votes:
+        obj, worker, label = (np.asarray(a, np.int64) for a in (obj, worker, label))
+        order = np.argsort(obj, kind="stable")
+        obj, worker, label = obj[order], worker[order], label[order]
+        counts = np.bincount(obj, minlength=n_objects)
+        if counts.size != n_objects or (counts == 0).any():
+            raise ValueError("every object needs at least one answer")
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        return cls(obj, worker, label, n_objects, n_workers, n_classes, starts)
+
+    def answers_per_object(self) -> np.ndarray:
+        return np.diff(np.append(self.starts, self.obj.size))
+
+    def class_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
+        k = self.n_classes
+        return np.bincount(
+            self.obj * k + self.label, weights=weights, minlength=self.n_objects * k
+        ).reshape(self.n_objects, k)
+
+    def soft_confusion(self, posterior: np.ndarray) -> np.ndarray:
+        """(W, K, K) expected counts [worker, true class, answered class] under the posterior."""
+        k, w = self.n_classes, self.n_workers
+        key = self.worker * k + self.label
+        per_answer = posterior[self.obj]
+        out = np.empty((w * k, k))
+        for t in range(k):
+            out[:, t] = np.bincount(key, weights=per_answer[:, t], minlength=w * k)
+        return out.reshape(w, k, k).transpose(0, 2, 1)
+
+    def log_likelihood_terms(self, log_confusion: np.ndarray) -> np.ndarray:
+        """(I, K): sum over an object's answers of log confusion[worker, true class, answered]."""
+        k, w = self.n_classes, self.n_workers
+        table = log_confusion.transpose(0, 2, 1).reshape(w * k, k)
+        return np.add.reduceat(table[self.worker * k + self.label], self.starts, axis=0)
+
+
+@dataclass(frozen=True, slots=True)
+class SingleLabelOutput:
+    labels: np.ndarray  # (I,) class index
+    posterior: np.ndarray  # (I, K)
+    confidence: np.ndarray  # (I,) before rounding
+    worker_accuracy: np.ndarray | None = None  # (W,) model estimate (Dawid-Skene family only)
+
+
+def pick_labels(scores: np.ndarray, votes: Votes) -> np.ndarray:
+    """Argmax with the documented tie-break (earliest-voted tied class, else lowest index)."""
+    top = scores.max(axis=1, keepdims=True)
+    tied = scores >= top - _TIE_TOL
+    labels = tied.argmax(axis=1)
+    multi = tied.sum(axis=1) > 1
+    if multi.any():
+        k = votes.n_classes
+        position = np.arange(votes.obj.size)
+        first = np.full(votes.n_objects * k, votes.obj.size, np.int64)
+        np.minimum.at(first, votes.obj * k + votes.label, position)
+        first = first.reshape(votes.n_objects, k)
+        candidate = np.where(tied, first, votes.obj.size)
+        voted = candidate.min(axis=1) < votes.obj.size
+        take = multi & voted
+        labels[take] = candidate[take].argmin(axis=1)
+    return labels
+
+
+def _single_class(votes: Votes) -> SingleLabelOutput:
+    ones = np.ones(votes.n_objects)
+    return SingleLabelOutput(np.zeros(votes.n_objects, np.int64), ones[:, None].copy(), ones)
+
+
+def _softmax_rows(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row softmax and the row log-normaliser."""
+    top = scores.max(axis=1, keepdims=True)
+    e = np.exp(scores - top)
+    z = e.sum(axis=1, keepdims=True)
+    return e / z, (top + np.log(z))[:, 0]
+
+
+def majority_vote(votes: Votes) -> SingleLabelOutput:
+    """Most answers wins; confidence = winning share of the answers (AWS's baseline)."""
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    counts = votes.class_counts()
+    share = counts / counts.sum(axis=1, keepdims=True)
+    labels = pick_labels(share, votes)
+    return SingleLabelOutput(labels, share, share[np.arange(votes.n_objects), labels])
+
+
+def _log_odds(accuracy: np.ndarray, k: int) -> np.ndarray:
+    # One-coin model: an answer for class c multiplies P(c) by (k-1) a / (1-a) relative to the others.
+    # Workers at or below chance (a <= 1/k) get weight 0 rather than a negative one.
+    a = np.clip(accuracy, 1.0 / k, 0.99)
+    return np.log((k - 1) * a / (1 - a))
+
+
+def weighted_vote(
+    votes: Votes, prior_agreement: np.ndarray, prior_answered: np.ndarray, max_iter: int = 10
+) -> SingleLabelOutput:
+    """Votes weighted by each worker's log-odds of being right (one-coin model), iterated to a fixed point.
+
+    A worker's accuracy is estimated from leave-one-out agreement (their own vote removed) on objects
+    with more than one answer, plus the carried state, under a Beta(2, 1) prior (mean 2/3).
+    Confidence = softmax of the weighted scores, i.e. the one-coin posterior with uniform class prior.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    k, n = votes.n_classes, votes.obj.size
+    informative = votes.answers_per_object()[votes.obj] > 1
+    rows = np.arange(n)
+    weights = _log_odds((prior_agreement + 2) / (prior_answered + 3), k)
+    for _ in range(max_iter):
+        scores = votes.class_counts(weights[votes.worker])
+        loo = scores[votes.obj]
+        own = loo[rows, votes.label] - weights[votes.worker]
+        loo[rows, votes.label] = -np.inf
+        best_other = loo.max(axis=1)
+        agree = np.where(own > best_other + _TIE_TOL, 1.0, np.where(own >= best_other - _TIE_TOL, 0.5, 0.0))
+        agree_sum = np.bincount(votes.worker, weights=agree * informative, minlength=votes.n_workers)
+        seen = np.bincount(votes.worker, weights=informative.astype(float), minlength=votes.n_workers)
+        new_weights = _log_odds((prior_agreement + agree_sum + 2) / (prior_answered + seen + 3), k)
+        converged = np.allclose(new_weights, weights, atol=1e-6)
+        weights = new_weights
+        if converged:
+            break
+    scores = votes.class_counts(weights[votes.worker])
+    posterior, _ = _softmax_rows(scores)
+    labels = pick_labels(posterior, votes)
+    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels])
+
+
+def _confusion_prior(k: int, diagonal: float, off_diagonal: float) -> np.ndarray:
+    return np.where(np.eye(k, dtype=bool), diagonal, off_diagonal / (k - 1))
+
+
+def dawid_skene(
+    votes: Votes,
+    prior_confusion: np.ndarray | None = None,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    diagonal_prior: float = 2.0,
+    off_diagonal_prior: float = 1.0,
+) -> SingleLabelOutput:
+    """Dawid-Skene EM with a full confusion matrix per worker (MAP estimate).
+
+    - start: posteriors = majority-vote shares;
+    - M-step: class prior = mean posterior (+1 smoothing); confusion[w] = row-normalised expected counts
+      + carried confusion counts of earlier batches + a Dirichlet prior of `diagonal_prior` on the
+      diagonal and `off_diagonal_prior` spread over each row's other cells (keeps workers with few
+      answers near "mostly right" instead of at 0/1 estimates);
+    - E-step: posterior ∝ class prior x product of the answering workers' confusion rows;
+    - stop when the relative change of the log-likelihood is below `tol` or after `max_iter` rounds.
+    Confidence = the label's posterior.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    k, w = votes.n_classes, votes.n_workers
+    alpha = _confusion_prior(k, diagonal_prior, off_diagonal_prior)
+    carried = np.zeros((w, k, k)) if prior_confusion is None else prior_confusion.astype(np.float64)
+    counts = votes.class_counts()
+    posterior = counts / counts.sum(axis=1, keepdims=True)
+    previous = None
+    for _ in range(max_iter):
+        class_weight = posterior.sum(axis=0) + 1.0
+        log_prior = np.log(class_weight / class_weight.sum())
+        expected = votes.soft_confusion(posterior) + carried + alpha
+        confusion = expected / expected.sum(axis=2, keepdims=True)
+        posterior, log_norm = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) + log_prior)
+        log_likelihood = float(log_norm.sum())
+        if previous is not None and abs(log_likelihood - previous) <= tol * abs(previous):
+            break
+        previous = log_likelihood
+    labels = pick_labels(posterior, votes)
+    accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
+    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)
+
+
+def _one_coin(accuracy: np.ndarray, k: int) -> np.ndarray:
+    """(…, K, K) matrices with `accuracy` on the diagonal and the rest spread evenly."""
+    a = np.asarray(accuracy, np.float64)[..., None, None]
+    return np.where(np.eye(k, dtype=bool), a, (1 - a) / (k - 1))
+
+
+def aws_modified_dawid_skene(
+    votes: Votes,
+    prior_confusion: np.ndarray | None = None,
+    *,
+    max_epochs: int = 20,
+    min_relative_change: float = 1e-8,
+    initial_accuracy: float = 0.7,
+    confidence_cap: float | None = 0.95,
+) -> SingleLabelOutput:
+    """AWS's "Modified Dawid-Skene" (section 3 of the format reference), as we read its description:
+
+    - every worker starts from a K x K matrix with 0.7 on the diagonal, 0.3/(K-1) elsewhere (a worker
+      with carried counts starts from those counts, smoothed by that matrix); posteriors start uniform;
+    - E-step: posterior ∝ mean of the current posteriors (class prior) x the workers' confusion rows;
+    - M-step: expected counts (+ carried counts); worker accuracy a_w = trace / n_w, where n_w is the
+      worker's answer count; confusion = row-normalise(counts + n_w * one-coin(a_w) [worker prior]
+      + n_w/2 * one-coin(c) [crowd prior]); then c = mean worker accuracy (c starts at 0.7);
+    - at most 20 epochs; stop when the relative log-likelihood change is below 1e-8.
+    Confidence = max posterior, capped at `confidence_cap`: real Ground Truth output never exceeded
+    0.95 (an observation, not documented; None disables the cap).
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    k, w = votes.n_classes, votes.n_workers
+    init = _one_coin(initial_accuracy, k)
+    carried = np.zeros((w, k, k)) if prior_confusion is None else prior_confusion.astype(np.float64)
+    carried_n = carried.sum(axis=(1, 2))
+    n = np.bincount(votes.worker, minlength=w) + carried_n
+    confusion = (carried + init) / (carried + init).sum(axis=2, keepdims=True)
+    crowd = float(np.mean(np.trace(confusion, axis1=1, axis2=2) / k)) if carried_n.any() else initial_accuracy
+    posterior = np.full((votes.n_objects, k), 1.0 / k)
+    previous = None
+    for _ in range(max_epochs):
+        log_prior = np.log(posterior.mean(axis=0))
+        posterior, log_norm = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) + log_prior)
+        log_likelihood = float(log_norm.sum())
+        expected = votes.soft_confusion(posterior) + carried
+        accuracy = np.trace(expected, axis1=1, axis2=2) / np.maximum(n, 1)
+        smoothed = (
+            expected + n[:, None, None] * _one_coin(accuracy, k) + (n[:, None, None] / 2) * _one_coin(crowd, k)
+        )
+        confusion = smoothed / smoothed.sum(axis=2, keepdims=True)
+        crowd = float(accuracy.mean())
+        if previous is not None and abs(log_likelihood - previous) < min_relative_change * abs(previous):
+            break
+        previous = log_likelihood
+    labels = pick_labels(posterior, votes)
+    confidence = posterior[np.arange(votes.n_objects), labels]
+    if confidence_cap is not None:
+        confidence = np.minimum(confidence, confidence_cap)
+    class_prior = posterior.mean(axis=0)
+    estimated = np.einsum("t,wtt->w", class_prior, confusion)
+    return SingleLabelOutput(labels, posterior, confidence, estimated)

@@ -1,0 +1,74 @@
+"""Split a stream of byte chunks into lines, with memory bounded by the longest line kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+UTF8_BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """Stands for a line longer than the limit: it was dropped rather than held in memory."""
+
+    length: int
+
+
+def _strip_cr(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[bytes | TooLong]:
+    """Yield every line, blank ones included, without its `\\n` or `\\r\\n` ending.
+
+    Number them with `enumerate(..., 1)`. A UTF-8 byte order mark at the very start is dropped.
+    """
+    pending: list[bytes] = []  # pieces of the current line, joined once: long lines stay linear
+    pending_size = 0
+    overflow = False  # the current line passed the limit: its bytes are being skipped
+    first = True
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if first:
+            first = False
+            if chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM) :]
+        start = 0
+        if pending or overflow:
+            end = chunk.find(b"\n")
+            if end < 0:
+                pending_size += len(chunk)
+                if overflow or pending_size > max_line_bytes:
+                    overflow, pending = True, []
+                else:
+                    pending.append(chunk)
+                continue
+            size = pending_size + end
+            if overflow or size > max_line_bytes:
+                yield TooLong(size)
+            else:
+                yield _strip_cr(b"".join((*pending, chunk[:end])))
+            pending, pending_size, overflow = [], 0, False
+            start = end + 1
+        parts = chunk[start:].split(b"\n") if start else chunk.split(b"\n")
+        tail = parts.pop()
+        for line in parts:
+            if len(line) > max_line_bytes:
+                yield TooLong(len(line))
+            elif line.endswith(b"\r"):
+                yield line[:-1]
+            else:
+                yield line
+        if tail:
+            pending_size = len(tail)
+            if pending_size > max_line_bytes:
+                overflow = True
+            else:
+                pending.append(tail)
+    if overflow:
+        yield TooLong(pending_size)
+    elif pending:
+        yield _strip_cr(b"".join(pending))

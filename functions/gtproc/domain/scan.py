@@ -1,0 +1,176 @@
+"""Validate a whole manifest stream: counts per line status and the errors, line by line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from gtproc.domain.fastpath import FastPath, Shape
+from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_lines
+from gtproc.domain.validation import LabelPair, LineError, LineResult, LineStatus, validate_line
+
+_generic = msgspec.json.Decoder()
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+
+
+@dataclass(slots=True)
+class FileReport:
+    path: str
+    lines: int = 0  # lines holding a record (blank lines are tolerated and not counted)
+    labeled: int = 0
+    unlabeled: int = 0
+    failed: int = 0
+    invalid: int = 0
+    errors: list[LineError] = field(default_factory=list)
+    errors_omitted: int = 0  # errors beyond --max-errors, counted but not kept
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "lines": self.lines,
+            "labeled": self.labeled,
+            "unlabeled": self.unlabeled,
+            "failed": self.failed,
+            "invalid": self.invalid,
+            "errors": [error.as_dict() for error in self.errors],
+        }
+
+
+def validate_stream(
+    chunks: Iterable[bytes],
+    path: str,
+    max_errors: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> FileReport:
+    """Validate every line of a manifest read as byte chunks; memory stays flat whatever its size."""
+    report = FileReport(path)
+    if on_bytes is not None:
+        chunks = _counting(chunks, on_bytes)
+    fast = FastPath()
+    accept, shapes = fast.accept, fast.shapes
+    counts = {LineStatus.LABELED: 0, LineStatus.UNLABELED: 0, LineStatus.FAILED: 0, LineStatus.INVALID: 0}
+    errors = report.errors
+    for number, data in enumerate(iter_lines(chunks, max_line_bytes), 1):
+        if type(data) is bytes:
+            # Hot path, inlined: the shape that matched last usually matches again.
+            if shapes:
+                shape = shapes[0]
+                try:
+                    line = shape.decoder.decode(data)
+                except _DECODE_ERRORS:
+                    pass
+                else:
+                    if shape.check is None or shape.check(line):
+                        counts[shape.status] += 1
+                        continue
+            if not data or data.isspace():
+                continue
+            accepted = accept(data)
+            if accepted is not None:
+                counts[accepted[0].status] += 1
+                continue
+        result = validate_line(number, data)
+        counts[result.status] += 1
+        if result.errors:
+            if max_errors is None or len(errors) + len(result.errors) <= max_errors:
+                errors.extend(result.errors)
+            else:
+                room = max(0, max_errors - len(errors))
+                errors.extend(result.errors[:room])
+                report.errors_omitted += len(result.errors) - room
+        else:
+            fast.learn(result)
+    report.labeled = counts[LineStatus.LABELED]
+    report.unlabeled = counts[LineStatus.UNLABELED]
+    report.failed = counts[LineStatus.FAILED]
+    report.invalid = counts[LineStatus.INVALID]
+    report.lines = sum(counts.values())
+    return report
+
+
+def _counting(chunks: Iterable[bytes], on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+    for chunk in chunks:
+        on_bytes(len(chunk))
+        yield chunk
+
+
+@dataclass(slots=True)
+class ScannedLine:
+    """One record of a manifest as the pipeline sees it. `index` is the 0-based object index."""
+
+    index: int
+    number: int
+    status: LineStatus
+    source: str | None
+    source_ref: str | None
+    attributes: tuple[tuple[str, bool, str], ...]  # (attribute, failed, job-name) per label pair
+    errors: list[LineError]
+    _data: bytes | None
+    _record: dict[str, Any] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The decoded line; decoded lazily because most lines of a rewrite are not new."""
+        if self._record is None:
+            self._record = _generic.decode(self._data) if self._data is not None else {}
+        return self._record
+
+    def pair(self, attribute: str) -> LabelPair:
+        record = self.record()
+        metadata = record.get(attribute + "-metadata") or {}
+        if attribute in record:
+            return LabelPair(attribute, record[attribute], metadata)
+        return LabelPair(attribute, None, metadata, str(metadata.get("failure-reason", "")))
+
+
+def scan_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[ScannedLine]:
+    """Validate and classify each record of a manifest, in order, for the new-label detection."""
+    fast = FastPath()
+    index = 0
+    for number, data in enumerate(iter_lines(chunks, max_line_bytes), 1):
+        if type(data) is bytes and (not data or data.isspace()):
+            continue
+        accepted = fast.accept(data) if type(data) is bytes else None
+        if accepted is not None:
+            yield _from_fast(index, number, data, *accepted)  # type: ignore[arg-type]
+        else:
+            result = validate_line(number, data)
+            if not result.errors:
+                fast.learn(result)
+            yield _from_result(index, result, data if type(data) is bytes else None)
+        index += 1
+
+
+def _from_fast(index: int, number: int, data: bytes, shape: Shape, line: Any) -> ScannedLine:
+    attributes = tuple(
+        (pair.attribute, pair.failed, "" if pair.failed else getattr(line, pair.metadata_field).job_name)
+        for pair in shape.pairs
+    )
+    source = getattr(line, shape.source_field) if shape.source_field else None
+    source_ref = getattr(line, shape.source_ref_field) if shape.source_ref_field else None
+    return ScannedLine(index, number, shape.status, source, source_ref, attributes, [], data)
+
+
+def _from_result(index: int, result: LineResult, data: bytes | None) -> ScannedLine:
+    record = result.record
+    source = record.get("source") if record is not None else None
+    source_ref = record.get("source-ref") if record is not None else None
+    attributes = tuple((pair.attribute, pair.failed, pair.job_name) for pair in result.pairs)
+    return ScannedLine(
+        index,
+        result.number,
+        result.status,
+        source if isinstance(source, str) else None,
+        source_ref if isinstance(source_ref, str) else None,
+        attributes,
+        result.errors,
+        data,
+        record,
+    )

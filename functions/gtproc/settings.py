@@ -1,0 +1,29 @@
+"""Runtime settings of the Lambda handlers: read once from the environment, here and nowhere else."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gtproc.contract import DEFAULT_EVENT_SOURCE
+
+
+class Settings(BaseSettings):
+    """Environment variables set by the stack (infra/) and by the local replay."""
+
+    model_config = SettingsConfigDict(env_prefix="GTPROC_", frozen=True)
+
+    event_bus_name: str = Field(description="Name of the bus events are published on")
+    event_source: str = Field(default=DEFAULT_EVENT_SOURCE, description="`source` of published events")
+    table_name: str = Field(description="DynamoDB table of per-job and per-object state")
+    labels_bucket: str = Field(description="Bucket for the labels so far and the job ledgers")
+    labels_prefix: str = Field(default="labels", description="Key prefix under labels_bucket")
+    key_prefix: str = Field(default="", description="Ground Truth output prefix the pipeline watches")
+    lease_seconds: int = Field(default=900, description="How long a job lease lasts without renewal")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]
