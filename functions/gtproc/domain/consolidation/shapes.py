@@ -83,8 +83,8 @@ def _mode_or_median(values: Sequence[int]) -> int:
 def _fuse_span(coords: np.ndarray, how: str) -> np.ndarray:
     start = _mode_or_median(coords[:, 0].astype(np.int64).tolist())
     end = _mode_or_median(coords[:, 1].astype(np.int64).tolist())
-    if end <= start:  # independent boundary votes can cross; fall back to the medians
-        start, end = int(statistics.median_low(coords[:, 0].tolist())), int(statistics.median_high(coords[:, 1].tolist()))
+    if end <= start:  # independent boundary votes can cross: take the first member's span
+        start, end = int(coords[0, 0]), int(coords[0, 1])
     return np.array([start, end, 0, 0], np.int64)
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from gtproc.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""Reading and writing S3 objects in chunks (botocore's iter_lines is quadratic on long lines)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gtproc.adapters.aws import client
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class ObjectMissing(Exception):
+    """The object is gone (deleted after its notification was sent) or was never there."""
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri}")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket or not key:
+        raise ValueError(f"an s3:// URI needs a bucket and a key: {uri}")
+    return bucket, key
+
+
+class S3Objects:
+    """The object store port, on S3."""
+
+    def __init__(self, s3_client: Any | None = None) -> None:
+        self._client = s3_client
+
+    @property
+    def s3(self) -> Any:
+        if self._client is None:
+            self._client = client("s3")
+        return self._client
+
+    def open_chunks(self, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES) -> tuple[int, Iterator[bytes]]:
+        """(size, chunks) of the object; raises ObjectMissing when it does not exist."""
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from error
+            raise
+        body = response["Body"]
+        return int(response.get("ContentLength") or 0), body.iter_chunks(chunk_bytes)
+
+    def read(self, bucket: str, key: str) -> bytes | None:
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+
+    def write(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

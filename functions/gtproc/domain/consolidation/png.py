@@ -1,0 +1,181 @@
+"""A small PNG codec (zlib + numpy) for segmentation masks.
+
+Decodes 8-bit, non-interlaced grayscale, grayscale+alpha, RGB, RGBA and palette images (palette with
+optional tRNS). Encodes the same layouts, with a selectable row filter so tests can exercise every
+filter the decoder has to undo. Nothing else (16-bit, <8-bit, Adam7) is supported: masks from the
+Ground Truth UI are 8-bit RGBA.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_COLOR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
+
+
+class PngError(ValueError):
+    pass
+
+
+def _chunks(data: bytes):
+    if not data.startswith(SIGNATURE):
+        raise PngError("not a PNG (bad signature)")
+    pos = len(SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        if len(body) != length:
+            raise PngError("truncated chunk")
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        if zlib.crc32(kind + body) != crc:
+            raise PngError(f"bad CRC in {kind!r} chunk")
+        yield kind, body
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+    raise PngError("missing IEND")
+
+
+def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    p = a + b - c
+    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+
+
+def _unfilter(kinds: np.ndarray, filtered: np.ndarray) -> np.ndarray:
+    """filtered: (H, W, bpp) uint8 -> raw pixels (H, W, bpp) uint8."""
+    h, w, _ = filtered.shape
+    if kinds.max(initial=0) > 4:
+        raise PngError("unknown row filter")
+    if np.isin(kinds, (0, 2)).all():
+        out = np.empty_like(filtered)
+        previous = np.zeros_like(filtered[0])
+        for r in range(h):
+            previous = filtered[r] + previous if kinds[r] == 2 else filtered[r]
+            out[r] = previous
+        return out
+    # Sub/Average/Paeth depend on the pixel to the left: sweep anti-diagonals so that each step is
+    # vectorised over rows (pixel (r, c) needs (r, c-1), (r-1, c) and (r-1, c-1) only).
+    f = filtered.astype(np.int16)
+    x = np.zeros((h + 1, w + 1, f.shape[2]), np.int16)  # padded: x[r+1, c+1] is pixel (r, c)
+    kind_of = kinds.astype(np.int16)
+    for d in range(h + w - 1):
+        r = np.arange(max(0, d - w + 1), min(h - 1, d) + 1)
+        c = d - r
+        left, up, up_left = x[r + 1, c], x[r, c + 1], x[r, c]
+        k = kind_of[r][:, None]
+        predicted = np.select(
+            [k == 1, k == 2, k == 3, k == 4],
+            [left, up, (left + up) // 2, _paeth(left, up, up_left)],
+            default=0,
+        )
+        x[r + 1, c + 1] = (f[r, c] + predicted) & 0xFF
+    return x[1:, 1:].astype(np.uint8)
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """PNG bytes -> (H, W, C) uint8; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (palette is expanded)."""
+    header = None
+    palette = None
+    transparency = None
+    idat = bytearray()
+    for kind, body in _chunks(bytes(data)):
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"PLTE":
+            palette = np.frombuffer(body, np.uint8).reshape(-1, 3)
+        elif kind == b"tRNS":
+            transparency = np.frombuffer(body, np.uint8)
+        elif kind == b"IDAT":
+            idat += body
+    if header is None:
+        raise PngError("missing IHDR")
+    width, height, depth, color_type, compression, filter_method, interlace = header
+    if depth != 8 or color_type not in _CHANNELS or compression or filter_method or interlace:
+        raise PngError(f"unsupported PNG (depth {depth}, color type {color_type}, interlace {interlace})")
+    channels = _CHANNELS[color_type]
+    stride = width * channels
+    try:
+        raw = zlib.decompress(bytes(idat))
+    except zlib.error as exc:
+        raise PngError(f"bad image data: {exc}") from exc
+    if len(raw) != height * (stride + 1):
+        raise PngError("image data has the wrong size")
+    rows = np.frombuffer(raw, np.uint8).reshape(height, stride + 1)
+    pixels = _unfilter(rows[:, 0], rows[:, 1:].reshape(height, width, channels))
+    if color_type != 3:
+        return pixels
+    if palette is None:
+        raise PngError("palette image without PLTE")
+    index = pixels[:, :, 0]
+    if index.size and index.max() >= len(palette):
+        raise PngError("palette index out of range")
+    if transparency is None:
+        return palette[index]
+    alpha = np.full(len(palette), 255, np.uint8)
+    alpha[: min(len(transparency), len(palette))] = transparency[: len(palette)]
+    return np.dstack([palette[index], alpha[index]])
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _filter(pixels: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    x = pixels.astype(np.int16)
+    left = np.zeros_like(x)
+    left[:, 1:] = x[:, :-1]
+    up = np.zeros_like(x)
+    up[1:] = x[:-1]
+    up_left = np.zeros_like(x)
+    up_left[1:, 1:] = x[:-1, :-1]
+    k = kinds[:, None, None]
+    predicted = np.select(
+        [k == 1, k == 2, k == 3, k == 4],
+        [left, up, (left + up) // 2, _paeth(left, up, up_left)],
+        default=0,
+    )
+    return ((x - predicted) & 0xFF).astype(np.uint8)
+
+
+def encode_png(
+    pixels: np.ndarray,
+    *,
+    palette: Sequence[tuple[int, int, int]] | np.ndarray | None = None,
+    row_filter: int | Sequence[int] = 2,
+    level: int = 6,
+) -> bytes:
+    """(H, W[, C]) uint8 -> PNG bytes. With `palette`, pixels are (H, W) palette indices.
+
+    row_filter: one PNG filter type (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth) for all rows, or one per row.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        raise ValueError("pixels must be uint8")
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    height, width, channels = pixels.shape
+    if palette is not None:
+        if channels != 1:
+            raise ValueError("palette images take (H, W) indices")
+        color_type = 3
+        plte = np.asarray(palette, np.uint8).reshape(-1, 3)
+    elif channels in _COLOR_TYPE:
+        color_type = _COLOR_TYPE[channels]
+    else:
+        raise ValueError(f"unsupported channel count {channels}")
+    kinds = np.broadcast_to(np.asarray(row_filter, np.int16), (height,)).copy()
+    filtered = _filter(pixels, kinds).reshape(height, width * channels)
+    raw = np.hstack([kinds.astype(np.uint8)[:, None], filtered]).tobytes()
+    out = [SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))]
+    if color_type == 3:
+        out.append(_chunk(b"PLTE", plte.tobytes()))
+    out += [_chunk(b"IDAT", zlib.compress(raw, level)), _chunk(b"IEND", b"")]
+    return b"".join(out)
