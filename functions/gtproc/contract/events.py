@@ -27,7 +27,7 @@ class _Camel(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     pass
 
 
-class LabeledObject(_Camel):
+class LabeledObject(_Camel, kw_only=True):
     dataset_object_id: str
     source: str | None = None
     source_ref: str | None = None
@@ -36,14 +36,14 @@ class LabeledObject(_Camel):
     human_annotated: bool
 
 
-class FailedObject(_Camel):
+class FailedObject(_Camel, kw_only=True):
     dataset_object_id: str
     source: str | None = None
     source_ref: str | None = None
     failure_reason: str
 
 
-class ObjectsLabeled(_Camel):
+class ObjectsLabeled(_Camel, kw_only=True):
     job_name: str
     label_attribute_name: str
     iteration: int | None  # null for the final manifest; always present
@@ -52,7 +52,7 @@ class ObjectsLabeled(_Camel):
     objects: list[LabeledObject]
 
 
-class ObjectsFailed(_Camel):
+class ObjectsFailed(_Camel, kw_only=True):
     job_name: str
     label_attribute_name: str
     iteration: int | None
@@ -61,21 +61,21 @@ class ObjectsFailed(_Camel):
     objects: list[FailedObject]
 
 
-class LineError(_Camel):
+class LineError(_Camel, kw_only=True):
     line: int  # 1-based
     attribute: str | None = None
     code: str
     message: str
 
 
-class ValidationFailed(_Camel):
+class ValidationFailed(_Camel, kw_only=True):
     job_name: str
     manifest_uri: str
     invalid_count: int
     errors: list[LineError]
 
 
-class LabelingJobCompleted(_Camel):
+class LabelingJobCompleted(_Camel, kw_only=True):
     job_name: str
     manifest_uri: str
     objects: int
@@ -90,7 +90,7 @@ class LabelingJobCompleted(_Camel):
     label_attribute_names: list[str] = []
 
 
-class AnnotationsConsolidated(_Camel):
+class AnnotationsConsolidated(_Camel, kw_only=True):
     job_name: str
     iteration: int
     dataset_object_id: str
@@ -104,12 +104,12 @@ class AnnotationsConsolidated(_Camel):
     worker_ids: list[str] = []
 
 
-class ConsolidatedLabel(_Camel):
+class ConsolidatedLabel(_Camel, kw_only=True):
     label: Any
     metadata: dict[str, Any] = {}
 
 
-class ConsolidationCompared(_Camel):
+class ConsolidationCompared(_Camel, kw_only=True):
     job_name: str
     iteration: int
     dataset_object_id: str

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from gtproc.domain.consolidation.clustering import cluster
 
 _SHARE_TOL = 1e-9

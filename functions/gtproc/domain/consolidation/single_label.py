@@ -31,7 +31,12 @@ class Votes:
 
     @classmethod
     def build(
-        cls, obj: np.ndarray, worker: np.ndarray, label: np.ndarray, n_objects: int, n_workers: int,
+        cls,
+        obj: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        n_objects: int,
+        n_workers: int,
         n_classes: int,
     ) -> Votes:
         obj, worker, label = (np.asarray(a, np.int64) for a in (obj, worker, label))
@@ -48,9 +53,9 @@ class Votes:
 
     def class_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         k = self.n_classes
-        return np.bincount(
-            self.obj * k + self.label, weights=weights, minlength=self.n_objects * k
-        ).reshape(self.n_objects, k)
+        return np.bincount(self.obj * k + self.label, weights=weights, minlength=self.n_objects * k).reshape(
+            self.n_objects, k
+        )
 
     def soft_confusion(self, posterior: np.ndarray) -> np.ndarray:
         """(W, K, K) expected counts [worker, true class, answered class] under the posterior."""
@@ -252,9 +257,7 @@ def aws_modified_dawid_skene(
         log_likelihood = float(log_norm.sum())
         expected = votes.soft_confusion(posterior) + carried
         accuracy = np.trace(expected, axis1=1, axis2=2) / np.maximum(n, 1)
-        smoothed = (
-            expected + n[:, None, None] * _one_coin(accuracy, k) + (n[:, None, None] / 2) * _one_coin(crowd, k)
-        )
+        smoothed = expected + n[:, None, None] * _one_coin(accuracy, k) + (n[:, None, None] / 2) * _one_coin(crowd, k)
         confusion = smoothed / smoothed.sum(axis=2, keepdims=True)
         crowd = float(accuracy.mean())
         if previous is not None and abs(log_likelihood - previous) < min_relative_change * abs(previous):

@@ -1,0 +1,102 @@
+"""In-memory adapters: the same ports as AWS, for unit tests and for reasoning about the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from gtproc.domain.ledger import FactKey
+from gtproc.usecases.ports import EventEntry, JobLease, LeaseHeld, ObjectMissing
+
+
+@dataclass
+class MemoryObjects:
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    chunk_bytes: int = 64 * 1024
+
+    def open_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+        data = self.objects.get((bucket, key))
+        if data is None:
+            raise ObjectMissing(f"s3://{bucket}/{key}")
+        return iter([data[i : i + self.chunk_bytes] for i in range(0, len(data), self.chunk_bytes)])
+
+
+@dataclass
+class MemoryPublisher:
+    events: list[EventEntry] = field(default_factory=list)
+    calls: int = 0
+    fail_next: list[set[int]] = field(default_factory=list)  # positions to reject, per upcoming call
+
+    def put(self, entries: Sequence[EventEntry]) -> list[int]:
+        self.calls += 1
+        failing = self.fail_next.pop(0) if self.fail_next else set()
+        for position, entry in enumerate(entries):
+            if position not in failing:
+                self.events.append(entry)
+        return sorted(position for position in failing if position < len(entries))
+
+
+@dataclass
+class _Job:
+    version: int = 0
+    owner: str | None = None
+    expires: float = 0.0
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class MemoryJobState:
+    jobs: dict[str, _Job] = field(default_factory=dict)
+    journal: dict[tuple[str, int], list[FactKey]] = field(default_factory=dict)
+    calls: int = 0
+
+    def acquire(self, job_id: str, owner: str, now: float, lease_seconds: int) -> JobLease:
+        self.calls += 1
+        job = self.jobs.setdefault(job_id, _Job())
+        if job.owner is not None and job.owner != owner and job.expires > now:
+            raise LeaseHeld(job_id)
+        job.owner, job.expires = owner, now + lease_seconds
+        return JobLease(job_id, owner, job.version)
+
+    def record_published(self, lease: JobLease, facts: Sequence[FactKey], now: float) -> None:
+        self.calls += 1
+        self.journal.setdefault((lease.job_id, lease.version + 1), []).extend(facts)
+
+    def published_since(self, job_id: str, version: int) -> list[FactKey]:
+        self.calls += 1
+        return list(self.journal.get((job_id, version + 1), []))
+
+    def commit(self, lease: JobLease, new_version: int, now: float, summary: dict[str, object]) -> None:
+        self.calls += 1
+        job = self.jobs[lease.job_id]
+        if job.owner != lease.owner:
+            raise LeaseHeld(f"{lease.job_id}: lease lost before commit")
+        job.version, job.owner, job.summary = new_version, None, summary
+
+    def release(self, lease: JobLease) -> None:
+        self.calls += 1
+        job = self.jobs.get(lease.job_id)
+        if job is not None and job.owner == lease.owner:
+            job.owner = None
+
+
+@dataclass
+class MemoryLabels:
+    ledgers: dict[str, bytes] = field(default_factory=dict)
+    parts: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    calls: int = 0
+
+    def load_ledger(self, job_id: str) -> bytes | None:
+        self.calls += 1
+        return self.ledgers.get(job_id)
+
+    def save_ledger(self, job_id: str, data: bytes) -> None:
+        self.calls += 1
+        self.ledgers[job_id] = data
+
+    def append_labels(self, job_id: str, part: str, lines: bytes) -> None:
+        self.calls += 1
+        self.parts.setdefault(job_id, {})[part] = lines
+
+    def labels_uri(self, job_id: str) -> str:
+        return f"memory://labels/{job_id}/"

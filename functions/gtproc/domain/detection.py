@@ -1,0 +1,157 @@
+"""New-label detection: which facts of a manifest write have not been published for the job yet.
+
+An object counts as labeled, for a label attribute, the first time a valid line carries that label;
+rewrites, duplicates and out-of-order writes find it in the ledger and publish nothing again. Only the
+job's own label attributes are published: on a chained job's line, the earlier job's pair is input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gtproc.contract.events import FailedObject, LabeledObject
+from gtproc.domain.ledger import FactKey, FactKind, Ledger, fingerprint
+from gtproc.domain.scan import ScannedLine
+from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
+from gtproc.domain.validation import LineError, LineStatus
+
+JOB_NAME_PREFIX = "labeling-job/"
+
+
+def normalize_job_name(name: str) -> str:
+    """Job names are case-insensitive; built-in metadata writes `labeling-job/<name lower-cased>`."""
+    name = name.strip().lower()
+    return name[len(JOB_NAME_PREFIX) :] if name.startswith(JOB_NAME_PREFIX) else name
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledFinding:
+    key: FactKey
+    object: LabeledObject
+
+
+@dataclass(frozen=True, slots=True)
+class FailedFinding:
+    key: FactKey
+    object: FailedObject
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidFinding:
+    key: FactKey
+    errors: list[LineError]
+
+
+Finding = LabeledFinding | FailedFinding | InvalidFinding
+
+
+@dataclass
+class JobTally:
+    """What the final manifest says about the whole job, for `Labeling Job Completed`."""
+
+    objects: int = 0
+    labeled: int = 0
+    failed: int = 0
+    unlabeled: int = 0
+    human_labeled: int = 0
+    auto_labeled: int = 0
+    invalid_lines: int = 0
+    class_counts: Counter[str] = field(default_factory=Counter)
+
+
+class Detector:
+    def __init__(self, job_name: str, ledger: Ledger, tally: JobTally | None = None) -> None:
+        self.job = normalize_job_name(job_name)
+        self.ledger = ledger
+        self.tally = tally
+
+    def is_own(self, attribute: str, pair_job_name: str) -> bool:
+        if pair_job_name:
+            return normalize_job_name(pair_job_name) == self.job
+        # Failed metadata need not name the job: fall back on what is known of the job's attributes.
+        return attribute in self.ledger.own_attributes or attribute.lower() == self.job
+
+    def observe(self, line: ScannedLine) -> Iterator[Finding]:
+        tally = self.tally
+        if line.status is LineStatus.INVALID:
+            if tally is not None:
+                tally.objects += 1
+                tally.invalid_lines += 1
+            print_ = fingerprint(line._data)
+            if not self.ledger.known(FactKind.INVALID, "", line.index, print_):
+                yield InvalidFinding(FactKey(FactKind.INVALID, "", line.index, print_), line.errors)
+            return
+        source_print = fingerprint(line.source_ref if line.source_ref is not None else line.source)
+        own_labeled = own_failed = None
+        for attribute, failed, pair_job_name in line.attributes:
+            kind = FactKind.FAILED if failed else FactKind.LABELED
+            known = self.ledger.known(kind, attribute, line.index, source_print)
+            if known and tally is None:
+                continue
+            if failed and not pair_job_name:
+                pair_job_name = _job_name_of(line.record().get(attribute + "-metadata"))
+            if not self.is_own(attribute, pair_job_name):
+                continue
+            if failed:
+                own_failed = attribute
+            else:
+                own_labeled = attribute
+                self.ledger.own_attributes.add(attribute)
+            if known:
+                continue
+            key = FactKey(kind, attribute, line.index, source_print)
+            pair = line.pair(attribute)
+            source = {"source": line.source} if line.source_ref is None else {"source_ref": line.source_ref}
+            if failed:
+                reason = pair.failure_reason or ""
+                yield FailedFinding(key, FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source))
+            else:
+                obj = LabeledObject(
+                    dataset_object_id=str(line.index),
+                    label=pair.label,
+                    metadata=pair.metadata,
+                    human_annotated=pair.human_annotated,
+                    **source,
+                )
+                yield LabeledFinding(key, obj)
+        if tally is not None:
+            tally.objects += 1
+            if own_labeled is not None:
+                tally.labeled += 1
+                pair = line.pair(own_labeled)
+                if pair.human_annotated:
+                    tally.human_labeled += 1
+                else:
+                    tally.auto_labeled += 1
+                tally.class_counts.update(class_names(pair.task_type, pair.label, pair.metadata))
+            elif own_failed is not None:
+                tally.failed += 1
+            else:
+                tally.unlabeled += 1
+
+
+def _job_name_of(metadata: Any) -> str:
+    if isinstance(metadata, dict):
+        value = metadata.get("job-name") or metadata.get("job_name")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def class_names(type_string: str, label: Any, metadata: dict[str, Any]) -> list[str]:
+    """The class names a label uses: one per classification, one per box, entity or picked class."""
+    task_type = task_type_of(type_string)
+    if task_type in SINGLE_LABEL_TYPES:
+        name = metadata.get("class-name")
+        return [name] if isinstance(name, str) else []
+    class_map = metadata.get("class-map") or metadata.get("class_map") or {}
+    if task_type in MULTILABEL_TYPES and isinstance(label, list):
+        return [str(class_map.get(str(class_id), class_id)) for class_id in label]
+    if task_type is TaskType.BOUNDING_BOX and isinstance(label, dict):
+        return [str(class_map.get(str(box.get("class_id")), box.get("class_id"))) for box in label["annotations"]]
+    if task_type is TaskType.NAMED_ENTITY and isinstance(label, dict):
+        return [entity["label"] for entity in label["annotations"]["entities"]]
+    return []

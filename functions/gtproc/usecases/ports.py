@@ -1,0 +1,81 @@
+"""The ports the use cases need. Adapters implement them on AWS (adapters/) or in memory (tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gtproc.domain.ledger import FactKey
+
+
+class ObjectMissing(Exception):
+    """The object is gone (deleted after its notification was sent)."""
+
+
+class LeaseHeld(Exception):
+    """Another invocation is processing the same job; retry later."""
+
+
+class PublishFailed(Exception):
+    """Some events could not be published after retries; what was published is committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventEntry:
+    """One event to put on the bus, with the facts it publishes (recorded once it is on the bus)."""
+
+    detail_type: str
+    detail: bytes  # JSON
+    facts: tuple[FactKey, ...]
+
+
+class ObjectReader(Protocol):
+    def open_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+        """Raises ObjectMissing when the object does not exist."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def put(self, entries: Sequence[EventEntry]) -> list[int]:
+        """One PutEvents call (at most 10 entries within the size limit); the positions that failed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobLease:
+    job_id: str
+    owner: str
+    version: int  # the committed ledger version
+
+
+class JobStateStore(Protocol):
+    def acquire(self, job_id: str, owner: str, now: float, lease_seconds: int) -> JobLease:
+        """Take the job's lease (raises LeaseHeld when another live owner has it)."""
+        ...
+
+    def record_published(self, lease: JobLease, facts: Sequence[FactKey], now: float) -> None:
+        """Journal facts that are on the bus, before the ledger holding them is committed."""
+        ...
+
+    def published_since(self, job_id: str, version: int) -> list[FactKey]:
+        """Facts journaled after `version` was committed (by a run that died before committing)."""
+        ...
+
+    def commit(self, lease: JobLease, new_version: int, now: float, summary: dict[str, object]) -> None:
+        """Record the new ledger version and release the lease (only if still the owner)."""
+        ...
+
+    def release(self, lease: JobLease) -> None: ...
+
+
+class LabelStore(Protocol):
+    def load_ledger(self, job_id: str) -> bytes | None: ...
+
+    def save_ledger(self, job_id: str, data: bytes) -> None: ...
+
+    def append_labels(self, job_id: str, part: str, lines: bytes) -> None:
+        """Write the part of the job's labels found by one commit."""
+        ...
+
+    def labels_uri(self, job_id: str) -> str: ...

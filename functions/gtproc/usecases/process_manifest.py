@@ -1,0 +1,272 @@
+"""Use case: a manifest was written; publish what is new for its job, exactly once.
+
+Under the job's lease: load the ledger, fold in what a dead run journaled, stream and validate the
+manifest, publish the new facts (journaled as PutEvents accepts them), append the new labels to the
+job's labels so far, then commit the ledger. A final manifest also publishes the job's completion once.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from gtproc.contract.events import (
+    JOB_COMPLETED,
+    OBJECTS_FAILED,
+    OBJECTS_LABELED,
+    VALIDATION_FAILED,
+    LabelingJobCompleted,
+)
+from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding
+from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
+from gtproc.domain.ledger import FactKey, FactKind, Ledger
+from gtproc.domain.scan import scan_lines
+from gtproc.usecases.ports import (
+    EventEntry,
+    EventPublisher,
+    JobLease,
+    JobStateStore,
+    LabelStore,
+    LeaseHeld,
+    ObjectMissing,
+    ObjectReader,
+    PublishFailed,
+)
+from gtproc.usecases.publishing import BatchSender, EventPacker
+
+LABELS_PART_BYTES = 16 * 1024 * 1024
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    key_prefix: str = ""
+    lease_seconds: int = 900
+    lease_wait_seconds: float = 20.0  # how long to wait for another run of the same job before retrying later
+
+
+@dataclass
+class ManifestOutcome:
+    key: str
+    status: str  # "processed" or "skipped"
+    reason: str = ""
+    job_name: str = ""
+    lines: int = 0
+    invalid_lines: int = 0
+    published: dict[str, int] = field(default_factory=dict)  # facts published, by detail type
+    put_events_calls: int = 0
+    completed: bool = False
+
+
+class ProcessManifest:
+    def __init__(
+        self,
+        reader: ObjectReader,
+        state: JobStateStore,
+        labels: LabelStore,
+        publisher: EventPublisher,
+        config: PipelineConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.reader, self.state, self.labels, self.publisher = reader, state, labels, publisher
+        self.config = config or PipelineConfig()
+        self.clock, self.sleep = clock, sleep
+
+    def __call__(self, bucket: str, key: str) -> ManifestOutcome:
+        if not is_under_prefix(key, self.config.key_prefix):
+            return ManifestOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
+        location = parse_output_key(key)
+        if location is None or not location.is_manifest:
+            return ManifestOutcome(key, "skipped", "not an output manifest of the Ground Truth layout")
+        job_id = f"{bucket}/{location.job_root}"
+        lease = self._acquire(job_id)
+        try:
+            return _Run(self, lease, bucket, location).execute()
+        except BaseException:
+            self.state.release(lease)
+            raise
+
+    def _acquire(self, job_id: str) -> JobLease:
+        owner = uuid.uuid4().hex
+        deadline = self.clock() + self.config.lease_wait_seconds
+        delay = 0.25
+        while True:
+            try:
+                return self.state.acquire(job_id, owner, self.clock(), self.config.lease_seconds)
+            except LeaseHeld:
+                if self.clock() + delay > deadline:
+                    raise
+                self.sleep(delay)
+                delay = min(delay * 2, 4.0)
+
+
+class _Run:
+    """One manifest write processed under the job's lease."""
+
+    def __init__(self, use_case: ProcessManifest, lease: JobLease, bucket: str, location: OutputKey) -> None:
+        self.uc = use_case
+        self.lease = lease
+        self.bucket = bucket
+        self.location = location
+        self.job_id = lease.job_id
+        self.manifest_uri = f"s3://{bucket}/{location.key}"
+        self.outcome = ManifestOutcome(location.key, "processed", job_name=location.job_name)
+        self.labels_part: list[bytes] = []
+        self.labels_part_bytes = 0
+        self.labels_parts_written = 0
+        self.ledger = Ledger()
+
+    def execute(self) -> ManifestOutcome:
+        uc, location = self.uc, self.location
+        stored = uc.labels.load_ledger(self.job_id)
+        if stored is not None:
+            self.ledger = Ledger.from_bytes(stored)
+        self.recovered = uc.state.published_since(self.job_id, self.lease.version)
+        for fact in self.recovered:
+            self.ledger.add(fact)  # a run that died after publishing: never publish those again
+        self.new_version = self.lease.version + 1
+
+        is_final = location.area is Area.FINAL_MANIFEST
+        tally = JobTally() if is_final else None
+        detector = Detector(location.job_name, self.ledger, tally)
+        sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
+        packers = _Packers(location, self.manifest_uri)
+        try:
+            chunks = uc.reader.open_chunks(self.bucket, location.key)
+            for line in scan_lines(chunks):
+                self.outcome.lines += 1
+                if line.errors:
+                    self.outcome.invalid_lines += 1
+                for finding in detector.observe(line):
+                    entry = packers.add(finding)
+                    if entry is not None:
+                        sender.send(entry)
+        except ObjectMissing:
+            self.uc.state.release(self.lease)
+            return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        try:
+            for entry in packers.finish():
+                sender.send(entry)
+            sender.flush()
+            if tally is not None and not self.ledger.completed:
+                sender.send(self._completion(tally))
+                sender.flush()
+        except PublishFailed:
+            self._commit(sender)
+            raise
+        self._commit(sender)
+        return self.outcome
+
+    def _completion(self, tally: JobTally) -> EventEntry:
+        detail = LabelingJobCompleted(
+            job_name=self.location.job_name,
+            manifest_uri=self.manifest_uri,
+            objects=tally.objects,
+            labeled=tally.labeled,
+            failed=tally.failed,
+            unlabeled=tally.unlabeled,
+            human_labeled=tally.human_labeled,
+            auto_labeled=tally.auto_labeled,
+            invalid_lines=tally.invalid_lines,
+            class_counts=dict(sorted(tally.class_counts.items())),
+            labels_uri=self.uc.labels.labels_uri(self.job_id),
+            label_attribute_names=sorted(self.ledger.own_attributes),
+        )
+        return EventEntry(JOB_COMPLETED, _encoder.encode(detail), (FactKey(FactKind.COMPLETED, "", -1, 0),))
+
+    def _on_published(self, entries: Sequence[EventEntry]) -> None:
+        facts = [fact for entry in entries for fact in entry.facts]
+        self.uc.state.record_published(self.lease, facts, self.uc.clock())
+        for entry in entries:
+            self.outcome.published[entry.detail_type] = self.outcome.published.get(entry.detail_type, 0) + len(
+                entry.facts
+            )
+            if entry.detail_type == JOB_COMPLETED:
+                self.outcome.completed = True
+            elif entry.detail_type in (OBJECTS_LABELED, OBJECTS_FAILED):
+                self._add_labels(entry)
+        for fact in facts:
+            self.ledger.add(fact)
+
+    def _add_labels(self, entry: EventEntry) -> None:
+        """The labels so far: one JSON line per published object, written in parts as they fill up."""
+        detail = msgspec.json.decode(entry.detail)
+        common = {
+            "labelAttributeName": detail["labelAttributeName"],
+            "status": "labeled" if entry.detail_type == OBJECTS_LABELED else "failed",
+            "iteration": detail["iteration"],
+            "manifestUri": detail["manifestUri"],
+        }
+        for obj in detail["objects"]:
+            line = _encoder.encode({**obj, **common}) + b"\n"
+            self.labels_part.append(line)
+            self.labels_part_bytes += len(line)
+        if self.labels_part_bytes >= LABELS_PART_BYTES:
+            self._write_labels_part()
+
+    def _write_labels_part(self) -> None:
+        if not self.labels_part:
+            return
+        part = f"{self.new_version:08d}-{self.labels_parts_written:04d}"
+        self.uc.labels.append_labels(self.job_id, part, b"".join(self.labels_part))
+        self.labels_parts_written += 1
+        self.labels_part, self.labels_part_bytes = [], 0
+
+    def _commit(self, sender: BatchSender) -> None:
+        self.outcome.put_events_calls = sender.calls
+        if sender.published == 0 and not self.recovered:
+            self.uc.state.release(self.lease)  # nothing new: no write beyond the lease
+            return
+        self._write_labels_part()
+        self.ledger.version = self.new_version
+        self.uc.labels.save_ledger(self.job_id, self.ledger.to_bytes())
+        summary = {
+            "lastManifest": self.location.key,
+            "labeled": self.ledger.count(FactKind.LABELED),
+            "failed": self.ledger.count(FactKind.FAILED),
+            "completed": self.ledger.completed,
+        }
+        self.uc.state.commit(self.lease, self.new_version, self.uc.clock(), summary)
+
+
+class _Packers:
+    """One event packer per detail type and label attribute of the manifest being processed."""
+
+    def __init__(self, location: OutputKey, manifest_uri: str) -> None:
+        self.location = location
+        self.manifest_uri = manifest_uri
+        self.packers: dict[tuple[str, str], EventPacker] = {}
+
+    def _packer(self, detail_type: str, attribute: str) -> EventPacker:
+        packer = self.packers.get((detail_type, attribute))
+        if packer is None:
+            job = self.location.job_name
+            if detail_type == VALIDATION_FAILED:
+                frame = {"jobName": job, "manifestUri": self.manifest_uri}
+                packer = EventPacker(detail_type, frame, "errors", "invalidCount")
+            else:
+                frame = {
+                    "jobName": job,
+                    "labelAttributeName": attribute,
+                    "iteration": self.location.iteration,
+                    "manifestUri": self.manifest_uri,
+                }
+                packer = EventPacker(detail_type, frame, "objects", "count")
+            self.packers[(detail_type, attribute)] = packer
+        return packer
+
+    def add(self, finding: LabeledFinding | FailedFinding | InvalidFinding) -> EventEntry | None:
+        if isinstance(finding, LabeledFinding):
+            return self._packer(OBJECTS_LABELED, finding.key.attribute).add([finding.object], (finding.key,))
+        if isinstance(finding, FailedFinding):
+            return self._packer(OBJECTS_FAILED, finding.key.attribute).add([finding.object], (finding.key,))
+        errors = [error.as_dict() for error in finding.errors]
+        return self._packer(VALIDATION_FAILED, "").add(errors, (finding.key,))
+
+    def finish(self) -> list[EventEntry]:
+        return [entry for packer in self.packers.values() if (entry := packer.cut()) is not None]
