@@ -14,7 +14,7 @@ class MemoryObjects:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     chunk_bytes: int = 64 * 1024
 
-    def open_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+    def read_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
         data = self.objects.get((bucket, key))
         if data is None:
             raise ObjectMissing(f"s3://{bucket}/{key}")

@@ -8,12 +8,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from gtproc.adapters.aws import client
+from gtproc.usecases.ports import ObjectMissing
 
 CHUNK_BYTES = 1024 * 1024
-
-
-class ObjectMissing(Exception):
-    """The object is gone (deleted after its notification was sent) or was never there."""
+__all__ = ["ObjectMissing", "S3Objects", "parse_s3_uri"]
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -47,6 +45,10 @@ class S3Objects:
             raise
         body = response["Body"]
         return int(response.get("ContentLength") or 0), body.iter_chunks(chunk_bytes)
+
+    def read_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+        """The object reader port of the manifests pipeline."""
+        return self.open_chunks(bucket, key)[1]
 
     def read(self, bucket: str, key: str) -> bytes | None:
         try:

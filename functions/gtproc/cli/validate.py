@@ -32,8 +32,13 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a local file or s3://bucket/key")
     parser.add_argument("--json", action="store_true", help="print one JSON object per input, one per line")
-    parser.add_argument("--max-errors", type=_non_negative, default=None, metavar="N",
-                        help="keep at most N errors per input (counts stay exact)")
+    parser.add_argument(
+        "--max-errors",
+        type=_non_negative,
+        default=None,
+        metavar="N",
+        help="keep at most N errors per input (counts stay exact)",
+    )
     parser.set_defaults(run=run)
 
 

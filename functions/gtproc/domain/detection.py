@@ -107,7 +107,9 @@ class Detector:
             source = {"source": line.source} if line.source_ref is None else {"source_ref": line.source_ref}
             if failed:
                 reason = pair.failure_reason or ""
-                yield FailedFinding(key, FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source))
+                yield FailedFinding(
+                    key, FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source)
+                )
             else:
                 obj = LabeledObject(
                     dataset_object_id=str(line.index),

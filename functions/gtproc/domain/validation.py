@@ -264,7 +264,7 @@ def _check_common_metadata(metadata: dict[str, Any], add: _Add) -> None:
     if human is None:
         add(Rule.HUMAN_ANNOTATED_MISSING, "metadata has no `human-annotated`")
     elif human != "yes" and human != "no":
-        add(Rule.HUMAN_ANNOTATED, f"`human-annotated` is {_show(human)}, must be \"yes\" or \"no\"")
+        add(Rule.HUMAN_ANNOTATED, f'`human-annotated` is {_show(human)}, must be "yes" or "no"')
     created = metadata.get("creation-date", metadata.get("creation_date"))
     if created is None:
         add(Rule.CREATION_DATE_MISSING, "metadata has no `creation-date`")

@@ -31,7 +31,7 @@ class EventEntry:
 
 
 class ObjectReader(Protocol):
-    def open_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
+    def read_chunks(self, bucket: str, key: str) -> Iterator[bytes]:
         """Raises ObjectMissing when the object does not exist."""
         ...
 

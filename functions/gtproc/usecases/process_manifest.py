@@ -137,7 +137,7 @@ class _Run:
         sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
         packers = _Packers(location, self.manifest_uri)
         try:
-            chunks = uc.reader.open_chunks(self.bucket, location.key)
+            chunks = uc.reader.read_chunks(self.bucket, location.key)
             for line in scan_lines(chunks):
                 self.outcome.lines += 1
                 if line.errors:

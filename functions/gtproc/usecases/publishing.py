@@ -105,10 +105,11 @@ class BatchSender:
             self.calls += 1
             try:
                 failed = set(self.publisher.put(batch))
-            except Exception:  # noqa: BLE001 - throttling or a network error: the whole batch is retried
+            except Exception as error:  # throttling or a network error: the whole batch is retried
                 failed = set(range(len(batch)))
                 if attempt == self.attempts - 1:
-                    raise PublishFailed(f"PutEvents failed for {len(batch)} events after {self.attempts} attempts")
+                    message = f"PutEvents failed for {len(batch)} events after {self.attempts} attempts: {error}"
+                    raise PublishFailed(message) from error
             done = [entry for position, entry in enumerate(batch) if position not in failed]
             if done:
                 self.published += len(done)

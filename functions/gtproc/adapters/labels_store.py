@@ -1,0 +1,56 @@
+"""The job's labels so far and its ledger, in the labels bucket (which has no event notifications,
+so nothing written here can trigger the pipeline again).
+
+- `s3://<bucket>/<labels prefix>/<output bucket>/<job path>/part-<version>-<n>.jsonl`: the labels so
+  far, one JSON line per published object; read every part in name order.
+- `s3://<bucket>/state/<output bucket>/<job path>/ledger.bin`: the compressed ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gtproc.adapters.s3 import S3Objects
+
+
+class S3LabelStore:
+    def __init__(self, bucket: str, prefix: str = "labels", s3: S3Objects | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.s3 = s3 or S3Objects()
+        self.calls = 0
+
+    def _ledger_key(self, job_id: str) -> str:
+        return f"state/{job_id}/ledger.bin"
+
+    def labels_prefix(self, job_id: str) -> str:
+        return f"{self.prefix}/{job_id}/" if self.prefix else f"{job_id}/"
+
+    def load_ledger(self, job_id: str) -> bytes | None:
+        self.calls += 1
+        return self.s3.read(self.bucket, self._ledger_key(job_id))
+
+    def save_ledger(self, job_id: str, data: bytes) -> None:
+        self.calls += 1
+        self.s3.write(self.bucket, self._ledger_key(job_id), data)
+
+    def append_labels(self, job_id: str, part: str, lines: bytes) -> None:
+        self.calls += 1
+        self.s3.write(self.bucket, f"{self.labels_prefix(job_id)}part-{part}.jsonl", lines, "application/x-ndjson")
+
+    def labels_uri(self, job_id: str) -> str:
+        return f"s3://{self.bucket}/{self.labels_prefix(job_id)}"
+
+    def read_labels(self, job_id: str) -> list[dict[str, Any]]:
+        """Every label published so far for the job (for tools and tests)."""
+        import msgspec
+
+        listing = self.s3.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.labels_prefix(job_id)
+        )
+        keys = sorted(item["Key"] for page in listing for item in page.get("Contents", []))
+        labels: list[dict[str, Any]] = []
+        for key in keys:
+            body = self.s3.read(self.bucket, key) or b""
+            labels.extend(msgspec.json.decode(line) for line in body.splitlines() if line)
+        return labels

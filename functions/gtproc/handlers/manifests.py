@@ -1,0 +1,57 @@
+"""Lambda handler of the manifests pipeline: SQS batches of S3 "Object Created" events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
+from gtproc.handlers import wiring
+from gtproc.handlers.notifications import object_writes
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    for write in object_writes(record.body):
+        logger.append_keys(bucket=write.bucket, key=write.key)
+        outcome = wiring.process_manifest()(write.bucket, write.key)
+        logger.append_keys(job=outcome.job_name)
+        if outcome.status != "processed":
+            logger.info("manifest skipped", extra={"reason": outcome.reason})
+            continue
+        metrics.add_metric(name="LinesValidated", unit=MetricUnit.Count, value=outcome.lines)
+        metrics.add_metric(name="InvalidLines", unit=MetricUnit.Count, value=outcome.invalid_lines)
+        labeled, failed = outcome.published.get(OBJECTS_LABELED, 0), outcome.published.get(OBJECTS_FAILED, 0)
+        metrics.add_metric(name="LabelsPublished", unit=MetricUnit.Count, value=labeled)
+        metrics.add_metric(name="FailuresPublished", unit=MetricUnit.Count, value=failed)
+        if outcome.published and write.time is not None:
+            lag = (datetime.now(UTC) - write.time).total_seconds()
+            metrics.add_metric(name="SecondsFromWriteToPublish", unit=MetricUnit.Seconds, value=max(lag, 0.0))
+        logger.info(
+            "manifest processed",
+            extra={
+                "lines": outcome.lines,
+                "invalidLines": outcome.invalid_lines,
+                "published": outcome.published,
+                "invalidReported": outcome.published.get(VALIDATION_FAILED, 0),
+                "completed": outcome.completed,
+            },
+        )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
