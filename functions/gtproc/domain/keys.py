@@ -99,6 +99,8 @@ def parse_output_key(key: str) -> OutputKey | None:
     or `manifests`, and files a custom Lambda writes below an area do not confuse the parse.
     """
     segments = key.split("/")
+    if not segments[-1]:
+        return None  # a folder marker (`…/`), not a file of the layout
     for position in range(len(segments) - 2, 0, -1):
         marker = segments[position]
         if marker == "annotations":

@@ -29,13 +29,17 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
     pending_size = 0
     overflow = False  # the current line passed the limit: its bytes are being skipped
     first = True
+    head = b""  # the first bytes, held back while they may still be a BOM split across chunks
     for chunk in chunks:
         if not chunk:
             continue
         if first:
+            head += chunk
+            if len(head) < len(UTF8_BOM) and UTF8_BOM.startswith(head):
+                continue
             first = False
-            if chunk.startswith(UTF8_BOM):
-                chunk = chunk[len(UTF8_BOM) :]
+            chunk = head[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else head
+            head = b""
         start = 0
         if pending or overflow:
             end = chunk.find(b"\n")
@@ -68,7 +72,9 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
                 overflow = True
             else:
                 pending.append(tail)
-    if overflow:
+    if head:  # the whole input was the start of a BOM, and no BOM: it is data
+        yield head if len(head) <= max_line_bytes else TooLong(len(head))
+    elif overflow:
         yield TooLong(pending_size)
     elif pending:
         yield _strip_cr(b"".join(pending))

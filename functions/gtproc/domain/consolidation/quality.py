@@ -130,7 +130,8 @@ def expected_calibration_error(
     hit = np.asarray(correct, np.float64)
     if conf.size == 0:
         return 0.0
-    bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    # The epsilon keeps values like 0.3 (0.3 * 10 = 3.0000000000000004) in their own right-closed bin.
+    bins = np.clip(np.ceil(conf * n_bins - 1e-9).astype(np.int64) - 1, 0, n_bins - 1)
     total = np.bincount(bins, minlength=n_bins)
     conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
     hit_sum = np.bincount(bins, weights=hit, minlength=n_bins)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _TIE_TOL = 1e-9
+_FLOOR = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ def _log_odds(accuracy: np.ndarray, k: int) -> np.ndarray:
     # One-coin model: an answer for class c multiplies P(c) by (k-1) a / (1-a) relative to the others.
     # Workers at or below chance (a <= 1/k) get weight 0 rather than a negative one.
     a = np.clip(accuracy, 1.0 / k, 0.99)
-    return np.log((k - 1) * a / (1 - a))
+    return np.maximum(np.log((k - 1) * a / (1 - a)), 0.0)
 
 
 def weighted_vote(
@@ -266,8 +267,10 @@ def aws_modified_dawid_skene(
     posterior = np.full((votes.n_objects, k), 1.0 / k)
     previous = None
     for _ in range(max_epochs):
-        log_prior = np.log(posterior.mean(axis=0))
-        posterior, log_norm = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) + log_prior)
+        # Floors: an accuracy of exactly 1 would put log(0) into the next E-step.
+        log_prior = np.log(np.maximum(posterior.mean(axis=0), _FLOOR))
+        log_confusion = np.log(np.maximum(confusion, _FLOOR))
+        posterior, log_norm = _softmax_rows(votes.log_likelihood_terms(log_confusion) + log_prior)
         log_likelihood = float(log_norm.sum())
         expected = votes.soft_confusion(posterior) + carried
         accuracy = np.trace(expected, axis1=1, axis2=2) / np.maximum(n, 1)

@@ -1,0 +1,316 @@
+"""Replay a Ground Truth output tree through the pipelines on the embedded AWS.
+
+Files are written as S3 objects; S3 events flow through the EventBridge rules to the queues; the
+Lambda handlers run on SQS batches as Lambda would run them (at most 10 records, partial batch
+failures retried, a record failing 5 times moved to the dead-letter queue); what they publish is
+collected from the bus by an observer rule.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+from gtproc.domain.keys import Area, parse_output_key
+from gtproc.local.embedded import MAX_RECEIVE_COUNT, REGION, EmbeddedResources
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class PlanError(ValueError):
+    """The replay input cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    file: Path
+
+
+@dataclass
+class Published:
+    source: str
+    detail_type: str
+    detail: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "detail-type": self.detail_type, "detail": self.detail}
+
+
+@dataclass
+class ReplayResult:
+    writes: int = 0
+    deliveries: int = 0
+    invocations: int = 0
+    events: list[Published] = field(default_factory=list)
+    dead_letters: dict[str, int] = field(default_factory=dict)
+
+
+# ---- what to write ---------------------------------------------------------------------------------
+
+
+def load_writes(path: Path) -> list[Write]:
+    if path.is_dir():
+        return _folder_writes(path)
+    if path.is_file() and path.suffix == ".jsonl":
+        return _plan_writes(path)
+    if not path.exists():
+        raise PlanError(f"{path}: no such file or folder")
+    raise PlanError(f"{path}: expected a folder or a .jsonl plan")
+
+
+def _write_rank(key: str) -> tuple[int, int, str]:
+    """Annotations first, then intermediate manifests by iteration, final manifests last."""
+    location = parse_output_key(key)
+    if location is None:
+        return (0, 0, key)
+    if location.area is Area.INTERMEDIATE_MANIFEST:
+        return (2, location.iteration or 0, key)
+    if location.area is Area.FINAL_MANIFEST:
+        return (3, 0, key)
+    return (1, 0, key)
+
+
+def _folder_writes(folder: Path) -> list[Write]:
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    writes = [Write(p.relative_to(folder).as_posix(), p) for p in files]
+    return sorted(writes, key=lambda w: _write_rank(w.key))
+
+
+def _plan_writes(plan: Path) -> list[Write]:
+    writes = []
+    for number, line in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            step = json.loads(line)
+            key, file = step["key"], step["file"]
+        except (ValueError, KeyError, TypeError):
+            raise PlanError(f"{plan}:{number}: expected a JSON object with \"key\" and \"file\"") from None
+        if not isinstance(key, str) or not key or not isinstance(file, str):
+            raise PlanError(f"{plan}:{number}: \"key\" and \"file\" must be non-empty strings")
+        target = plan.parent / file
+        if not target.is_file():
+            raise PlanError(f"{plan}:{number}: {file} does not exist")
+        writes.append(Write(key, target))
+    if not writes:
+        raise PlanError(f"{plan}: the plan has no writes")
+    return writes
+
+
+# ---- delivery ---------------------------------------------------------------------------------------
+
+
+class Lambda:
+    """Runs a handler on SQS batches of one pipeline's queue, as the SQS event source mapping would."""
+
+    def __init__(self, resources: EmbeddedResources, pipeline: str, handler: Handler) -> None:
+        self.resources = resources
+        self.pipeline = resources.pipelines[pipeline]
+        self.handler = handler
+        self.sqs = resources.client("sqs")
+        self.sequencer = 0
+        self.receives: dict[str, int] = {}
+
+    def receive_all(self) -> list[dict[str, Any]]:
+        messages = []
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=self.pipeline.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            )
+            batch = response.get("Messages", [])
+            if not batch:
+                return messages
+            messages.extend(batch)
+
+    def to_record(self, message: dict[str, Any], duplicate: bool = False) -> dict[str, Any]:
+        body = self._as_aws_sends(message["Body"])
+        return {
+            "messageId": str(uuid.uuid4()) if duplicate else message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": body,
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.pipeline.queue_arn,
+            "awsRegion": REGION,
+        }
+
+    def _as_aws_sends(self, body: str) -> str:
+        """moto's S3 events carry the raw key, a constant id and `eTag`; AWS URL-encodes the key."""
+        event = json.loads(body)
+        detail = event.get("detail", {})
+        obj = detail.get("object")
+        if event.get("source") == "aws.s3" and isinstance(obj, dict):
+            event["id"] = str(uuid.uuid4())
+            obj["key"] = quote_plus(obj["key"], safe="/")
+            if "eTag" in obj:
+                obj["etag"] = obj.pop("eTag")
+            self.sequencer += 1
+            obj["sequencer"] = f"{self.sequencer:016X}"
+            detail["reason"] = "PutObject"
+        return json.dumps(event)
+
+    def invoke(self, records: list[dict[str, Any]]) -> set[str]:
+        """One invocation; returns the ids of the records that failed."""
+        response = self.handler({"Records": records}, _Context(self.pipeline.name)) or {}
+        return {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+
+    def settle(self, message: dict[str, Any], failed: bool) -> bool:
+        """Delete a processed message; make a failed one visible again or dead-letter it. True if retried."""
+        handle = message["ReceiptHandle"]
+        if not failed:
+            self.sqs.delete_message(QueueUrl=self.pipeline.queue_url, ReceiptHandle=handle)
+            return False
+        count = self.receives[message["MessageId"]] = self.receives.get(message["MessageId"], 0) + 1
+        if count >= MAX_RECEIVE_COUNT:
+            self.sqs.send_message(QueueUrl=self.pipeline.dlq_url, MessageBody=message["Body"])
+            self.sqs.delete_message(QueueUrl=self.pipeline.queue_url, ReceiptHandle=handle)
+            return False
+        self.sqs.change_message_visibility(QueueUrl=self.pipeline.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        return True
+
+
+class _Context:
+    def __init__(self, pipeline: str) -> None:
+        self.function_name = f"gtproc-{pipeline}"
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:gtproc-{pipeline}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/gtproc-{pipeline}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+class Replayer:
+    def __init__(
+        self,
+        resources: EmbeddedResources,
+        handlers: dict[str, Handler],
+        chaos_seed: int | None = None,
+        on_event: Callable[[Published], None] | None = None,
+    ) -> None:
+        self.resources = resources
+        self.lambdas = {name: Lambda(resources, name, handler) for name, handler in handlers.items()}
+        self.rng = random.Random(chaos_seed) if chaos_seed is not None else None
+        self.held: dict[str, list[dict[str, Any]]] = {name: [] for name in self.lambdas}
+        self.on_event = on_event
+        self.result = ReplayResult()
+        self.s3 = resources.client("s3")
+        self.sqs = resources.client("sqs")
+
+    def run(self, writes: list[Write]) -> ReplayResult:
+        for write in writes:
+            self.s3.put_object(Bucket=self.resources.output_bucket, Key=write.key, Body=write.file.read_bytes())
+            self.result.writes += 1
+            if self.rng is None or self.rng.random() < 0.3:
+                self.deliver()
+        self.deliver(final=True)
+        for name, pipeline in self.resources.pipelines.items():
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=pipeline.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            self.result.dead_letters[name] = int(attributes["ApproximateNumberOfMessages"])
+        return self.result
+
+    def deliver(self, final: bool = False) -> None:
+        """Run the handlers on what the queues hold; in chaos mode duplicated, reordered, held back."""
+        while True:
+            progressed = False
+            for name, function in self.lambdas.items():
+                messages = self.held[name] + function.receive_all()
+                self.held[name] = []
+                if not messages:
+                    continue
+                progressed = True
+                if self.rng is not None:
+                    messages = self._chaos(name, messages, final)
+                self._run_batches(function, messages)
+            self._collect_events()
+            if not progressed or not final:
+                return
+
+    def _chaos(self, name: str, messages: list[dict[str, Any]], final: bool) -> list[dict[str, Any]]:
+        assert self.rng is not None
+        rng = self.rng
+        self.rng.shuffle(messages)
+        if not final:
+            keep = [m for m in messages if rng.random() < 0.7]
+            self.held[name] = [m for m in messages if m not in keep]
+            messages = keep
+        duplicates = [dict(m, duplicate=True) for m in messages if rng.random() < 0.4]
+        messages = messages + duplicates
+        rng.shuffle(messages)
+        return messages
+
+    def _run_batches(self, function: Lambda, messages: list[dict[str, Any]]) -> None:
+        position = 0
+        while position < len(messages):
+            size = self.rng.randint(1, 10) if self.rng is not None else 10
+            batch = messages[position : position + size]
+            position += size
+            records = [function.to_record(m, duplicate=bool(m.get("duplicate"))) for m in batch]
+            self.result.invocations += 1
+            self.result.deliveries += len(records)
+            failed = function.invoke(records)
+            for message, record in zip(batch, records, strict=True):
+                if message.get("duplicate"):
+                    continue  # a duplicate delivery shares its receipt handle with the original
+                function.settle(message, record["messageId"] in failed)
+
+    def _collect_events(self) -> None:
+        while True:
+            response = self.sqs.receive_message(QueueUrl=self.resources.observer_queue_url, MaxNumberOfMessages=10)
+            messages = response.get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                event = json.loads(message["Body"])
+                published = Published(event["source"], event["detail-type"], event["detail"])
+                self.result.events.append(published)
+                if self.on_event is not None:
+                    self.on_event(published)
+                self.sqs.delete_message(QueueUrl=self.resources.observer_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def facts(events: list[Published]) -> set[tuple[Any, ...]]:
+    """The facts events publish, independent of how they were batched into events and when."""
+    found: set[tuple[Any, ...]] = set()
+    for event in events:
+        detail = event.detail
+        kind = event.detail_type
+        if "objects" in detail and isinstance(detail["objects"], list):
+            for obj in detail["objects"]:
+                found.add((kind, detail["jobName"], detail["labelAttributeName"], obj["datasetObjectId"]))
+        elif "errors" in detail:
+            for error in detail["errors"]:
+                found.add((kind, detail["jobName"], error["line"], error["code"], error.get("attribute")))
+        elif kind == "Labeling Job Completed":
+            found.add((kind, detail["jobName"], json.dumps({k: v for k, v in detail.items() if k != "manifestUri"},
+                                                            sort_keys=True)))
+        else:
+            found.add((kind, json.dumps(detail, sort_keys=True)))
+    return found
+
+
+def iter_counts(events: list[Published]) -> Iterator[tuple[str, int, int]]:
+    """(detail type, events, facts) per detail type."""
+    by_type: dict[str, list[int]] = {}
+    for event in events:
+        count = event.detail.get("count") or event.detail.get("invalidCount") or 1
+        entry = by_type.setdefault(event.detail_type, [0, 0])
+        entry[0] += 1
+        entry[1] += int(count)
+    for detail_type, (number, total) in sorted(by_type.items()):
+        yield detail_type, number, total
+
