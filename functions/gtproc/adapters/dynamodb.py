@@ -133,4 +133,3 @@ class DynamoJobState:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-

@@ -25,10 +25,15 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", type=Path, help="a folder of output files, or a .jsonl plan")
-    parser.add_argument("--events-out", metavar="FILE", type=Path,
-                        help="write every published event as JSON Lines {source, detail-type, detail}")
-    parser.add_argument("--chaos", metavar="SEED", type=int,
-                        help="deliver notifications duplicated and reordered, seeded")
+    parser.add_argument(
+        "--events-out",
+        metavar="FILE",
+        type=Path,
+        help="write every published event as JSON Lines {source, detail-type, detail}",
+    )
+    parser.add_argument(
+        "--chaos", metavar="SEED", type=int, help="deliver notifications duplicated and reordered, seeded"
+    )
     parser.add_argument("--bucket", default="gt-output-bucket", help="name of the embedded output bucket")
     parser.add_argument("--prefix", default="", help="key prefix the pipelines watch (as the stack's keyPrefix)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -108,19 +113,27 @@ def _describe(event: Any) -> str:
         iteration = "final manifest" if detail["iteration"] is None else f"iteration {detail['iteration']}"
         ids = [obj["datasetObjectId"] for obj in detail["objects"]]
         shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
-        return f"{kind:<24} {detail['jobName']}/{detail['labelAttributeName']} ({iteration}): {detail['count']} [{shown}]"
+        return (
+            f"{kind:<24} {detail['jobName']}/{detail['labelAttributeName']} ({iteration}): {detail['count']} [{shown}]"
+        )
     if kind == "Validation Failed":
         first = detail["errors"][0]
-        return (f"{kind:<24} {detail['jobName']}: {detail['invalidCount']} invalid lines,"
-                f" first at line {first['line']} [{first['code']}] {first['message']}")
+        return (
+            f"{kind:<24} {detail['jobName']}: {detail['invalidCount']} invalid lines,"
+            f" first at line {first['line']} [{first['code']}] {first['message']}"
+        )
     if kind == "Labeling Job Completed":
         classes = ", ".join(f"{name} {count}" for name, count in detail["classCounts"].items())
-        return (f"{kind:<24} {detail['jobName']}: {detail['objects']} objects, {detail['labeled']} labeled"
-                f" ({detail['humanLabeled']} human, {detail['autoLabeled']} auto), {detail['failed']} failed,"
-                f" {detail['unlabeled']} unlabeled, {detail['invalidLines']} invalid lines; classes: {classes or '-'}")
+        return (
+            f"{kind:<24} {detail['jobName']}: {detail['objects']} objects, {detail['labeled']} labeled"
+            f" ({detail['humanLabeled']} human, {detail['autoLabeled']} auto), {detail['failed']} failed,"
+            f" {detail['unlabeled']} unlabeled, {detail['invalidLines']} invalid lines; classes: {classes or '-'}"
+        )
     if kind == "Annotations Consolidated":
-        return (f"{kind:<24} {detail['jobName']} object {detail['datasetObjectId']} (iteration {detail['iteration']}):"
-                f" {detail['method']}, {detail['workers']} workers, agreement {detail['agreement']:.2f}")
+        return (
+            f"{kind:<24} {detail['jobName']} object {detail['datasetObjectId']} (iteration {detail['iteration']}):"
+            f" {detail['method']}, {detail['workers']} workers, agreement {detail['agreement']:.2f}"
+        )
     if kind == "Consolidation Compared":
         verdict = "agrees" if detail["agree"] else "DIFFERS"
         return f"{kind:<24} {detail['jobName']} object {detail['datasetObjectId']}: ours {verdict} with Ground Truth"

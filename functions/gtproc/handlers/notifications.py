@@ -44,8 +44,11 @@ def object_writes(body: str) -> list[ObjectWrite]:
         if message.get("source") == "aws.s3" and "detail" in message:
             event = parse(event=message, model=S3EventNotificationEventBridgeModel)
             detail = event.detail
-            return [ObjectWrite(detail.bucket.name, decode_notification_key(detail.object.key), event.time,
-                                detail.object.size)]
+            return [
+                ObjectWrite(
+                    detail.bucket.name, decode_notification_key(detail.object.key), event.time, detail.object.size
+                )
+            ]
         if "Records" in message:
             notification = parse(event=message, model=S3Model)
             return [

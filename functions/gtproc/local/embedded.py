@@ -98,8 +98,15 @@ def embedded_aws(
 def _settings_env(resources: EmbeddedResources | None) -> dict[str, str]:
     if resources is None:
         return dict.fromkeys(
-            ["GTPROC_EVENT_BUS_NAME", "GTPROC_EVENT_SOURCE", "GTPROC_TABLE_NAME", "GTPROC_LABELS_BUCKET",
-             "GTPROC_LABELS_PREFIX", "GTPROC_KEY_PREFIX"], ""
+            [
+                "GTPROC_EVENT_BUS_NAME",
+                "GTPROC_EVENT_SOURCE",
+                "GTPROC_TABLE_NAME",
+                "GTPROC_LABELS_BUCKET",
+                "GTPROC_LABELS_PREFIX",
+                "GTPROC_KEY_PREFIX",
+            ],
+            "",
         )
     return {
         "GTPROC_EVENT_BUS_NAME": resources.bus_name,
@@ -128,7 +135,10 @@ def _create(
     s3.create_bucket(Bucket=labels_bucket)  # no notifications: writes here never trigger anything
     dynamodb.create_table(
         TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -147,7 +157,9 @@ def _create(
         pipelines[name] = Pipeline(name, queue_url, queue_arn, dlq_url)
 
     observer_url = sqs.create_queue(QueueName="gtproc-observer")["QueueUrl"]
-    observer_arn = sqs.get_queue_attributes(QueueUrl=observer_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    observer_arn = sqs.get_queue_attributes(QueueUrl=observer_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     events.put_rule(Name="gtproc-observer", EventBusName=bus_name, EventPattern=json.dumps({"source": [event_source]}))
     events.put_targets(Rule="gtproc-observer", EventBusName=bus_name, Targets=[{"Id": "observer", "Arn": observer_arn}])
     return EmbeddedResources(

@@ -92,9 +92,9 @@ def _plan_writes(plan: Path) -> list[Write]:
             step = json.loads(line)
             key, file = step["key"], step["file"]
         except (ValueError, KeyError, TypeError):
-            raise PlanError(f"{plan}:{number}: expected a JSON object with \"key\" and \"file\"") from None
+            raise PlanError(f'{plan}:{number}: expected a JSON object with "key" and "file"') from None
         if not isinstance(key, str) or not key or not isinstance(file, str):
-            raise PlanError(f"{plan}:{number}: \"key\" and \"file\" must be non-empty strings")
+            raise PlanError(f'{plan}:{number}: "key" and "file" must be non-empty strings')
         target = plan.parent / file
         if not target.is_file():
             raise PlanError(f"{plan}:{number}: {file} does not exist")
@@ -280,7 +280,9 @@ class Replayer:
                 self.result.events.append(published)
                 if self.on_event is not None:
                     self.on_event(published)
-                self.sqs.delete_message(QueueUrl=self.resources.observer_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(
+                    QueueUrl=self.resources.observer_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
 
 def facts(events: list[Published]) -> set[tuple[Any, ...]]:
@@ -296,8 +298,13 @@ def facts(events: list[Published]) -> set[tuple[Any, ...]]:
             for error in detail["errors"]:
                 found.add((kind, detail["jobName"], error["line"], error["code"], error.get("attribute")))
         elif kind == "Labeling Job Completed":
-            found.add((kind, detail["jobName"], json.dumps({k: v for k, v in detail.items() if k != "manifestUri"},
-                                                            sort_keys=True)))
+            found.add(
+                (
+                    kind,
+                    detail["jobName"],
+                    json.dumps({k: v for k, v in detail.items() if k != "manifestUri"}, sort_keys=True),
+                )
+            )
         else:
             found.add((kind, json.dumps(detail, sort_keys=True)))
     return found
@@ -313,4 +320,3 @@ def iter_counts(events: list[Published]) -> Iterator[tuple[str, int, int]]:
         entry[1] += int(count)
     for detail_type, (number, total) in sorted(by_type.items()):
         yield detail_type, number, total
-
