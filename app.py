@@ -1,0 +1,15 @@
+#!/usr/bin/env python3
+"""CDK entry point: `cdk synth` / `cdk deploy`, or `python app.py` (writes cdk.out/)."""
+
+import sys
+from pathlib import Path
+
+# The stack imports gtproc.contract (the key patterns, the single source of truth): make it importable
+# without the editable install of the project too.
+FUNCTIONS = str(Path(__file__).resolve().parent / "functions")
+if FUNCTIONS not in sys.path:
+    sys.path.append(FUNCTIONS)
+
+from infra.app import build_app  # noqa: E402
+
+build_app().synth()

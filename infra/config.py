@@ -1,0 +1,76 @@
+"""The stack's configuration: read from the CDK context (cdk.json, `-c key=value`), validated here only.
+
+Every key is documented in infra/README-config.md; the defaults below are the ones cdk.json spells out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_cdk import RemovalPolicy
+from constructs import Node
+from gtproc.contract import DEFAULT_EVENT_SOURCE
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+_BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_BUS_NAME = r"^[A-Za-z0-9._-]{1,256}$"
+
+
+class ConfigError(ValueError):
+    """The CDK context holds an invalid gtproc setting."""
+
+
+class GtprocConfig(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    # At most 40 characters: the post-annotation function is named "<stackName>-SageMaker-PostAnnotation".
+    stack_name: str = Field(default="Gtproc", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
+    output_bucket_name: str | None = Field(default=None, pattern=_BUCKET_NAME)
+    key_prefix: str = ""
+    event_bus_name: str | None = Field(default=None, pattern=_BUS_NAME)
+    event_source: str = Field(default=DEFAULT_EVENT_SOURCE, min_length=1, max_length=256)
+    archive_retention_days: int = Field(default=30, ge=0)
+    post_annotation_lambda: bool = False
+    manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    lease_seconds: int = Field(default=900, ge=60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    removal_policy: Literal["retain", "destroy"] = "retain"
+
+    @field_validator("output_bucket_name", "event_bus_name", "alarm_email", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _normalize_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("event_source")
+    @classmethod
+    def _not_aws(cls, value: str) -> str:
+        if value.startswith("aws."):
+            raise ValueError("sources starting with 'aws.' are reserved for AWS services")
+        return value
+
+    @property
+    def removal(self) -> RemovalPolicy:
+        return RemovalPolicy.DESTROY if self.removal_policy == "destroy" else RemovalPolicy.RETAIN
+
+    @classmethod
+    def context_keys(cls) -> list[str]:
+        return [field.alias or name for name, field in cls.model_fields.items()]
+
+    @classmethod
+    def from_mapping(cls, context: dict[str, Any]) -> GtprocConfig:
+        values = {key: context[key] for key in cls.context_keys() if context.get(key) is not None}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ConfigError(f"invalid gtproc context (cdk.json or -c):\n{error}") from None
+
+    @classmethod
+    def from_context(cls, node: Node) -> GtprocConfig:
+        return cls.from_mapping({key: node.try_get_context(key) for key in cls.context_keys()})

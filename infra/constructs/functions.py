@@ -1,0 +1,121 @@
+"""The Lambda functions: one code asset (functions/), one dependencies layer, one set of defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from gtproc.settings import Settings
+
+from infra.layer import ARCHITECTURE, RUNTIME
+from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*"]
+TIMEOUT = Duration.minutes(5)
+SERVICE_NAME = "gtproc"
+S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")
+OBJECTS_REASON = (
+    "CDK's S3 grant for the objects under one key pattern: job names and keys are only known at run time"
+)
+
+
+def settings_environment(**values: str) -> dict[str, str]:
+    """Environment variables for gtproc.settings.Settings, keyed by its field names; typos fail the synth."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    unknown = set(values) - set(Settings.model_fields)
+    missing = {name for name, field in Settings.model_fields.items() if field.is_required()} - set(values)
+    if unknown or missing:
+        raise ValueError(f"Settings fields: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    return {f"{prefix}{name}".upper(): value for name, value in values.items()}
+
+
+class GtprocFunction(lambda_.Function):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        log_level: str,
+        memory_size: int = 512,
+        function_name: str | None = None,
+    ) -> None:
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDE),
+            layers=[layer],
+            memory_size=memory_size,
+            timeout=TIMEOUT,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
+                "POWERTOOLS_LOG_LEVEL": log_level,
+            },
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-L1",
+            "Pinned to python3.12: the layer is built for cp312; a newer runtime needs a rebuilt layer.",
+        )
+        acknowledge(
+            self,
+            f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
+            "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs.",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+        )
+
+    def read_objects(self, bucket: s3.IBucket, key_pattern: str) -> None:
+        bucket.grant_read(self, key_pattern)
+        acknowledge_wildcards(
+            self, OBJECTS_REASON, actions=S3_READ_ACTIONS, resources=(bucket.arn_for_objects(key_pattern),)
+        )
+
+    def read_write_objects(self, bucket: s3.IBucket, key_pattern: str) -> None:
+        bucket.grant_read_write(self, key_pattern)
+        acknowledge_wildcards(
+            self,
+            OBJECTS_REASON,
+            actions=S3_READ_ACTIONS + S3_WRITE_ACTIONS,
+            resources=(bucket.arn_for_objects(key_pattern),),
+        )
+
+    def describe_labeling_jobs(self) -> None:
+        """sagemaker:DescribeLabelingJob has no CDK grant; any labeling job of this account and region."""
+        jobs = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name="*")
+        self.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeLabelingJob"], resources=[jobs])
+        )
+        acknowledge_wildcards(
+            self,
+            "The labeling job is named by the S3 key at run time: any job of this account and region",
+            resources=(jobs,),
+        )

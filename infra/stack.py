@@ -1,0 +1,119 @@
+"""The gtproc stack: S3 events of Ground Truth's output -> two pipelines -> events on a bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, prefixed_key_patterns
+
+from infra.config import GtprocConfig
+from infra.constructs.alarms import Alarms
+from infra.constructs.bus import GtprocBus
+from infra.constructs.functions import GtprocFunction, settings_environment
+from infra.constructs.pipeline import S3EventPipeline
+from infra.constructs.state import StateTable
+from infra.constructs.storage import Storage
+from infra.layer import DependenciesLayer
+
+LABELS_PREFIX = "labels"
+# Where Ground Truth writes the requests for a custom workflow's post-annotation (consolidation) Lambda.
+CONSOLIDATION_REQUEST_PATTERNS = ("*/annotations/consolidated-annotation/consolidation-request/*",)
+
+
+class GtprocStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: GtprocConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="gtproc: Ground Truth output processor", **kwargs)
+        storage = Storage(
+            self, "Storage", output_bucket_name=config.output_bucket_name, removal=config.removal
+        )
+        output, labels = storage.output_bucket, storage.labels_bucket
+        table = StateTable(self, "State", removal=config.removal)
+        bus = GtprocBus(
+            self,
+            "Events",
+            existing_bus_name=config.event_bus_name,
+            new_bus_name=config.stack_name.lower(),
+            event_source=config.event_source,
+            archive_retention_days=config.archive_retention_days,
+        ).event_bus
+        environment = settings_environment(
+            event_bus_name=bus.event_bus_name,
+            event_source=config.event_source,
+            table_name=table.table_name,
+            labels_bucket=labels.bucket_name,
+            labels_prefix=LABELS_PREFIX,
+            key_prefix=config.key_prefix,
+            lease_seconds=str(config.lease_seconds),
+        )
+        layer = DependenciesLayer(self, "Dependencies")
+        common = {"layer": layer, "environment": environment, "log_level": config.log_level}
+        watched = f"{config.key_prefix}/*" if config.key_prefix else "*"
+
+        manifests = GtprocFunction(
+            self,
+            "Manifests",
+            handler="gtproc.handlers.manifests.handler",
+            memory_size=config.manifests_memory_mb,
+            description="Ground Truth output manifests -> labels, ledgers, events",
+            **common,
+        )
+        manifests.read_objects(output, watched)
+        manifests.read_write_objects(labels, f"{LABELS_PREFIX}/*")
+        annotations = GtprocFunction(
+            self,
+            "Annotations",
+            handler="gtproc.handlers.annotations.handler",
+            description="Ground Truth worker responses and consolidations -> state, events",
+            **common,
+        )
+        annotations.read_objects(output, watched)
+        annotations.describe_labeling_jobs()
+
+        alarms = Alarms(self, "Alarms", alarm_email=config.alarm_email)
+        outputs = {}
+        for name, function, patterns in (
+            ("Manifests", manifests, MANIFEST_KEY_PATTERNS),
+            ("Annotations", annotations, ANNOTATION_KEY_PATTERNS),
+        ):
+            table.grant_read_write_data(function)
+            bus.grant_put_events_to(function)
+            pipeline = S3EventPipeline(
+                self,
+                f"{name}Pipeline",
+                bucket=output,
+                key_patterns=patterns,
+                key_prefix=config.key_prefix,
+                function=function,
+            )
+            alarms.watch_pipeline(name, pipeline)
+            outputs[f"{name}QueueUrl"] = pipeline.queue.queue_url
+            outputs[f"{name}DeadLetterQueueUrl"] = pipeline.dlq.queue_url
+
+        if config.post_annotation_lambda:
+            # Ground Truth invokes it with the labeling job's role; AmazonSageMakerGroundTruthExecution
+            # only allows invoking functions whose name contains "SageMaker" (or GtRecipe, ...).
+            post = GtprocFunction(
+                self,
+                "PostAnnotation",
+                handler="gtproc.handlers.post_annotation.handler",
+                function_name=f"{config.stack_name}-SageMaker-PostAnnotation",
+                description="Annotation consolidation for custom Ground Truth workflows",
+                **common,
+            )
+            post.read_objects(
+                output, prefixed_key_patterns(CONSOLIDATION_REQUEST_PATTERNS, config.key_prefix)[0]
+            )
+            alarms.watch_function("PostAnnotation", post)
+            outputs["PostAnnotationFunctionArn"] = post.function_arn
+
+        outputs |= {
+            "EventBusName": bus.event_bus_name,
+            "EventBusArn": bus.event_bus_arn,
+            "OutputBucketName": output.bucket_name,
+            "LabelsBucketName": labels.bucket_name,
+            "TableName": table.table_name,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

@@ -1,0 +1,34 @@
+"""cdk-nag (AWS Solutions) runs on every synth: no unacknowledged finding, every acknowledgment reasoned."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Annotations, Match
+
+from infra.app import build_app
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_no_unacknowledged_findings(request, synth):
+    synth = request.getfixturevalue(synth)
+    (report,) = synth.validation_report()["pluginReports"]
+    assert report["pluginName"] == "AwsSolutions"
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+    for suppressed in report["suppressedViolations"]:
+        assert len(suppressed["reason"]) > 20, suppressed["ruleName"]
+    annotations = Annotations.from_stack(synth.stack)
+    annotations.has_no_error("*", Match.any_value())
+    annotations.has_no_warning("*", Match.any_value())
+
+
+def test_a_finding_fails_the_synth(tmp_path):
+    app = build_app({"aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    (stack,) = [child for child in app.node.children if isinstance(child, Stack)]
+    sqs.Queue(stack, "Unencrypted", encryption=sqs.QueueEncryption.UNENCRYPTED)  # SQS2, SQS3, SQS4
+    with pytest.raises(Exception, match="AwsSolutions-SQS"):
+        app.synth()

@@ -1,0 +1,342 @@
+"""The synthesized template: pipelines built from gtproc.contract, queues, table, bus, functions, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, object_created_pattern
+from gtproc.settings import Settings
+
+pytestmark = pytest.mark.infra
+
+HANDLERS = {
+    "gtproc.handlers.manifests.handler": MANIFEST_KEY_PATTERNS,
+    "gtproc.handlers.annotations.handler": ANNOTATION_KEY_PATTERNS,
+}
+POST_ANNOTATION = "gtproc.handlers.post_annotation.handler"
+
+
+def gtproc_functions(synth) -> dict[str, dict[str, Any]]:
+    return {
+        k: v
+        for k, v in synth.of_type("AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler", "").startswith("gtproc.")
+    }
+
+
+def function_id(synth, handler: str) -> str:
+    (logical_id,) = [k for k, v in gtproc_functions(synth).items() if v["Properties"]["Handler"] == handler]
+    return logical_id
+
+
+def pipeline_of(synth, handler: str) -> tuple[dict, dict, str]:
+    """(rule, queue, dead-letter queue's logical id) feeding the function with `handler`."""
+    fn = function_id(synth, handler)
+    (mapping,) = [
+        v
+        for v in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if v["Properties"]["FunctionName"] == {"Ref": fn}
+    ]
+    queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    (rule,) = [
+        v
+        for v in synth.of_type("AWS::Events::Rule").values()
+        if v["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+    queue = synth.resources[queue_id]
+    return rule, queue, queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+
+
+def output_bucket_ref(synth) -> dict[str, str]:
+    """The created bucket that sends its events to EventBridge (the only one)."""
+    (notifications,) = synth.of_type("Custom::S3BucketNotifications").values()
+    return notifications["Properties"]["BucketName"]
+
+
+# --- pipelines ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_rule_pattern_is_the_contracts_pattern(default_synth, handler):
+    rule, _, _ = pipeline_of(default_synth, handler)
+    expected = object_created_pattern(output_bucket_ref(default_synth), HANDLERS[handler])
+    assert rule["Properties"]["EventPattern"] == expected
+    assert "EventBusName" not in rule["Properties"]  # S3 events arrive on the default bus
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_rule_pattern_with_key_prefix_and_imported_bucket(imported_synth, handler):
+    rule, _, _ = pipeline_of(imported_synth, handler)
+    expected = object_created_pattern("my-gt-output", HANDLERS[handler], "jobs")
+    assert rule["Properties"]["EventPattern"] == expected
+    assert expected["detail"]["object"]["key"][0]["wildcard"].startswith("jobs/*/")
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_queue_has_dlq_sse_and_visibility_of_six_timeouts(default_synth, handler):
+    rule, queue, dlq_id = pipeline_of(default_synth, handler)
+    dlq = default_synth.resources[dlq_id]
+    timeout = gtproc_functions(default_synth)[function_id(default_synth, handler)]["Properties"]["Timeout"]
+    props = queue["Properties"]
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert props["VisibilityTimeout"] >= 6 * timeout
+    assert props["SqsManagedSseEnabled"] is True
+    assert dlq["Properties"]["SqsManagedSseEnabled"] is True
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # Events EventBridge cannot deliver to the queue are kept in the DLQ too.
+    assert rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][1] == "Arn"
+
+
+def test_queues_deny_insecure_transport_and_allow_eventbridge(default_synth):
+    policies = default_synth.of_type("AWS::SQS::QueuePolicy").values()
+    assert len(policies) == 4  # queue and DLQ of both pipelines
+    for policy in policies:
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in str(s["Condition"]) for s in statements)
+        assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in statements)
+
+
+def test_event_source_mappings_report_batch_item_failures(default_synth):
+    mappings = default_synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == 2
+    for mapping in mappings:
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["BatchSize"] == 10
+        assert props["MaximumBatchingWindowInSeconds"] == 5
+
+
+# --- storage, state, bus --------------------------------------------------------------------------------
+
+
+def test_table_keys_on_demand_pitr_ttl(default_synth):
+    default_synth.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": Match.array_with([{"AttributeName": "pk", "AttributeType": "S"}]),
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        },
+    )
+
+
+def test_created_bus_and_archive(default_synth):
+    default_synth.template.resource_count_is("AWS::Events::EventBus", 1)
+    default_synth.template.has_resource_properties("AWS::Events::EventBus", {"Name": "gtproc"})
+    default_synth.template.has_resource_properties(
+        "AWS::Events::Archive", {"EventPattern": {"source": ["gtproc"]}, "RetentionDays": 30}
+    )
+
+
+def test_imported_bus_creates_none(imported_synth):
+    imported_synth.template.resource_count_is("AWS::Events::EventBus", 0)
+    imported_synth.template.resource_count_is("AWS::Events::Archive", 0)
+
+
+def test_created_output_bucket_sends_events_to_eventbridge(default_synth):
+    bucket_id = output_bucket_ref(default_synth)["Ref"]
+    assert "GroundTruth" in bucket_id  # generated name matches AmazonSageMakerGroundTruthExecution's S3 rule
+    bucket = default_synth.resources[bucket_id]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "LoggingConfiguration" in bucket
+    assert bucket["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    assert "BucketEncryption" in bucket
+    default_synth.template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "BucketName": output_bucket_ref(default_synth),
+            "NotificationConfiguration": {"EventBridgeConfiguration": {}},
+            "Managed": True,
+        },
+    )
+
+
+def test_imported_output_bucket_creates_no_bucket_and_merges_notifications(imported_synth):
+    buckets = imported_synth.of_type("AWS::S3::Bucket")
+    assert not [k for k in buckets if "GroundTruthOutput" in k]
+    assert len(buckets) == 2  # labels and access logs
+    notifications = imported_synth.of_type("Custom::S3BucketNotifications")
+    assert [n["Properties"]["BucketName"] for n in notifications.values()] == ["my-gt-output"]
+    (props,) = [n["Properties"] for n in notifications.values()]
+    assert props["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
+    assert props["Managed"] is False  # keeps the bucket's existing SNS/SQS/Lambda notifications
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_labels_bucket_has_no_notifications(request, synth):
+    synth = request.getfixturevalue(synth)
+    (labels_id,) = [k for k in synth.of_type("AWS::S3::Bucket") if "Labels" in k]
+    labels = synth.resources[labels_id]["Properties"]
+    assert "NotificationConfiguration" not in labels
+    for notification in synth.of_type("Custom::S3BucketNotifications").values():
+        assert notification["Properties"]["BucketName"] != {"Ref": labels_id}
+    assert {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}, "Status": "Enabled"} in labels[
+        "LifecycleConfiguration"
+    ]["Rules"]
+    assert "BucketEncryption" in labels
+    assert labels["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+
+
+# --- functions --------------------------------------------------------------------------------------------
+
+
+def settings_variables() -> set[str]:
+    prefix = Settings.model_config["env_prefix"]
+    return {f"{prefix}{name}".upper() for name in Settings.model_fields}
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_functions_environment_matches_settings(request, synth):
+    synth = request.getfixturevalue(synth)
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    for function in gtproc_functions(synth).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert set(variables) == settings_variables() | powertools
+        assert variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"] == "gtproc"
+        assert variables["GTPROC_LABELS_PREFIX"] == "labels"
+        assert variables["GTPROC_EVENT_SOURCE"] == "gtproc"
+
+
+def test_environment_of_imported_variant(imported_synth):
+    for function in gtproc_functions(imported_synth).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["GTPROC_EVENT_BUS_NAME"] == "existing-bus"
+        assert variables["GTPROC_KEY_PREFIX"] == "jobs"
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_function_runtime_settings(request, synth):
+    synth = request.getfixturevalue(synth)
+    (layer_id,) = synth.of_type("AWS::Lambda::LayerVersion")
+    for function in gtproc_functions(synth).values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["x86_64"]
+        assert props["Timeout"] == 300
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Layers"] == [{"Ref": layer_id}]
+    manifests = gtproc_functions(synth)[function_id(synth, "gtproc.handlers.manifests.handler")]
+    assert manifests["Properties"]["MemorySize"] == (
+        1024 if synth.outdir.name.startswith("cdk-default") else 2048
+    )
+
+
+def test_post_annotation_lambda_is_off_by_default(default_synth):
+    assert POST_ANNOTATION not in {
+        f["Properties"]["Handler"] for f in gtproc_functions(default_synth).values()
+    }
+
+
+def test_post_annotation_lambda_when_enabled(imported_synth):
+    props = gtproc_functions(imported_synth)[function_id(imported_synth, POST_ANNOTATION)]["Properties"]
+    assert "SageMaker" in props["FunctionName"]  # invokable under AmazonSageMakerGroundTruthExecution
+    statements = role_statements(imported_synth, POST_ANNOTATION)
+    actions = {a for s in statements for a in listify(s["Action"])}
+    assert actions == {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "s3:GetObject*",
+        "s3:GetBucket*",
+        "s3:List*",
+    }
+    assert "jobs/*/annotations/consolidated-annotation/consolidation-request/*" in str(statements)
+
+
+def listify(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(synth, handler: str) -> list[dict[str, Any]]:
+    role_id = gtproc_functions(synth)[function_id(synth, handler)]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_grants(default_synth):
+    manifests = {
+        a
+        for s in role_statements(default_synth, "gtproc.handlers.manifests.handler")
+        for a in listify(s["Action"])
+    }
+    annotations = {
+        a
+        for s in role_statements(default_synth, "gtproc.handlers.annotations.handler")
+        for a in listify(s["Action"])
+    }
+    for actions in (manifests, annotations):
+        assert {"s3:GetObject*", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
+    assert {"s3:PutObject", "s3:DeleteObject*"} <= manifests  # labels bucket
+    assert "s3:PutObject" not in annotations
+    assert "sagemaker:DescribeLabelingJob" in annotations
+    (describe,) = [
+        s
+        for s in role_statements(default_synth, "gtproc.handlers.annotations.handler")
+        if s["Action"] == "sagemaker:DescribeLabelingJob"
+    ]
+    assert describe["Resource"]["Fn::Join"][1][-1] == ":labeling-job/*"
+    assert {"Ref": "AWS::AccountId"} in describe["Resource"]["Fn::Join"][1]
+
+
+# --- alarms and outputs ---------------------------------------------------------------------------------
+
+
+def alarms(synth) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_alarms_on_dead_letters_and_errors(request, synth):
+    synth = request.getfixturevalue(synth)
+    for handler in HANDLERS:
+        _, _, dlq_id = pipeline_of(synth, handler)
+        assert any(
+            a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+            and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+            and a["Threshold"] == 0
+            and a["ComparisonOperator"] == "GreaterThanThreshold"
+            for a in alarms(synth)
+        )
+    for fn in gtproc_functions(synth):
+        assert any(
+            a["MetricName"] == "Errors"
+            and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+            for a in alarms(synth)
+        )
+
+
+def test_alarm_actions_only_with_alarm_email(default_synth, imported_synth):
+    default_synth.template.resource_count_is("AWS::SNS::Topic", 0)
+    assert all("AlarmActions" not in a for a in alarms(default_synth))
+    imported_synth.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    imported_synth.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+    assert all(a["AlarmActions"] for a in alarms(imported_synth))
+
+
+def test_outputs(default_synth, imported_synth):
+    expected = {
+        "EventBusName",
+        "EventBusArn",
+        "OutputBucketName",
+        "LabelsBucketName",
+        "TableName",
+        "ManifestsQueueUrl",
+        "ManifestsDeadLetterQueueUrl",
+        "AnnotationsQueueUrl",
+        "AnnotationsDeadLetterQueueUrl",
+    }
+    assert set(default_synth.template.to_json()["Outputs"]) == expected
+    assert set(imported_synth.template.to_json()["Outputs"]) == expected | {"PostAnnotationFunctionArn"}
