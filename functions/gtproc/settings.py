@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     labels_prefix: str = Field(default="labels", description="Key prefix under labels_bucket")
     key_prefix: str = Field(default="", description="Ground Truth output prefix the pipeline watches")
     lease_seconds: int = Field(default=900, description="How long a job lease lasts without renewal")
+    describe_jobs: bool = Field(
+        default=True, description="Ask SageMaker (DescribeLabelingJob) for a job's attribute, task and categories"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gtproc.domain.ledger import FactKey
-from gtproc.usecases.ports import EventEntry, JobLease, LeaseHeld, ObjectMissing
+from gtproc.usecases.ports import EventEntry, JobInfo, JobLease, LeaseHeld, ObjectMissing
 
 
 @dataclass
@@ -100,3 +100,63 @@ class MemoryLabels:
 
     def labels_uri(self, job_id: str) -> str:
         return f"memory://labels/{job_id}/"
+
+
+@dataclass
+class MemoryBlobs:
+    """A BlobStore over a dict (and the object reader of MemoryObjects)."""
+
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+    def read(self, bucket: str, key: str) -> bytes | None:
+        return self.objects.get((bucket, key))
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(key for b, key in self.objects if b == bucket and key.startswith(prefix))
+
+    def write(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        self.objects[(bucket, key)] = body
+
+
+@dataclass
+class MemoryJobs:
+    jobs: dict[str, JobInfo] = field(default_factory=dict)
+    calls: int = 0
+
+    def describe(self, job_name: str) -> JobInfo | None:
+        self.calls += 1
+        return self.jobs.get(job_name)
+
+
+@dataclass
+class MemoryAnnotationStore:
+    quality: dict[str, tuple[dict[str, object], int]] = field(default_factory=dict)
+    records: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+
+    def load_quality(self, job_id: str) -> tuple[dict[str, object] | None, int]:
+        state, version = self.quality.get(job_id, (None, 0))
+        return (dict(state) if state is not None else None), version
+
+    def save_quality(self, job_id: str, state: dict[str, object], expected_version: int) -> bool:
+        if self.quality.get(job_id, (None, 0))[1] != expected_version:
+            return False
+        self.quality[job_id] = (state, expected_version + 1)
+        return True
+
+    def claim(self, job_id: str, record_id: str, owner: str, now: float, record: dict[str, object]) -> bool:
+        if (job_id, record_id) in self.records:
+            return False
+        self.records[(job_id, record_id)] = {**record, "_owner": owner}
+        return True
+
+    def get(self, job_id: str, record_id: str) -> dict[str, object] | None:
+        record = self.records.get((job_id, record_id))
+        return {k: v for k, v in record.items() if k != "_owner"} if record is not None else None
+
+    def mark_published(self, job_id: str, record_id: str) -> None:
+        self.records[(job_id, record_id)]["status"] = "published"
+
+    def unclaim(self, job_id: str, record_id: str, owner: str) -> None:
+        record = self.records.get((job_id, record_id))
+        if record is not None and record.get("_owner") == owner:
+            del self.records[(job_id, record_id)]

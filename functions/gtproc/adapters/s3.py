@@ -58,5 +58,9 @@ class S3Objects:
                 return None
             raise
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
     def write(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
         self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

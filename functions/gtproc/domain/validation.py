@@ -204,10 +204,11 @@ def _check_pair(
     def add(code: str, message: str) -> None:
         errors.append(LineError(number, attribute, code, message))
 
-    if type(metadata) is not dict:
-        add(Rule.METADATA_NOT_OBJECT, f"`{attribute}-metadata` must be an object")
-        return None
     has_label = attribute in record
+    if type(metadata) is not dict:
+        if has_label:
+            add(Rule.METADATA_NOT_OBJECT, f"`{attribute}-metadata` must be an object")
+        return None  # without its label, an input key that merely ends with -metadata, carried through
     failure_reason = metadata.get("failure-reason")
     if not has_label:
         if failure_reason is None:
@@ -278,6 +279,8 @@ def _check_common_metadata(metadata: dict[str, Any], add: _Add) -> None:
 def _is_date(value: Any) -> bool:
     if type(value) is not str:
         return False
+    if value.endswith("z"):  # RFC 3339 allows a lower-case z (as the fast path does); fromisoformat does not
+        value = value[:-1] + "Z"
     try:
         datetime.fromisoformat(value)
     except ValueError:

@@ -1,25 +1,49 @@
-"""Lambda handler of the annotations pipeline (worker responses and consolidation responses)."""
+"""Lambda handler of the annotations pipeline: worker responses and Ground Truth's consolidations."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gtproc.contract.events import ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
+from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+@tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     for write in object_writes(record.body):
-        logger.debug("annotation written", extra={"bucket": write.bucket, "key": write.key})
+        logger.append_keys(bucket=write.bucket, key=write.key)
+        outcome = wiring.consolidate_annotations()(write.bucket, write.key)
+        logger.append_keys(job=outcome.job_name)
+        if outcome.status == "invalid":
+            logger.error("annotation file not usable", extra={"reason": outcome.reason})
+            metrics.add_metric(name="InvalidAnnotationFiles", unit=MetricUnit.Count, value=1)
+            continue
+        if outcome.status != "processed":
+            logger.info("annotation file skipped", extra={"reason": outcome.reason})
+            continue
+        consolidated = outcome.published.get(ANNOTATIONS_CONSOLIDATED, 0)
+        compared = outcome.published.get(CONSOLIDATION_COMPARED, 0)
+        metrics.add_metric(name="ObjectsConsolidated", unit=MetricUnit.Count, value=consolidated)
+        metrics.add_metric(name="ConsolidationsCompared", unit=MetricUnit.Count, value=compared)
+        logger.info(
+            "annotation file processed", extra={"published": outcome.published, "duplicates": outcome.duplicates}
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

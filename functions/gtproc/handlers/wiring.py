@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 
+from gtproc.adapters.annotation_store import DynamoAnnotationStore
 from gtproc.adapters.dynamodb import DynamoJobState
 from gtproc.adapters.eventbridge import EventBridgePublisher
 from gtproc.adapters.labels_store import S3LabelStore
 from gtproc.adapters.s3 import S3Objects
+from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
 from gtproc.settings import get_settings
+from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
 
 
@@ -24,10 +27,24 @@ def process_manifest() -> ProcessManifest:
     )
 
 
+@cache
+def consolidate_annotations() -> ConsolidateAnnotations:
+    settings = get_settings()
+    objects = S3Objects()
+    return ConsolidateAnnotations(
+        blobs=objects,
+        jobs=SageMakerJobs(objects=objects) if settings.describe_jobs else NoJobDescriptions(),
+        store=DynamoAnnotationStore(settings.table_name),
+        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        config=AnnotationsConfig(key_prefix=settings.key_prefix, results_bucket=settings.labels_bucket),
+    )
+
+
 def reset() -> None:
     """Forget the built use cases and settings (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
 
     process_manifest.cache_clear()
+    consolidate_annotations.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -115,6 +115,7 @@ def _settings_env(resources: EmbeddedResources | None) -> dict[str, str]:
         "GTPROC_LABELS_BUCKET": resources.labels_bucket,
         "GTPROC_LABELS_PREFIX": "labels",
         "GTPROC_KEY_PREFIX": resources.key_prefix,
+        "GTPROC_DESCRIBE_JOBS": "false",
     }
 
 

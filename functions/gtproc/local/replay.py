@@ -297,6 +297,8 @@ def facts(events: list[Published]) -> set[tuple[Any, ...]]:
         elif "errors" in detail:
             for error in detail["errors"]:
                 found.add((kind, detail["jobName"], error["line"], error["code"], error.get("attribute")))
+        elif kind in ("Annotations Consolidated", "Consolidation Compared"):
+            found.add((kind, detail["jobName"], detail["iteration"], detail["datasetObjectId"]))
         elif kind == "Labeling Job Completed":
             found.add(
                 (

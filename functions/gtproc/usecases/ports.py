@@ -79,3 +79,48 @@ class LabelStore(Protocol):
         ...
 
     def labels_uri(self, job_id: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """What the annotations pipeline needs to know of a labeling job."""
+
+    label_attribute_name: str
+    categories: tuple[str, ...] | None = None
+    task_type: str | None = None  # a gtproc.domain.consolidation.TaskType value; None: infer from answers
+    workers_per_object: int | None = None
+    source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
+
+
+class JobDescriptions(Protocol):
+    def describe(self, job_name: str) -> JobInfo | None:
+        """The job as SageMaker describes it; None when it cannot be described (deleted, no access)."""
+        ...
+
+
+class BlobStore(Protocol):
+    def read(self, bucket: str, key: str) -> bytes | None: ...
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
+
+    def write(self, bucket: str, key: str, body: bytes, content_type: str = ...) -> None: ...
+
+
+class AnnotationStore(Protocol):
+    """Per-job worker quality and per-object consolidation records of the annotations pipeline."""
+
+    def load_quality(self, job_id: str) -> tuple[dict[str, object] | None, int]: ...
+
+    def save_quality(self, job_id: str, state: dict[str, object], expected_version: int) -> bool:
+        """Conditional on the version read; False when another invocation saved first."""
+        ...
+
+    def claim(self, job_id: str, record_id: str, owner: str, now: float, record: dict[str, object]) -> bool:
+        """Create the record unless it exists (first writer wins)."""
+        ...
+
+    def get(self, job_id: str, record_id: str) -> dict[str, object] | None: ...
+
+    def mark_published(self, job_id: str, record_id: str) -> None: ...
+
+    def unclaim(self, job_id: str, record_id: str, owner: str) -> None: ...

@@ -1,0 +1,115 @@
+"""The annotations pipeline's state in the job's DynamoDB partition.
+
+- `QUALITY`: the job's worker quality (JSON), with a version for conditional writes;
+- `ANN#<iteration>#<object>`: our consolidation of one object (published once);
+- `CMP#<iteration>#<object>`: its comparison with Ground Truth's (published once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from botocore.exceptions import ClientError
+
+from gtproc.adapters.aws import client
+
+_QUALITY = "QUALITY"
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class DynamoAnnotationStore:
+    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = dynamodb_client
+
+    @property
+    def ddb(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    def _key(self, job_id: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": sk}}
+
+    def load_quality(self, job_id: str) -> tuple[dict[str, Any] | None, int]:
+        item = self.ddb.get_item(TableName=self.table_name, Key=self._key(job_id, _QUALITY), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None, 0
+        return msgspec.json.decode(item["state"]["S"]), int(item["version"]["N"])
+
+    def save_quality(self, job_id: str, state: dict[str, Any], expected_version: int) -> bool:
+        condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
+        values: dict[str, Any] = {":expected": {"N": str(expected_version)}} if expected_version else {}
+        try:
+            self.ddb.put_item(
+                TableName=self.table_name,
+                Item={
+                    **self._key(job_id, _QUALITY),
+                    "state": {"S": msgspec.json.encode(state).decode()},
+                    "version": {"N": str(expected_version + 1)},
+                },
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def claim(self, job_id: str, record_id: str, owner: str, now: float, record: dict[str, Any]) -> bool:
+        try:
+            self.ddb.put_item(
+                TableName=self.table_name,
+                Item={
+                    **self._key(job_id, record_id),
+                    "owner": {"S": owner},
+                    "status": {"S": str(record.get("status", "pending"))},
+                    "claimedAt": {"N": str(int(now))},
+                    "body": {"S": msgspec.json.encode(record).decode()},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def get(self, job_id: str, record_id: str) -> dict[str, Any] | None:
+        item = self.ddb.get_item(TableName=self.table_name, Key=self._key(job_id, record_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        record = msgspec.json.decode(item["body"]["S"])
+        record["status"] = item["status"]["S"]
+        return record
+
+    def mark_published(self, job_id: str, record_id: str) -> None:
+        self.ddb.update_item(
+            TableName=self.table_name,
+            Key=self._key(job_id, record_id),
+            UpdateExpression="SET #status = :published",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":published": {"S": "published"}},
+        )
+
+    def unclaim(self, job_id: str, record_id: str, owner: str) -> None:
+        try:
+            self.ddb.delete_item(
+                TableName=self.table_name,
+                Key=self._key(job_id, record_id),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise

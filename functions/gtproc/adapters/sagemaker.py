@@ -1,0 +1,85 @@
+"""What SageMaker says of a labeling job (DescribeLabelingJob), for the annotations pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gtproc.adapters.aws import client
+from gtproc.adapters.s3 import S3Objects, parse_s3_uri
+from gtproc.usecases.ports import JobInfo
+
+# Built-in annotation-consolidation functions (ACS-<name>) and the task each consolidates.
+_ACS_TASKS = {
+    "ImageMultiClass": "image-classification",
+    "ImageMultiClassMultiLabel": "image-classification-multilabel",
+    "TextMultiClass": "text-classification",
+    "TextMultiClassMultiLabel": "text-classification-multilabel",
+    "BoundingBox": "object-detection",
+    "AdjustmentBoundingBox": "object-detection",
+    "VerificationBoundingBox": "label-verification",
+    "VerificationSemanticSegmentation": "label-verification",
+    "SemanticSegmentation": "semantic-segmentation",
+    "AdjustmentSemanticSegmentation": "semantic-segmentation",
+    "NamedEntityRecognition": "text-span",
+}
+
+
+def task_of_consolidation_arn(arn: str) -> str | None:
+    """`arn:aws:lambda:<region>:<account>:function:ACS-BoundingBox` -> "object-detection"."""
+    name = arn.rsplit(":", 1)[-1]
+    return _ACS_TASKS.get(name.removeprefix("ACS-")) if name.startswith("ACS-") else None
+
+
+def categories_of(document: Any) -> tuple[str, ...] | None:
+    """Label categories of a label category configuration file (`{"labels": [{"label": ...}]}`)."""
+    labels = document.get("labels") if isinstance(document, dict) else None
+    if not isinstance(labels, list):
+        return None
+    names = [entry.get("label") for entry in labels if isinstance(entry, dict)]
+    return tuple(str(name) for name in names if name is not None) or None
+
+
+class SageMakerJobs:
+    def __init__(self, sagemaker_client: Any | None = None, objects: S3Objects | None = None) -> None:
+        self._client = sagemaker_client
+        self.objects = objects or S3Objects()
+
+    @property
+    def sagemaker(self) -> Any:
+        if self._client is None:
+            self._client = client("sagemaker")
+        return self._client
+
+    def describe(self, job_name: str) -> JobInfo | None:
+        try:
+            job = self.sagemaker.describe_labeling_job(LabelingJobName=job_name)
+        except (ClientError, BotoCoreError):
+            return None  # deleted, another account's, or no permission: fall back on the answers
+        human = job.get("HumanTaskConfig") or {}
+        arn = (human.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn", "")
+        return JobInfo(
+            label_attribute_name=job.get("LabelAttributeName") or job_name,
+            categories=self._categories(job.get("LabelCategoryConfigS3Uri")),
+            task_type=task_of_consolidation_arn(arn),
+            workers_per_object=human.get("NumberOfHumanWorkersPerDataObject"),
+            source="sagemaker",
+        )
+
+    def _categories(self, uri: str | None) -> tuple[str, ...] | None:
+        if not uri:
+            return None
+        try:
+            data = self.objects.read(*parse_s3_uri(uri))
+            return categories_of(msgspec.json.decode(data)) if data else None
+        except (ClientError, BotoCoreError, ValueError, msgspec.DecodeError):
+            return None
+
+
+class NoJobDescriptions:
+    """For runs without SageMaker (the embedded AWS has no labeling-job API): infer from the answers."""
+
+    def describe(self, job_name: str) -> JobInfo | None:
+        return None

@@ -1,0 +1,309 @@
+"""Use case: worker responses or Ground Truth's consolidation landed; consolidate and publish.
+
+A worker-response write is consolidated at once, with the worker quality learned so far in the job,
+and published as `Annotations Consolidated` once per object and iteration: the first invocation to
+create the object's record publishes, duplicates find the record and stop. The job's worker quality
+is updated once per object, with a conditional write that is retried on conflict. When Ground
+Truth's consolidation-response lands, each object is compared with ours (`Consolidation Compared`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from gtproc.contract.events import (
+    ANNOTATIONS_CONSOLIDATED,
+    CONSOLIDATION_COMPARED,
+    AnnotationsConsolidated,
+    ConsolidatedLabel,
+    ConsolidationCompared,
+)
+from gtproc.domain import consolidation as cons
+from gtproc.domain.comparison import same_label
+from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
+from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
+from gtproc.usecases.ports import (
+    AnnotationStore,
+    BlobStore,
+    EventEntry,
+    EventPublisher,
+    JobDescriptions,
+    JobInfo,
+    PublishFailed,
+)
+from gtproc.usecases.publishing import BatchSender
+
+QUALITY_SAVE_ATTEMPTS = 8
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class AnnotationsConfig:
+    key_prefix: str = ""
+    results_bucket: str = ""  # where consolidated segmentation masks are written
+    results_prefix: str = "consolidated"
+    method: str | None = None  # None: the library's default per task type
+
+
+@dataclass
+class AnnotationOutcome:
+    key: str
+    status: str  # "processed", "skipped" or "invalid"
+    reason: str = ""
+    job_name: str = ""
+    published: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+
+
+class ConsolidateAnnotations:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        jobs: JobDescriptions,
+        store: AnnotationStore,
+        publisher: EventPublisher,
+        config: AnnotationsConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.blobs, self.jobs, self.store, self.publisher = blobs, jobs, store, publisher
+        self.config = config or AnnotationsConfig()
+        self.clock, self.sleep = clock, sleep
+        self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
+
+    def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
+        if not is_under_prefix(key, self.config.key_prefix):
+            return AnnotationOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
+        location = parse_output_key(key)
+        if location is None:
+            return AnnotationOutcome(key, "skipped", "not a file of the Ground Truth output layout")
+        if location.area is Area.WORKER_RESPONSE:
+            if key.count("/") - location.prefix.count("/") > 5 + bool(location.prefix):
+                return AnnotationOutcome(key, "skipped", "per-frame video responses are not consolidated")
+            return self._on_worker_response(bucket, location)
+        if location.area is Area.CONSOLIDATION_RESPONSE:
+            return self._on_consolidation_response(bucket, location)
+        return AnnotationOutcome(key, "skipped", f"{location.area} files are not consolidated")
+
+    # ---- worker responses -----------------------------------------------------------------------
+
+    def _on_worker_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
+        outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
+        data = self.blobs.read(bucket, location.key)
+        if data is None:
+            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        try:
+            answers = [
+                {"workerId": a.workerId, "answerContent": a.answerContent}
+                for a in worker_response_decoder.decode(data).answers
+            ]
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            return AnnotationOutcome(location.key, "invalid", f"not a worker-response file: {error}", location.job_name)
+        job_id = f"{bucket}/{location.job_root}"
+        published = self._consolidate_and_publish(bucket, job_id, location, str(location.object_index), answers)
+        if published is None:
+            outcome.duplicates += 1
+        elif published:
+            outcome.published[ANNOTATIONS_CONSOLIDATED] = 1
+        else:
+            return AnnotationOutcome(location.key, "invalid", "no usable worker answer", location.job_name)
+        return outcome
+
+    def _consolidate_and_publish(
+        self, bucket: str, job_id: str, location: OutputKey, object_id: str, answers: list[dict[str, Any]]
+    ) -> bool | None:
+        """True when published now, None when another delivery already did, False when nothing usable."""
+        record_id = f"ANN#{location.iteration}#{object_id}"
+        existing = self.store.get(job_id, record_id)
+        if existing is not None and existing.get("status") == "published":
+            return None
+        info = self._describe(location.job_name, answers)
+        prior, _ = self.store.load_quality(job_id)
+        result = self._consolidate(job_id, location, info, object_id, answers, prior)
+        if result is None or not result.objects:
+            return False
+        obj = result.objects[0]
+        owner = uuid.uuid4().hex
+        record = {
+            "status": "pending",
+            "labelAttributeName": info.label_attribute_name,
+            "taskType": result.task_type.groundtruth_type,
+            "label": obj.label,
+            "metadata": obj.metadata,
+            "method": obj.method,
+            "workers": obj.workers,
+            "agreement": obj.agreement,
+            "workerIds": list(obj.worker_ids),
+        }
+        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
+            return None
+        if obj.mask_png is not None:
+            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
+        detail = AnnotationsConsolidated(
+            job_name=location.job_name,
+            iteration=location.iteration or 0,
+            dataset_object_id=object_id,
+            label_attribute_name=info.label_attribute_name,
+            task_type=result.task_type.groundtruth_type,
+            label=obj.label,
+            metadata=obj.metadata,
+            workers=obj.workers,
+            agreement=round(obj.agreement, 4),
+            method=obj.method,
+            worker_ids=list(obj.worker_ids),
+        )
+        try:
+            self._publish(EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ()))
+        except PublishFailed:
+            self.store.unclaim(job_id, record_id, owner)  # let the retry publish it
+            raise
+        self.store.mark_published(job_id, record_id)
+        self._learn_quality(job_id, location, info, object_id, answers)
+        return True
+
+    def _consolidate(
+        self,
+        job_id: str,
+        location: OutputKey,
+        info: JobInfo,
+        object_id: str,
+        answers: list[dict[str, Any]],
+        prior: dict[str, Any] | None,
+    ) -> cons.ConsolidationResult | None:
+        task = info.task_type
+        if task is None:
+            inferred = {cons.infer_task_type(a["answerContent"]) for a in answers} - {cons.TaskType.UNKNOWN}
+            if len(inferred) != 1:
+                return None
+            task = inferred.pop()
+        family = cons.TaskType(task).family
+        if prior is not None and prior.get("family") != family:
+            prior = None
+        method = self.config.method if self.config.method in cons.METHODS[cons.TaskType(task)] else None
+        return cons.consolidate(
+            task,
+            {object_id: answers},
+            label_attribute_name=info.label_attribute_name,
+            job_name=location.job_name,
+            categories=info.categories,
+            method=method,
+            prior=prior,
+            creation_date=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None),
+            mask_uri=lambda oid: f"s3://{self.config.results_bucket}/{self._mask_key(job_id, location, oid)}",
+        )
+
+    def _mask_key(self, job_id: str, location: OutputKey, object_id: str) -> str:
+        return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"
+
+    def _learn_quality(
+        self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[dict[str, Any]]
+    ) -> None:
+        """Fold this object's answers into the job's worker quality, once, whatever the races."""
+        for attempt in range(QUALITY_SAVE_ATTEMPTS):
+            prior, version = self.store.load_quality(job_id)
+            result = self._consolidate(job_id, location, info, object_id, answers, prior)
+            if result is None or self.store.save_quality(job_id, result.quality.to_json(), version):
+                return
+            self.sleep(0.05 * (attempt + 1))
+
+    def _describe(self, job_name: str, answers: list[dict[str, Any]]) -> JobInfo:
+        if job_name not in self._job_info:
+            self._job_info[job_name] = self.jobs.describe(job_name)
+        info = self._job_info[job_name]
+        # Without a description the job's name is the attribute (the console's default) and the
+        # answers' shape tells the task type.
+        return info if info is not None else JobInfo(label_attribute_name=job_name)
+
+    def _publish(self, entry: EventEntry) -> None:
+        sender = BatchSender(self.publisher, lambda entries: None, sleep=self.sleep)
+        sender.send(entry)
+        sender.flush()
+
+    # ---- Ground Truth's own consolidation ----------------------------------------------------------
+
+    def _on_consolidation_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
+        outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
+        data = self.blobs.read(bucket, location.key)
+        if data is None:
+            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        try:
+            items = consolidation_response_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            reason = f"not a consolidation-response file: {error}"
+            return AnnotationOutcome(location.key, "invalid", reason, location.job_name)
+        job_id = f"{bucket}/{location.job_root}"
+        seen: set[str] = set()
+        for item in items:
+            object_id = item.datasetObjectId
+            if object_id in seen:  # the same id may recur in a response
+                continue
+            seen.add(object_id)
+            published = self._compare(bucket, job_id, location, object_id, item.consolidatedAnnotation.content)
+            for detail_type, count in published.items():
+                outcome.published[detail_type] = outcome.published.get(detail_type, 0) + count
+        return outcome
+
+    def _compare(
+        self, bucket: str, job_id: str, location: OutputKey, object_id: str, content: dict[str, Any]
+    ) -> dict[str, int]:
+        published: dict[str, int] = {}
+        ours = self.store.get(job_id, f"ANN#{location.iteration}#{object_id}")
+        if ours is None:
+            # Ground Truth's result landed before we saw the worker responses: consolidate them now.
+            answers = self._find_answers(bucket, location, object_id)
+            if answers and self._consolidate_and_publish(bucket, job_id, location, object_id, answers):
+                published[ANNOTATIONS_CONSOLIDATED] = 1
+            ours = self.store.get(job_id, f"ANN#{location.iteration}#{object_id}")
+        if ours is None:
+            return published
+        attribute = str(ours["labelAttributeName"])
+        if attribute not in content:
+            attribute = next((k for k in content if not k.endswith("-metadata")), attribute)
+        theirs_label, theirs_meta = content.get(attribute), content.get(f"{attribute}-metadata") or {}
+        task_type = str(ours["taskType"])
+        agree = same_label(task_type, (ours["label"], ours["metadata"]), (theirs_label, theirs_meta))
+        if agree is None:
+            return published
+        record_id = f"CMP#{location.iteration}#{object_id}"
+        owner = uuid.uuid4().hex
+        if not self.store.claim(job_id, record_id, owner, self.clock(), {"status": "pending", "agree": agree}):
+            return published
+        detail = ConsolidationCompared(
+            job_name=location.job_name,
+            iteration=location.iteration or 0,
+            dataset_object_id=object_id,
+            label_attribute_name=attribute,
+            task_type=task_type,
+            agree=agree,
+            ours=ConsolidatedLabel(label=ours["label"], metadata=ours["metadata"]),  # type: ignore[arg-type]
+            ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
+        )
+        try:
+            self._publish(EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ()))
+        except PublishFailed:
+            self.store.unclaim(job_id, record_id, owner)
+            raise
+        self.store.mark_published(job_id, record_id)
+        published[CONSOLIDATION_COMPARED] = 1
+        return published
+
+    def _find_answers(self, bucket: str, location: OutputKey, object_id: str) -> list[dict[str, Any]]:
+        prefix = f"{location.job_root}/annotations/worker-response/iteration-{location.iteration}/{object_id}/"
+        answers: list[dict[str, Any]] = []
+        for key in sorted(self.blobs.list_keys(bucket, prefix)):
+            data = self.blobs.read(bucket, key)
+            if data is None:
+                continue
+            try:
+                response = worker_response_decoder.decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            answers.extend({"workerId": a.workerId, "answerContent": a.answerContent} for a in response.answers)
+        return answers
