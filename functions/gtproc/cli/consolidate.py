@@ -1,18 +1,137 @@
-"""`gtproc consolidate JOB_DIR`: consolidate worker responses into labels (see issue: annotations)."""
+"""`gtproc consolidate JOB_DIR [--method NAME] [--label-attribute NAME] [--label-categories FILE]`
+
+Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all iterations, in
+order, carrying worker quality from one iteration to the next) and writes one JSON line per object
+to stdout, in Ground Truth's consolidation-response form. Exit 0 when every object was consolidated,
+1 when some could not be (reported on stderr), 2 when the input cannot be read.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_UNREADABLE = 0, 1, 2
+_ITERATION = re.compile(r"iteration-(\d+)\Z")
+
+
+class InputError(Exception):
+    pass
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("consolidate", help="consolidate worker responses of a job folder")
-    parser.add_argument("job_dir", metavar="JOB_DIR")
+    parser = commands.add_parser(
+        "consolidate",
+        help="consolidate the worker responses of a job folder into labels",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, help="the job's output folder (<prefix>/<job>)")
+    parser.add_argument("--method", metavar="NAME", help="consolidation method (default: the best for the task)")
+    parser.add_argument("--label-attribute", metavar="NAME", help="label attribute name (default: the job name)")
+    parser.add_argument(
+        "--label-categories",
+        metavar="FILE",
+        type=Path,
+        help='label categories: Ground Truth\'s category file ({"labels": [{"label": ...}]}) or a JSON list',
+    )
+    parser.add_argument("--task-type", metavar="TYPE", help="task type (default: inferred from the answers)")
+    parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
     parser.set_defaults(run=run)
 
 
+def load_categories(path: Path) -> list[str]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise InputError(f"{path} is not JSON: {error}") from None
+    if isinstance(document, dict) and isinstance(document.get("labels"), list):
+        return [str(entry["label"]) for entry in document["labels"] if isinstance(entry, dict) and "label" in entry]
+    if isinstance(document, list) and all(isinstance(name, str) for name in document):
+        return document
+    raise InputError(f'{path}: expected {{"labels": [{{"label": ...}}]}} or a JSON list of names')
+
+
+def worker_responses(job_dir: Path) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """{iteration: {datasetObjectId: answers}} from the worker-response tree."""
+    root = job_dir / "annotations" / "worker-response"
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
+    iterations: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for folder in root.iterdir():
+        match = _ITERATION.match(folder.name)
+        if not match or not folder.is_dir():
+            continue
+        objects = iterations.setdefault(int(match.group(1)), {})
+        for object_dir in folder.iterdir():
+            if not object_dir.name.isdigit():
+                continue
+            for path in sorted(object_dir.glob("*.json")):
+                try:
+                    document = json.loads(path.read_bytes())
+                except (OSError, ValueError) as error:
+                    print(f"gtproc consolidate: skipping {path}: {error}", file=sys.stderr)
+                    continue
+                answers = document.get("answers") if isinstance(document, dict) else None
+                if not isinstance(answers, list):
+                    print(f'gtproc consolidate: skipping {path}: no "answers" list', file=sys.stderr)
+                    continue
+                objects.setdefault(object_dir.name, []).extend(answers)
+    if not iterations:
+        raise InputError(f"no iteration-<N> folders under {root}")
+    return iterations
+
+
 def run(args: argparse.Namespace) -> int:
-    print("gtproc consolidate: not available yet", file=sys.stderr)
-    return 2
+    from gtproc.domain import consolidation as cons
+
+    try:
+        categories = load_categories(args.label_categories) if args.label_categories else None
+        iterations = worker_responses(args.job_dir)
+    except InputError as error:
+        print(f"gtproc consolidate: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    job_name = args.job_dir.resolve().name
+    attribute = args.label_attribute or job_name
+    masks_dir = args.masks_dir or Path(f"{job_name}-masks")
+    prior = None
+    failed = 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    out = sys.stdout
+    for iteration in sorted(iterations):
+        objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
+        try:
+            result = cons.consolidate(
+                args.task_type,
+                objects,
+                label_attribute_name=attribute,
+                job_name=job_name,
+                categories=categories,
+                method=args.method,
+                prior=prior,
+                creation_date=now,
+                mask_uri=lambda oid, it=iteration: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+            )
+        except ValueError as error:
+            print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        prior = result.quality
+        for obj in result.objects:
+            if obj.mask_png is not None:
+                path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(obj.mask_png)
+        for line in result.consolidation_response():
+            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        for failure in result.failures:
+            failed += 1
+            print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+    out.flush()
+    return EXIT_SOME_FAILED if failed else EXIT_OK

@@ -1,0 +1,100 @@
+"""Use case: Ground Truth calls us as the annotation-consolidation Lambda of a custom workflow.
+
+The event names a consolidation-request file (a JSON array of objects with their workers'
+annotations, each a JSON string, or an `s3Uri` to fetch); we return the consolidation-response list.
+Objects without a usable answer are left out of the response, which Ground Truth records as failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from gtproc.adapters.s3 import parse_s3_uri
+from gtproc.domain import consolidation as cons
+from gtproc.domain.formats import PostAnnotationEvent, consolidation_request_decoder
+from gtproc.usecases.ports import BlobStore
+
+
+class BadRequest(ValueError):
+    """The event or the request file cannot be used."""
+
+
+@dataclass
+class PostAnnotationResult:
+    response: list[dict[str, Any]]
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    method: str = ""
+    task_type: str = ""
+
+
+def _job_name(arn: str) -> str:
+    return arn.rsplit("labeling-job/", 1)[-1] if "labeling-job/" in arn else arn
+
+
+def consolidate_request(
+    event: dict[str, Any],
+    blobs: BlobStore,
+    method: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> PostAnnotationResult:
+    try:
+        request_event = msgspec.convert(event, PostAnnotationEvent)
+    except msgspec.ValidationError as error:
+        raise BadRequest(f"not a post-annotation event: {error}") from None
+    uri = request_event.payload.s3Uri
+    if not uri:
+        raise BadRequest("the event has no payload.s3Uri")
+    data = blobs.read(*parse_s3_uri(uri))
+    if data is None:
+        raise BadRequest(f"{uri} does not exist")
+    try:
+        items = consolidation_request_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise BadRequest(f"{uri} is not a consolidation request: {error}") from None
+
+    objects: dict[str, list[dict[str, Any]]] = {}
+    failures: list[tuple[str, str]] = []
+    for item in items:
+        answers = []
+        for annotation in item.annotations:
+            content = annotation.annotationData.content
+            if content is None and annotation.annotationData.s3Uri:
+                fetched = blobs.read(*parse_s3_uri(annotation.annotationData.s3Uri))
+                content = fetched.decode("utf-8") if fetched is not None else None
+            if content is not None:
+                answers.append({"workerId": annotation.workerId, "annotationData": {"content": content}})
+        if answers:
+            objects.setdefault(item.datasetObjectId, []).extend(answers)
+        else:
+            failures.append((item.datasetObjectId, "no worker annotation could be read"))
+    if not objects:
+        return PostAnnotationResult([], failures)
+
+    job_name = _job_name(request_event.labelingJobArn)
+    output = (request_event.outputConfig or "").rstrip("/")
+    now = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    try:
+        result = cons.consolidate(
+            None,
+            objects,
+            label_attribute_name=request_event.labelAttributeName,
+            job_name=job_name,
+            categories=request_event.labelCategories,
+            method=method,
+            creation_date=now,
+            mask_uri=lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
+        )
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    for obj in result.objects:
+        if obj.mask_png is not None:
+            blobs.write(*parse_s3_uri(obj.label), obj.mask_png, "image/png")
+    failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
+    return PostAnnotationResult(result.consolidation_response(), failures, result.method, result.task_type.value)
