@@ -18,16 +18,17 @@ from infra.constructs.storage import Storage
 from infra.layer import DependenciesLayer
 
 LABELS_PREFIX = "labels"
+LEDGERS_PREFIX = "state"  # gtproc.adapters.labels_store: the jobs' ledgers
+MASKS_PREFIX = "consolidated"  # gtproc.usecases.consolidate_annotations: consolidated segmentation masks
 # Where Ground Truth writes the requests for a custom workflow's post-annotation (consolidation) Lambda.
 CONSOLIDATION_REQUEST_PATTERNS = ("*/annotations/consolidated-annotation/consolidation-request/*",)
+CONSOLIDATED_OUTPUT_PATTERNS = ("*/annotations/consolidated-annotation/output/*",)
 
 
 class GtprocStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: GtprocConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="gtproc: Ground Truth output processor", **kwargs)
-        storage = Storage(
-            self, "Storage", output_bucket_name=config.output_bucket_name, removal=config.removal
-        )
+        storage = Storage(self, "Storage", output_bucket_name=config.output_bucket_name, removal=config.removal)
         output, labels = storage.output_bucket, storage.labels_bucket
         table = StateTable(self, "State", removal=config.removal)
         bus = GtprocBus(
@@ -46,6 +47,7 @@ class GtprocStack(Stack):
             labels_prefix=LABELS_PREFIX,
             key_prefix=config.key_prefix,
             lease_seconds=str(config.lease_seconds),
+            describe_jobs="true",
         )
         layer = DependenciesLayer(self, "Dependencies")
         common = {"layer": layer, "environment": environment, "log_level": config.log_level}
@@ -61,6 +63,7 @@ class GtprocStack(Stack):
         )
         manifests.read_objects(output, watched)
         manifests.read_write_objects(labels, f"{LABELS_PREFIX}/*")
+        manifests.read_write_objects(labels, f"{LEDGERS_PREFIX}/*")
         annotations = GtprocFunction(
             self,
             "Annotations",
@@ -69,6 +72,7 @@ class GtprocStack(Stack):
             **common,
         )
         annotations.read_objects(output, watched)
+        annotations.read_write_objects(labels, f"{MASKS_PREFIX}/*")
         annotations.describe_labeling_jobs()
 
         alarms = Alarms(self, "Alarms", alarm_email=config.alarm_email)
@@ -102,9 +106,9 @@ class GtprocStack(Stack):
                 description="Annotation consolidation for custom Ground Truth workflows",
                 **common,
             )
-            post.read_objects(
-                output, prefixed_key_patterns(CONSOLIDATION_REQUEST_PATTERNS, config.key_prefix)[0]
-            )
+            post.read_objects(output, prefixed_key_patterns(CONSOLIDATION_REQUEST_PATTERNS, config.key_prefix)[0])
+            # Consolidated segmentation masks go where Ground Truth puts its own.
+            post.read_write_objects(output, prefixed_key_patterns(CONSOLIDATED_OUTPUT_PATTERNS, config.key_prefix)[0])
             alarms.watch_function("PostAnnotation", post)
             outputs["PostAnnotationFunctionArn"] = post.function_arn
 

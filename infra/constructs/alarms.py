@@ -32,9 +32,7 @@ class Alarms(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
 
-    def _alarm(
-        self, construct_id: str, metric: cloudwatch.Metric, threshold: float, description: str
-    ) -> None:
+    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, threshold: float, description: str) -> None:
         alarm = metric.create_alarm(
             self,
             construct_id,
@@ -59,17 +57,13 @@ class Alarms(Construct):
     def watch_pipeline(self, name: str, pipeline: S3EventPipeline) -> None:
         self._alarm(
             f"{name}DeadLetters",
-            pipeline.dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ),
+            pipeline.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
             0,
             f"{name}: messages in the dead-letter queue; fix the cause, then redrive them to the queue",
         )
         self._alarm(
             f"{name}QueueAge",
-            pipeline.queue.metric_approximate_age_of_oldest_message(
-                period=Duration.minutes(5), statistic="Maximum"
-            ),
+            pipeline.queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(5), statistic="Maximum"),
             OLDEST_MESSAGE_AGE.to_seconds(),
             f"{name}: the oldest queued S3 event waits for over 30 minutes; the function falls behind",
         )

@@ -21,9 +21,7 @@ TIMEOUT = Duration.minutes(5)
 SERVICE_NAME = "gtproc"
 S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
 S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")
-OBJECTS_REASON = (
-    "CDK's S3 grant for the objects under one key pattern: job names and keys are only known at run time"
-)
+OBJECTS_REASON = "CDK's S3 grant for the objects under one key pattern: job names and keys are only known at run time"
 
 
 def settings_environment(**values: str) -> dict[str, str]:
@@ -111,9 +109,7 @@ class GtprocFunction(lambda_.Function):
     def describe_labeling_jobs(self) -> None:
         """sagemaker:DescribeLabelingJob has no CDK grant; any labeling job of this account and region."""
         jobs = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name="*")
-        self.add_to_role_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeLabelingJob"], resources=[jobs])
-        )
+        self.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeLabelingJob"], resources=[jobs]))
         acknowledge_wildcards(
             self,
             "The labeling job is named by the S3 key at run time: any job of this account and region",

@@ -224,15 +224,11 @@ def test_function_runtime_settings(request, synth):
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["Layers"] == [{"Ref": layer_id}]
     manifests = gtproc_functions(synth)[function_id(synth, "gtproc.handlers.manifests.handler")]
-    assert manifests["Properties"]["MemorySize"] == (
-        1024 if synth.outdir.name.startswith("cdk-default") else 2048
-    )
+    assert manifests["Properties"]["MemorySize"] == (1024 if synth.outdir.name.startswith("cdk-default") else 2048)
 
 
 def test_post_annotation_lambda_is_off_by_default(default_synth):
-    assert POST_ANNOTATION not in {
-        f["Properties"]["Handler"] for f in gtproc_functions(default_synth).values()
-    }
+    assert POST_ANNOTATION not in {f["Properties"]["Handler"] for f in gtproc_functions(default_synth).values()}
 
 
 def test_post_annotation_lambda_when_enabled(imported_synth):
@@ -240,14 +236,22 @@ def test_post_annotation_lambda_when_enabled(imported_synth):
     assert "SageMaker" in props["FunctionName"]  # invokable under AmazonSageMakerGroundTruthExecution
     statements = role_statements(imported_synth, POST_ANNOTATION)
     actions = {a for s in statements for a in listify(s["Action"])}
-    assert actions == {
+    assert {
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "s3:GetObject*",
         "s3:GetBucket*",
         "s3:List*",
-    }
+    } <= actions
     assert "jobs/*/annotations/consolidated-annotation/consolidation-request/*" in str(statements)
+    # It writes only consolidated segmentation masks, where Ground Truth writes its own.
+    writes = [s for s in statements if "s3:PutObject" in listify(s["Action"])]
+    assert writes and all("consolidated-annotation/output/*" in str(s["Resource"]) for s in writes)
+    assert "s3:DeleteObject*" not in actions or all(
+        "consolidated-annotation/output/*" in str(s["Resource"])
+        for s in statements
+        if "s3:DeleteObject*" in listify(s["Action"])
+    )
 
 
 def listify(value: Any) -> list:
@@ -266,19 +270,27 @@ def role_statements(synth, handler: str) -> list[dict[str, Any]]:
 
 def test_grants(default_synth):
     manifests = {
-        a
-        for s in role_statements(default_synth, "gtproc.handlers.manifests.handler")
-        for a in listify(s["Action"])
+        a for s in role_statements(default_synth, "gtproc.handlers.manifests.handler") for a in listify(s["Action"])
     }
     annotations = {
-        a
-        for s in role_statements(default_synth, "gtproc.handlers.annotations.handler")
-        for a in listify(s["Action"])
+        a for s in role_statements(default_synth, "gtproc.handlers.annotations.handler") for a in listify(s["Action"])
     }
     for actions in (manifests, annotations):
         assert {"s3:GetObject*", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
     assert {"s3:PutObject", "s3:DeleteObject*"} <= manifests  # labels bucket
-    assert "s3:PutObject" not in annotations
+    # The annotations function writes only consolidated masks, in the labels bucket.
+    annotation_writes = [
+        s
+        for s in role_statements(default_synth, "gtproc.handlers.annotations.handler")
+        if "s3:PutObject" in listify(s["Action"])
+    ]
+    assert annotation_writes and all("/consolidated/*" in str(s["Resource"]) for s in annotation_writes)
+    manifest_writes = [
+        s
+        for s in role_statements(default_synth, "gtproc.handlers.manifests.handler")
+        if "s3:PutObject" in listify(s["Action"])
+    ]
+    assert {"/labels/*", "/state/*"} <= {p for s in manifest_writes for p in ("/labels/*", "/state/*") if p in str(s)}
     assert "sagemaker:DescribeLabelingJob" in annotations
     (describe,) = [
         s
@@ -310,8 +322,7 @@ def test_alarms_on_dead_letters_and_errors(request, synth):
         )
     for fn in gtproc_functions(synth):
         assert any(
-            a["MetricName"] == "Errors"
-            and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+            a["MetricName"] == "Errors" and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
             for a in alarms(synth)
         )
 
