@@ -101,6 +101,22 @@ class DynamoAnnotationStore:
             ExpressionAttributeValues={":published": {"S": "published"}},
         )
 
+    def release_stale(self, job_id: str, record_id: str, claimed_before: float) -> None:
+        try:
+            self.ddb.delete_item(
+                TableName=self.table_name,
+                Key=self._key(job_id, record_id),
+                ConditionExpression="#status <> :published AND claimedAt < :before",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":published": {"S": "published"},
+                    ":before": {"N": str(int(claimed_before))},
+                },
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+
     def unclaim(self, job_id: str, record_id: str, owner: str) -> None:
         try:
             self.ddb.delete_item(

@@ -146,12 +146,12 @@ class MemoryAnnotationStore:
     def claim(self, job_id: str, record_id: str, owner: str, now: float, record: dict[str, object]) -> bool:
         if (job_id, record_id) in self.records:
             return False
-        self.records[(job_id, record_id)] = {**record, "_owner": owner}
+        self.records[(job_id, record_id)] = {**record, "_owner": owner, "_claimed_at": now}
         return True
 
     def get(self, job_id: str, record_id: str) -> dict[str, object] | None:
         record = self.records.get((job_id, record_id))
-        return {k: v for k, v in record.items() if k != "_owner"} if record is not None else None
+        return {k: v for k, v in record.items() if not k.startswith("_")} if record is not None else None
 
     def mark_published(self, job_id: str, record_id: str) -> None:
         self.records[(job_id, record_id)]["status"] = "published"
@@ -159,4 +159,9 @@ class MemoryAnnotationStore:
     def unclaim(self, job_id: str, record_id: str, owner: str) -> None:
         record = self.records.get((job_id, record_id))
         if record is not None and record.get("_owner") == owner:
+            del self.records[(job_id, record_id)]
+
+    def release_stale(self, job_id: str, record_id: str, claimed_before: float) -> None:
+        record = self.records.get((job_id, record_id))
+        if record is not None and record.get("status") != "published" and record["_claimed_at"] < claimed_before:
             del self.records[(job_id, record_id)]

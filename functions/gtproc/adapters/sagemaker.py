@@ -27,6 +27,10 @@ _ACS_TASKS = {
 }
 
 
+# DescribeLabelingJob errors that mean the job will never be described (others are transient).
+_NOT_DESCRIBABLE = frozenset({"ResourceNotFound", "ValidationException", "AccessDeniedException", "AccessDenied"})
+
+
 def task_of_consolidation_arn(arn: str) -> str | None:
     """`arn:aws:lambda:<region>:<account>:function:ACS-BoundingBox` -> "object-detection"."""
     name = arn.rsplit(":", 1)[-1]
@@ -56,8 +60,12 @@ class SageMakerJobs:
     def describe(self, job_name: str) -> JobInfo | None:
         try:
             job = self.sagemaker.describe_labeling_job(LabelingJobName=job_name)
-        except (ClientError, BotoCoreError):
-            return None  # deleted, another account's, or no permission: fall back on the answers
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _NOT_DESCRIBABLE:
+                return None  # deleted, another account's, or no permission: fall back on the answers
+            raise  # throttled or failing: retry the message rather than cache a guess for the job
+        except BotoCoreError:
+            return None
         human = job.get("HumanTaskConfig") or {}
         arn = (human.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn", "")
         return JobInfo(

@@ -65,16 +65,17 @@ def load_writes(path: Path) -> list[Write]:
     raise PlanError(f"{path}: expected a folder or a .jsonl plan")
 
 
-def _write_rank(key: str) -> tuple[int, int, str]:
-    """Annotations first, then intermediate manifests by iteration, final manifests last."""
+def _write_rank(key: str) -> tuple[int, int, int, str]:
+    """Annotations first (by iteration: worker responses, then consolidation), then intermediate
+    manifests by iteration, final manifests last: the order Ground Truth writes them in."""
     location = parse_output_key(key)
     if location is None:
-        return (0, 0, key)
+        return (0, 0, 0, key)
     if location.area is Area.INTERMEDIATE_MANIFEST:
-        return (2, location.iteration or 0, key)
+        return (2, location.iteration or 0, 0, key)
     if location.area is Area.FINAL_MANIFEST:
-        return (3, 0, key)
-    return (1, 0, key)
+        return (3, 0, 0, key)
+    return (1, location.iteration or 0, 0 if location.area is Area.WORKER_RESPONSE else 1, key)
 
 
 def _folder_writes(folder: Path) -> list[Write]:

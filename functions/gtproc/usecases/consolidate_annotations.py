@@ -50,6 +50,7 @@ class AnnotationsConfig:
     results_bucket: str = ""  # where consolidated segmentation masks are written
     results_prefix: str = "consolidated"
     method: str | None = None  # None: the library's default per task type
+    stale_claim_seconds: int = 900  # longer than the function timeout
 
 
 @dataclass
@@ -122,8 +123,12 @@ class ConsolidateAnnotations:
         """True when published now, None when another delivery already did, False when nothing usable."""
         record_id = f"ANN#{location.iteration}#{object_id}"
         existing = self.store.get(job_id, record_id)
-        if existing is not None and existing.get("status") == "published":
-            return None
+        if existing is not None:
+            if existing.get("status") == "published":
+                return None
+            # A claim never published: its invocation died (a timeout) or is still publishing. Once it
+            # is older than any invocation can live, take it over.
+            self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
         info = self._describe(location.job_name, answers)
         prior, _ = self.store.load_quality(job_id)
         result = self._consolidate(job_id, location, info, object_id, answers, prior)
@@ -187,17 +192,20 @@ class ConsolidateAnnotations:
         if prior is not None and prior.get("family") != family:
             prior = None
         method = self.config.method if self.config.method in cons.METHODS[cons.TaskType(task)] else None
-        return cons.consolidate(
-            task,
-            {object_id: answers},
-            label_attribute_name=info.label_attribute_name,
-            job_name=location.job_name,
-            categories=info.categories,
-            method=method,
-            prior=prior,
-            creation_date=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None),
-            mask_uri=lambda oid: f"s3://{self.config.results_bucket}/{self._mask_key(job_id, location, oid)}",
-        )
+        try:
+            return cons.consolidate(
+                task,
+                {object_id: answers},
+                label_attribute_name=info.label_attribute_name,
+                job_name=location.job_name,
+                categories=info.categories,
+                method=method,
+                prior=prior,
+                creation_date=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None),
+                mask_uri=lambda oid: f"s3://{self.config.results_bucket}/{self._mask_key(job_id, location, oid)}",
+            )
+        except ValueError:  # answers the library rejects (e.g. an empty workerId): not usable, never retryable
+            return None
 
     def _mask_key(self, job_id: str, location: OutputKey, object_id: str) -> str:
         return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"

@@ -37,6 +37,15 @@ def _job_name(arn: str) -> str:
     return arn.rsplit("labeling-job/", 1)[-1] if "labeling-job/" in arn else arn
 
 
+def _fetch(blobs: BlobStore, uri: str) -> str | None:
+    """An annotation given by reference; None when it cannot be read (that answer is left out)."""
+    try:
+        fetched = blobs.read(*parse_s3_uri(uri))
+        return fetched.decode("utf-8") if fetched is not None else None
+    except ValueError:  # not an s3:// URI, or not UTF-8
+        return None
+
+
 def consolidate_request(
     event: dict[str, Any],
     blobs: BlobStore,
@@ -50,7 +59,11 @@ def consolidate_request(
     uri = request_event.payload.s3Uri
     if not uri:
         raise BadRequest("the event has no payload.s3Uri")
-    data = blobs.read(*parse_s3_uri(uri))
+    try:
+        location = parse_s3_uri(uri)
+    except ValueError as error:
+        raise BadRequest(f"payload.s3Uri: {error}") from None
+    data = blobs.read(*location)
     if data is None:
         raise BadRequest(f"{uri} does not exist")
     try:
@@ -65,8 +78,7 @@ def consolidate_request(
         for annotation in item.annotations:
             content = annotation.annotationData.content
             if content is None and annotation.annotationData.s3Uri:
-                fetched = blobs.read(*parse_s3_uri(annotation.annotationData.s3Uri))
-                content = fetched.decode("utf-8") if fetched is not None else None
+                content = _fetch(blobs, annotation.annotationData.s3Uri)
             if content is not None:
                 answers.append({"workerId": annotation.workerId, "annotationData": {"content": content}})
         if answers:

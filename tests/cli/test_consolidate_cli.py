@@ -1,0 +1,207 @@
+"""`gtproc consolidate JOB_DIR`: the real birds job against Ground Truth's own labels, options, exit codes,
+and a three-iteration bounding-box job."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from gtproc.cli.main import main
+
+TESTS = Path(__file__).resolve().parents[1]
+BIRDS_DATA = TESTS / "unit" / "annotations" / "data"  # copied from the real job (see data/README.md)
+BIRDS = "birds-open-images-clone"
+CARS_JOB = TESTS.parent / "events" / "jobs" / "bbox-three-iterations" / "cars-bbox"
+METADATA_KEYS = {"class-name", "confidence", "type", "job-name", "human-annotated", "creation-date"}
+
+
+def ground_truth() -> dict[str, dict]:
+    """{datasetObjectId: the output-manifest line Ground Truth wrote} for the birds job's iteration 1."""
+    path = BIRDS_DATA / f"{BIRDS}.output-lines.jsonl"
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {str(item["line_index"]): item["line"] for item in items}
+
+
+GT = ground_truth()
+
+
+def gt_categories() -> list[str]:
+    """The job's classes by GT's index; 3 and 5 never appear in iteration 1 (stand-ins), Canary is 9."""
+    names = [f"unseen-{i}" for i in range(10)]
+    for line in GT.values():
+        names[line[BIRDS]] = line[f"{BIRDS}-metadata"]["class-name"]
+    names[9] = "Canary"
+    return names
+
+
+@pytest.fixture
+def birds(tmp_path: Path) -> Path:
+    """A copy of the real job folder, named after the job (its label attribute name too)."""
+    job = tmp_path / BIRDS
+    shutil.copytree(BIRDS_DATA / BIRDS, job)
+    assert len(list((job / "annotations" / "worker-response" / "iteration-1").iterdir())) == 10
+    return job
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, list[dict], str]:
+    code = main(["consolidate", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def contents(lines: list[dict], attribute: str = BIRDS) -> dict[str, tuple[object, dict]]:
+    found = {}
+    for line in lines:
+        content = line["consolidatedAnnotation"]["content"]
+        found[line["datasetObjectId"]] = (content[attribute], content[f"{attribute}-metadata"])
+    return found
+
+
+def test_one_line_per_object_in_consolidation_response_form(birds: Path, capsys):
+    code, lines, err = run(capsys, birds)
+
+    assert (code, err) == (0, "")
+    assert [line["datasetObjectId"] for line in lines] == sorted(GT, key=int)  # numeric order
+    for line in lines:
+        assert set(line) == {"datasetObjectId", "consolidatedAnnotation"}
+        assert set(line["consolidatedAnnotation"]) == {"content"}
+        content = line["consolidatedAnnotation"]["content"]
+        assert set(content) == {BIRDS, f"{BIRDS}-metadata"}
+        label, metadata = content[BIRDS], content[f"{BIRDS}-metadata"]
+        assert type(label) is int
+        assert set(metadata) == METADATA_KEYS
+        assert metadata["type"] == "groundtruth/image-classification"
+        assert metadata["job-name"] == f"labeling-job/{BIRDS}"
+        assert metadata["human-annotated"] == "yes"
+        assert 0 <= metadata["confidence"] <= 1
+        assert len(metadata["creation-date"]) == len("2019-04-18T16:12:02.463660")
+
+
+def test_class_names_equal_ground_truths_own_labels(birds: Path, capsys):
+    _, lines, _ = run(capsys, birds)
+    ours = contents(lines)
+    assert set(ours) == set(GT)
+    for object_id, line in GT.items():
+        assert ours[object_id][1]["class-name"] == line[f"{BIRDS}-metadata"]["class-name"], object_id
+
+
+def test_output_is_compact_json_lines(birds: Path, capsys):
+    assert main(["consolidate", str(birds)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n")
+    for line in out.splitlines():
+        assert line == json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_label_attribute_option(birds: Path, capsys):
+    code, lines, _ = run(capsys, birds, "--label-attribute", "birds")
+    assert code == 0 and len(lines) == 10
+    for line in lines:
+        assert set(line["consolidatedAnnotation"]["content"]) == {"birds", "birds-metadata"}
+        assert line["consolidatedAnnotation"]["content"]["birds-metadata"]["job-name"] == f"labeling-job/{BIRDS}"
+
+
+def test_label_categories_in_ground_truths_file_shape_give_ground_truths_indexes(birds: Path, tmp_path: Path, capsys):
+    categories = tmp_path / "data.json"
+    categories.write_text(json.dumps({
+        "document-version": "2018-11-28", "labels": [{"label": name} for name in gt_categories()]}))  # fmt: skip
+
+    code, lines, _ = run(capsys, birds, "--label-categories", categories)
+
+    assert code == 0
+    ours = contents(lines)
+    for object_id, line in GT.items():
+        assert ours[object_id][0] == line[BIRDS], object_id  # the int label is GT's own
+        assert ours[object_id][1]["class-name"] == line[f"{BIRDS}-metadata"]["class-name"]
+
+
+def test_label_categories_as_a_plain_list(birds: Path, tmp_path: Path, capsys):
+    names = sorted(gt_categories(), reverse=True)
+    categories = tmp_path / "categories.json"
+    categories.write_text(json.dumps(names))
+
+    code, lines, _ = run(capsys, birds, "--label-categories", categories)
+
+    assert code == 0 and len(lines) == 10
+    for label, metadata in contents(lines).values():
+        assert names[label] == metadata["class-name"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("{not json", "is not JSON"), ('{"labels": "Duck"}', "expected"), ("[1, 2]", "expected")],
+)
+def test_unusable_label_categories_file(birds: Path, tmp_path: Path, capsys, body: str, message: str):
+    categories = tmp_path / "categories.json"
+    categories.write_text(body)
+    code, lines, err = run(capsys, birds, "--label-categories", categories)
+    assert (code, lines) == (2, [])
+    assert message in err and err.count("\n") == 1
+
+
+def test_missing_label_categories_file(birds: Path, tmp_path: Path, capsys):
+    code, lines, err = run(capsys, birds, "--label-categories", tmp_path / "nope.json")
+    assert (code, lines) == (2, [])
+    assert "cannot read" in err
+
+
+def test_majority_vote_method(birds: Path, capsys):
+    code, lines, _ = run(capsys, birds, "--method", "majority-vote")
+    assert code == 0 and len(lines) == 10
+    ours = contents(lines)
+    for object_id, line in GT.items():
+        assert ours[object_id][1]["class-name"] == line[f"{BIRDS}-metadata"]["class-name"], object_id
+    # majority vote's confidence is the winning share of the 5 workers
+    assert {round(metadata["confidence"] * 5, 6) % 1 for _, metadata in ours.values()} == {0}
+
+
+def test_unknown_method_exits_2_with_a_one_line_message(birds: Path, capsys):
+    code, lines, err = run(capsys, birds, "--method", "best-guess")
+    assert (code, lines) == (2, [])
+    assert err.count("\n") == 1
+    assert err.startswith("gtproc consolidate:")
+    assert "best-guess" in err and "majority-vote" in err
+
+
+def test_missing_folder_exits_2(tmp_path: Path, capsys):
+    code, lines, err = run(capsys, tmp_path / "no-such-job")
+    assert (code, lines) == (2, [])
+    assert "no-such-job" in err and err.count("\n") == 1
+
+
+def test_folder_without_iterations_exits_2(tmp_path: Path, capsys):
+    (tmp_path / "job" / "annotations" / "worker-response").mkdir(parents=True)
+    code, _, err = run(capsys, tmp_path / "job")
+    assert code == 2
+    assert "iteration" in err
+
+
+def test_unreadable_worker_file_is_reported_and_skipped(birds: Path, capsys):
+    broken = birds / "annotations" / "worker-response" / "iteration-1" / "7"
+    next(broken.glob("*.json")).write_text("{oops")
+    code, lines, err = run(capsys, birds)
+    assert code == 0
+    assert "7" not in {line["datasetObjectId"] for line in lines} and len(lines) == 9
+    assert "skipping" in err
+
+
+def test_bounding_box_job_over_three_iterations(capsys):
+    code, lines, err = run(capsys, CARS_JOB)
+
+    assert (code, err) == (0, "")
+    worker_files = sorted((CARS_JOB / "annotations" / "worker-response").glob("iteration-*/*/*.json"))
+    by_iteration = {}
+    for path in worker_files:
+        by_iteration.setdefault(int(path.parts[-3].removeprefix("iteration-")), []).append(path.parts[-2])
+    expected_order = [oid for it in sorted(by_iteration) for oid in sorted(by_iteration[it], key=int)]
+    assert [line["datasetObjectId"] for line in lines] == expected_order  # by iteration, then numeric id
+    assert len(lines) == len(set(expected_order)) == 30
+    for label, metadata in contents(lines, "cars-bbox").values():
+        assert set(label) == {"image_size", "annotations"}
+        assert metadata["type"] == "groundtruth/object-detection"
+        assert len(metadata["objects"]) == len(label["annotations"])
+        assert {metadata["class-map"][str(box["class_id"])] for box in label["annotations"]} <= {"car", "truck", "bus"}
+    zero = contents(lines, "cars-bbox")["15"]
+    assert zero[0]["annotations"] == [] and zero[1]["class-map"] == {}
