@@ -1,8 +1,8 @@
 """The job's labels so far and its ledger, in the labels bucket (which has no event notifications,
 so nothing written here can trigger the pipeline again).
 
-- `s3://<bucket>/<labels prefix>/<output bucket>/<job path>/part-<version>-<n>.jsonl`: the labels so
-  far, one JSON line per published object; read every part in name order.
+- `s3://<bucket>/<labels prefix>/<output bucket>/<job path>/part-<version>-<run>-<n>.jsonl`: the labels
+  so far, one JSON line per published object; read every part in name order.
 - `s3://<bucket>/state/<output bucket>/<job path>/ledger.bin`: the compressed ledger.
 """
 

@@ -6,7 +6,7 @@ rejects unknown keys and encodes every per-value rule as a type constraint; the 
 (class-map covers the class ids, confidences parallel to annotations) run as small Python checks.
 A line the fast path rejects is not necessarily invalid: it goes to the reference validator, which
 decides and names the rule. So the fast path may be stricter than the reference, never laxer
-(tests/unit/test_fastpath.py checks this on generated lines).
+(tests/unit/format/test_format_properties.py checks this on generated lines).
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def compile_shape(result: LineResult) -> Shape | None:
                 return None  # an input key ending in -metadata: only the reference can tell it apart
             fields.append((name, None))
         else:
-            fields.append((name, msgspec.Raw))  # input keys are carried through, not checked
+            # Input keys are carried through, not checked, but decoded: msgspec.Raw would skip their bytes
+            # without checking UTF-8 or number range, which the reference does.
+            fields.append((name, Any))
     if source_field is not None and source_ref_field is not None:
         return None
     field_index = {rename[name]: index for index, (name, _) in enumerate(fields)}

@@ -17,8 +17,9 @@ from gtproc.domain.tasktypes import TaskType
 
 Confidence = Annotated[float, msgspec.Meta(ge=0, le=1)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
-# Real files write class ids as ints; docs sometimes as numeric strings.
-ClassId = Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(pattern=r"^[0-9]+\Z")]
+# Real files write class ids as ints; docs sometimes as numeric strings. Strings with a leading zero are
+# left to the reference: it reads "05" as 5, so the class-map check would not see the same key.
+ClassId = Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]*)\Z")]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 S3Uri = Annotated[str, msgspec.Meta(pattern=r"^s3://")]
 HexColor = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}\Z")]
@@ -140,7 +141,7 @@ LABEL_MODELS: dict[TaskType, Any] = {
     TaskType.NAMED_ENTITY: TextSpanLabel,
     TaskType.VIDEO_DETECTION: S3Uri,
     TaskType.VIDEO_TRACKING: S3Uri,
-    TaskType.CUSTOM: msgspec.Raw,
+    TaskType.CUSTOM: Any,  # not msgspec.Raw: it skips bytes without checking UTF-8 or number range
 }
 METADATA_MODELS: dict[TaskType, type[CommonMetadata]] = {
     TaskType.IMAGE_CLASSIFICATION: ClassificationMetadata,

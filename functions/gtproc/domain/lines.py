@@ -25,6 +25,14 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
 
     Number them with `enumerate(..., 1)`. A UTF-8 byte order mark at the very start is dropped.
     """
+    for batch in iter_line_batches(chunks, max_line_bytes):
+        yield from batch
+
+
+def iter_line_batches(
+    chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[list[bytes | TooLong]]:
+    """The lines of `iter_lines`, a list per chunk: hot loops iterate plain lists, not a generator."""
     pending: list[bytes] = []  # pieces of the current line, joined once: long lines stay linear
     pending_size = 0
     overflow = False  # the current line passed the limit: its bytes are being skipped
@@ -40,6 +48,7 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
             first = False
             chunk = head[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else head
             head = b""
+        batch: list[bytes | TooLong] = []
         start = 0
         if pending or overflow:
             end = chunk.find(b"\n")
@@ -52,20 +61,24 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
                 continue
             size = pending_size + end
             if overflow or size > max_line_bytes:
-                yield TooLong(size)
+                batch.append(TooLong(size))
             else:
-                yield _strip_cr(b"".join((*pending, chunk[:end])))
+                batch.append(_strip_cr(b"".join((*pending, chunk[:end]))))
             pending, pending_size, overflow = [], 0, False
             start = end + 1
         parts = chunk[start:].split(b"\n") if start else chunk.split(b"\n")
         tail = parts.pop()
-        for line in parts:
-            if len(line) > max_line_bytes:
-                yield TooLong(len(line))
-            elif line.endswith(b"\r"):
-                yield line[:-1]
-            else:
-                yield line
+        # Per-line checks only when the chunk can hold such lines: most chunks need none.
+        if len(chunk) > max_line_bytes:
+            parts = [line if len(line) <= max_line_bytes else TooLong(len(line)) for line in parts]
+        if b"\r" in chunk:
+            parts = [_strip_cr(line) if type(line) is bytes else line for line in parts]
+        if batch:
+            batch.extend(parts)
+        else:
+            batch = parts  # type: ignore[assignment]
+        if batch:
+            yield batch
         if tail:
             pending_size = len(tail)
             if pending_size > max_line_bytes:
@@ -73,8 +86,8 @@ def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = DEFAULT_MAX_LINE_B
             else:
                 pending.append(tail)
     if head:  # the whole input was the start of a BOM, and no BOM: it is data
-        yield head if len(head) <= max_line_bytes else TooLong(len(head))
+        yield [head if len(head) <= max_line_bytes else TooLong(len(head))]
     elif overflow:
-        yield TooLong(pending_size)
+        yield [TooLong(pending_size)]
     elif pending:
-        yield _strip_cr(b"".join(pending))
+        yield [_strip_cr(b"".join(pending))]

@@ -9,11 +9,12 @@ from typing import Any
 import msgspec
 
 from gtproc.domain.fastpath import FastPath, Shape
-from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_lines
+from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_line_batches, iter_lines
 from gtproc.domain.validation import LabelPair, LineError, LineResult, LineStatus, validate_line
 
 _generic = msgspec.json.Decoder()
 _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+_HOT_ERRORS = (*_DECODE_ERRORS, TypeError)
 
 
 @dataclass(slots=True)
@@ -55,39 +56,57 @@ def validate_stream(
     if on_bytes is not None:
         chunks = _counting(chunks, on_bytes)
     fast = FastPath()
-    accept, shapes = fast.accept, fast.shapes
     counts = {LineStatus.LABELED: 0, LineStatus.UNLABELED: 0, LineStatus.FAILED: 0, LineStatus.INVALID: 0}
     errors = report.errors
-    for number, data in enumerate(iter_lines(chunks, max_line_bytes), 1):
-        if type(data) is bytes:
-            # Hot path, inlined: the shape that matched last usually matches again.
-            if shapes:
-                shape = shapes[0]
+    # Hot loop state: the shape that matched last usually matches again, so its decoder, check and hit
+    # count live in locals; they are refreshed whenever the fast path's first shape changes.
+    current: Shape | None = None
+    decode: Callable[[bytes], Any] | None = None
+    check: Callable[[Any], bool] | None = None
+    hits = 0
+    number = 0
+    for batch in iter_line_batches(chunks, max_line_bytes):
+        for data in batch:
+            number += 1
+            if decode is not None:
                 try:
-                    line = shape.decoder.decode(data)
-                except _DECODE_ERRORS:
+                    line = decode(data)  # type: ignore[arg-type]
+                except _HOT_ERRORS:  # TypeError: a TooLong stand-in, not bytes
                     pass
                 else:
-                    if shape.check is None or shape.check(line):
-                        counts[shape.status] += 1
+                    if check is None or check(line):
+                        hits += 1
                         continue
-            if not data or data.isspace():
-                continue
-            accepted = accept(data)
-            if accepted is not None:
-                counts[accepted[0].status] += 1
-                continue
-        result = validate_line(number, data)
-        counts[result.status] += 1
-        if result.errors:
-            if max_errors is None or len(errors) + len(result.errors) <= max_errors:
-                errors.extend(result.errors)
+            if type(data) is bytes:
+                if not data or data.isspace():
+                    continue
+                accepted = fast.accept(data)
+                if accepted is not None:
+                    counts[accepted[0].status] += 1
+                    if fast.shapes[0] is not current:
+                        if current is not None:
+                            counts[current.status] += hits
+                        current, hits = fast.shapes[0], 0
+                        decode, check = current.decoder.decode, current.check
+                    continue
+            result = validate_line(number, data)
+            counts[result.status] += 1
+            if result.errors:
+                if max_errors is None or len(errors) + len(result.errors) <= max_errors:
+                    errors.extend(result.errors)
+                else:
+                    room = max(0, max_errors - len(errors))
+                    errors.extend(result.errors[:room])
+                    report.errors_omitted += len(result.errors) - room
             else:
-                room = max(0, max_errors - len(errors))
-                errors.extend(result.errors[:room])
-                report.errors_omitted += len(result.errors) - room
-        else:
-            fast.learn(result)
+                fast.learn(result)
+                if fast.shapes and fast.shapes[0] is not current:
+                    if current is not None:
+                        counts[current.status] += hits
+                    current, hits = fast.shapes[0], 0
+                    decode, check = current.decoder.decode, current.check
+    if current is not None:
+        counts[current.status] += hits
     report.labeled = counts[LineStatus.LABELED]
     report.unlabeled = counts[LineStatus.UNLABELED]
     report.failed = counts[LineStatus.FAILED]

@@ -212,7 +212,8 @@ class _Run:
     def _write_labels_part(self) -> None:
         if not self.labels_part:
             return
-        part = f"{self.new_version:08d}-{self.labels_parts_written:04d}"
+        # The run's own name: a run retrying a dead one commits the same version and must not overwrite its parts.
+        part = f"{self.new_version:08d}-{self.lease.owner[:12]}-{self.labels_parts_written:04d}"
         self.uc.labels.append_labels(self.job_id, part, b"".join(self.labels_part))
         self.labels_parts_written += 1
         self.labels_part, self.labels_part_bytes = [], 0

@@ -37,7 +37,14 @@ def _decode_json(value: Any, what: str) -> Any:
 
 
 def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
-    """One worker answer, from a worker-response entry or a consolidation-request annotation."""
+    """One worker answer, from a worker-response entry or a consolidation-request annotation.
+
+    The content is not copied: treat it as read-only.
+    """
+    if type(raw) is dict:  # fast path for json.loads output (100k-object jobs)
+        worker_id, content = raw.get("workerId"), raw.get("answerContent")
+        if type(content) is dict and type(worker_id) is str and worker_id:
+            return WorkerAnswer(worker_id=worker_id, content=content)
     if isinstance(raw, WorkerAnswer):
         return raw
     raw = _decode_json(raw, "answer")
@@ -51,14 +58,16 @@ def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
     elif isinstance(raw.get("annotationData"), Mapping):
         data = raw["annotationData"]
         if "content" not in data:
-            raise ValueError(f"annotationData of {worker_id} has no inline content (s3Uri must be fetched first)")
+            raise ValueError(
+                f"annotationData of {worker_id} has no inline content (s3Uri must be fetched first)"
+            )
         content = data["content"]
     else:
         raise ValueError(f"answer of {worker_id} has neither answerContent nor annotationData")
     content = _decode_json(content, f"content of {worker_id}")
     if not isinstance(content, Mapping):
         raise ValueError(f"content of {worker_id} must be an object")
-    return WorkerAnswer(worker_id=worker_id, content=dict(content))
+    return WorkerAnswer(worker_id=worker_id, content=content if type(content) is dict else dict(content))
 
 
 def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer]) -> list[WorkerAnswer]:
@@ -66,14 +75,25 @@ def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer]) -> list[Work
     seen: set[str] = set()
     answers = []
     for raw in raws:
-        answer = parse_answer(raw)
+        # parse_answer's fast path, inlined: this loop runs once per answer of the batch
+        if (
+            type(raw) is dict
+            and type(content := raw.get("answerContent")) is dict
+            and type(worker_id := raw.get("workerId")) is str
+            and worker_id
+        ):
+            answer = WorkerAnswer(worker_id, content)
+        else:
+            answer = parse_answer(raw)
         if answer.worker_id not in seen:
             seen.add(answer.worker_id)
             answers.append(answer)
     return answers
 
 
-def objects_from_consolidation_request(request: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def objects_from_consolidation_request(
+    request: Sequence[Mapping[str, Any]],
+) -> dict[str, list[dict[str, Any]]]:
     """{datasetObjectId: annotations} from a consolidation-request file (a JSON array), order kept."""
     request = _decode_json(request, "consolidation request")
     objects: dict[str, list[dict[str, Any]]] = {}
@@ -106,17 +126,19 @@ def infer_task_type(content: Mapping[str, Any] | str) -> TaskType:
 
 def _inner_values(content: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for value in content.values():
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             yield value
 
 
 def single_label_of(content: Mapping[str, Any]) -> str | None:
-    for inner in _inner_values(content):
-        label = inner.get("label")
-        if isinstance(label, str) and label:
-            return label
-        if isinstance(label, int | float) and not isinstance(label, bool):
-            return str(label)
+    for value in content.values():
+        if type(value) is dict or isinstance(value, Mapping):
+            label = value.get("label")
+            if type(label) is str or isinstance(label, str):
+                if label:
+                    return label
+            elif isinstance(label, int | float) and not isinstance(label, bool):
+                return str(label)
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -190,7 +191,9 @@ class _Batch:
                 agreement=round(float(updated.agreement[i] / updated.answered[i]), 4),
                 batch_answers=int(batch_n[i]),
                 batch_agreement=round(float(batch_agree[i] / batch_n[i]), 4),
-                estimated_accuracy=None if estimated_accuracy is None else round(float(estimated_accuracy[i]), 4),
+                estimated_accuracy=None
+                if estimated_accuracy is None
+                else round(float(estimated_accuracy[i]), 4),
             )
             for i in sorted(np.flatnonzero(batch_n).tolist(), key=lambda i: state.worker_ids[i])
         ]
@@ -249,7 +252,9 @@ def consolidate(
         if mask_uri is None:
             raise ValueError("semantic segmentation needs mask_uri (where each consolidated mask goes)")
         return _segmentation(batch, categories, mask_uri)
-    runner = {SINGLE_LABEL: _single_label, MULTI_LABEL: _multi_label, BOXES: _boxes, SPANS: _spans}[task.family]
+    runner = {SINGLE_LABEL: _single_label, MULTI_LABEL: _multi_label, BOXES: _boxes, SPANS: _spans}[
+        task.family
+    ]
     return runner(batch, categories)
 
 
@@ -258,11 +263,13 @@ def consolidate(
 
 def _single_label(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
     named: dict[str, list[tuple[str, str, str | None]]] = {}
+    feedback = ans.comment_of if batch.task is TaskType.LABEL_VERIFICATION else lambda _: None
+    label_of = ans.single_label_of
     for oid, answers in batch.parsed.items():
         named[oid] = [
-            (a.worker_id, label, ans.comment_of(a.content))
+            (a.worker_id, label, feedback(a.content))
             for a in answers
-            if (label := ans.single_label_of(a.content)) is not None
+            if (label := label_of(a.content)) is not None
         ]
     previous = batch.state.classes if batch.state else ()
     classes = ans.resolve_classes((n for rows in named.values() for _, n, _ in rows), categories, previous)
@@ -279,7 +286,9 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     k = len(classes)
     if not usable:
         empty = np.zeros(0, np.int64)
-        return batch.finish([], classes, state, empty, empty.astype(float), None, np.zeros_like(state.confusion))
+        return batch.finish(
+            [], classes, state, empty, empty.astype(float), None, np.zeros_like(state.confusion)
+        )
     w_index = {wid: i for i, wid in enumerate(state.worker_ids)}
     oids = list(usable)
     obj = np.array([i for i, oid in enumerate(oids) for _ in usable[oid]], np.int64)
@@ -297,7 +306,9 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)
-    per_object_agreement = np.bincount(votes.obj, weights=agree, minlength=len(oids)) / votes.answers_per_object()
+    per_object_agreement = (
+        np.bincount(votes.obj, weights=agree, minlength=len(oids)) / votes.answers_per_object()
+    )
     results = []
     for i, oid in enumerate(oids):
         c = int(out.labels[i])
@@ -319,9 +330,13 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
 def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
     picked: dict[str, list[tuple[str, list[str]]]] = {}
     for oid, answers in batch.parsed.items():
-        picked[oid] = [(a.worker_id, labels) for a in answers if (labels := ans.multi_labels_of(a.content)) is not None]
+        picked[oid] = [
+            (a.worker_id, labels) for a in answers if (labels := ans.multi_labels_of(a.content)) is not None
+        ]
     previous = batch.state.classes if batch.state else ()
-    classes = ans.resolve_classes((n for rows in picked.values() for _, ls in rows for n in ls), categories, previous)
+    classes = ans.resolve_classes(
+        (n for rows in picked.values() for _, ls in rows for n in ls), categories, previous
+    )
     index = {c: i for i, c in enumerate(classes)}
     used_workers = {wid for rows in picked.values() for wid, _ in rows}
     state = batch.aligned_state(classes, used_workers, confusion=False)
@@ -342,23 +357,29 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
             "class-map": {str(c): classes[c] for c in chosen},
             "confidence-map": {str(c): _confidence(share[c]) for c in chosen},
         }
-        results.append(batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements))))
+        results.append(
+            batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements)))
+        )
         answer_worker += [w_index[wid] for wid, _ in rows]
         answer_agreement += agreements
-    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
+    return batch.finish(
+        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
+    )
 
 
 # --- bounding boxes and entity spans -------------------------------------------------------------
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is float or type(value) is int:  # fast path; also keeps bool out
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
     except ValueError:
         return None
-    return number if np.isfinite(number) else None
+    return number if math.isfinite(number) else None
 
 
 def _box_coords(box: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
@@ -433,12 +454,17 @@ def _boxes(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
         ]  # fmt: skip
         label = {"image_size": _image_size([extra for _, _, extra in answers]), "annotations": annotations}
         class_map = {str(s.class_id): classes[s.class_id] for s in out.shapes}
-        metadata = {"objects": [{"confidence": _confidence(s.confidence)} for s in out.shapes], "class-map": class_map}
+        metadata = {
+            "objects": [{"confidence": _confidence(s.confidence)} for s in out.shapes],
+            "class-map": class_map,
+        }
         used = [wid for wid, _, _ in answers]
         results.append(batch.result(oid, label, metadata, used, float(np.mean(out.worker_agreement))))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
+    return batch.finish(
+        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
+    )
 
 
 def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
@@ -449,7 +475,8 @@ def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
     for oid, answers in usable.items():
         out = shp.consolidate_spans([shapes for _, shapes, _ in answers])
         entities = [
-            {"label": classes[s.class_id], "startOffset": s.coords[0], "endOffset": s.coords[1]} for s in out.shapes
+            {"label": classes[s.class_id], "startOffset": s.coords[0], "endOffset": s.coords[1]}
+            for s in out.shapes
         ]
         label = {"annotations": {"entities": entities, "labels": labels_list}}
         metadata = {"entities": [{"confidence": _confidence(s.confidence)} for s in out.shapes]}
@@ -457,7 +484,9 @@ def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
         results.append(batch.result(oid, label, metadata, used, float(np.mean(out.worker_agreement))))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
+    return batch.finish(
+        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
+    )
 
 
 # --- semantic segmentation -----------------------------------------------------------------------
@@ -532,4 +561,6 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         results.append(batch.result(oid, uri, metadata, used, float(np.mean(out.worker_agreement)), out.png))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
+    return batch.finish(
+        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
+    )

@@ -24,14 +24,18 @@ def cluster(similarity: np.ndarray, owner: np.ndarray, threshold: float) -> list
     keep = (sim >= threshold) & (owner[i] != owner[j])
     i, j, sim = i[keep], j[keep], sim[keep]
     order = np.lexsort((j, i, -sim))
+    # Shapes per image are few: plain Python beats numpy's per-call overhead from here on.
+    table = similarity.tolist()
+    owners_of = owner.tolist()
     label = list(range(m))
     members: dict[int, list[int]] = {s: [s] for s in range(m)}
-    owners: dict[int, set[int]] = {s: {int(owner[s])} for s in range(m)}
+    owners: dict[int, set[int]] = {s: {owners_of[s]} for s in range(m)}
     for a, b in zip(i[order].tolist(), j[order].tolist(), strict=True):
         ca, cb = label[a], label[b]
         if ca == cb or owners[ca] & owners[cb]:
             continue
-        if similarity[np.ix_(members[ca], members[cb])].mean() < threshold:
+        left, right = members[ca], members[cb]
+        if sum(table[x][y] for x in left for y in right) < threshold * len(left) * len(right):
             continue
         keep_id, drop_id = min(ca, cb), max(ca, cb)
         for s in members[drop_id]:

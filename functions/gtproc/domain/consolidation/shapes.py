@@ -12,9 +12,10 @@ Shared rules (see clustering.py for the grouping):
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,18 +60,48 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def span_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Character-offset Jaccard of (n, 2+) and (m, 2+) arrays of [start, end)."""
-    inter = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    inter = np.clip(
+        np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
+    )
     union = (a[:, 1] - a[:, 0])[:, None] + (b[:, 1] - b[:, 0])[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
 
 
-def _round_half_up(values: np.ndarray) -> np.ndarray:
-    return np.floor(values + 0.5).astype(np.int64)
+def _pair_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
-def _fuse_box(coords: np.ndarray, how: str) -> np.ndarray:
-    fused = np.median(coords, axis=0) if how == "median" else coords.mean(axis=0)
-    return _round_half_up(fused)
+def _pair_jaccard(a: Sequence[float], b: Sequence[float]) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    if inter <= 0:
+        return 0.0
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _fuse_box(coords: Sequence[Sequence[float]], how: str) -> tuple[int, int, int, int]:
+    columns = list(zip(*coords, strict=True))
+    if how == "median":
+        x1, y1, x2, y2 = (_round_half_up(_median(c)) for c in columns)
+    else:
+        x1, y1, x2, y2 = (_round_half_up(sum(c) / len(c)) for c in columns)
+    return (x1, y1, x2, y2)
 
 
 def _mode_or_median(values: Sequence[int]) -> int:
@@ -81,18 +112,19 @@ def _mode_or_median(values: Sequence[int]) -> int:
     return int(statistics.median_low(values))
 
 
-def _fuse_span(coords: np.ndarray, how: str) -> np.ndarray:
-    start = _mode_or_median(coords[:, 0].astype(np.int64).tolist())
-    end = _mode_or_median(coords[:, 1].astype(np.int64).tolist())
+def _fuse_span(coords: Sequence[Sequence[float]], how: str) -> tuple[int, int, int, int]:
+    start = _mode_or_median([int(c[0]) for c in coords])
+    end = _mode_or_median([int(c[1]) for c in coords])
     if end <= start:  # independent boundary votes can cross: take the first member's span
-        start, end = int(coords[0, 0]), int(coords[0, 1])
-    return np.array([start, end, 0, 0], np.int64)
+        start, end = int(coords[0][0]), int(coords[0][1])
+    return (start, end, 0, 0)
 
 
 def _consolidate(
     per_answer: Sequence[Sequence[Shape]],
-    similarity_fn,
-    fuse_fn,
+    similarity_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    pair_fn: Callable[[Sequence[float], Sequence[float]], float],
+    fuse_fn: Callable[[Sequence[Sequence[float]], str], tuple[int, int, int, int]],
     fuse: str,
     threshold: float,
     min_share: float,
@@ -101,29 +133,30 @@ def _consolidate(
     flat = [(a, s) for a, shapes in enumerate(per_answer) for s in shapes]
     if not flat:
         return ShapesOutput([], [1.0] * n_workers)
-    owner = np.array([a for a, _ in flat], np.int64)
-    coords = np.array([s.coords for _, s in flat], np.float64)
-    classes = np.array([s.class_id for _, s in flat], np.int64)
-    similarity = similarity_fn(coords, coords)
+    owner = [a for a, _ in flat]
+    coords = [s.coords for _, s in flat]
+    classes = [s.class_id for _, s in flat]
+    similarity = similarity_fn(np.array(coords, np.float64), np.array(coords, np.float64))
     kept: list[FusedShape] = []
-    matched = np.zeros(n_workers, np.int64)
-    for members in cluster(similarity, owner, threshold):
+    matched = [0] * n_workers
+    for members in cluster(similarity, np.array(owner), threshold):
         if len(members) / n_workers < min_share - _SHARE_TOL:
             continue
-        fused = fuse_fn(coords[members], fuse)
-        votes = Counter(classes[members].tolist())
+        fused = fuse_fn([coords[m] for m in members], fuse)
+        votes = Counter(classes[m] for m in members)
         best = max(votes.values())
-        class_id = next(int(c) for c in classes[members] if votes[int(c)] == best)
-        overlap = similarity_fn(coords[members], fused[None, :].astype(np.float64))[:, 0]
-        confidence = len(members) / n_workers * float(overlap.mean())
-        kept.append(FusedShape(tuple(int(v) for v in fused), class_id, confidence, len(members)))
+        class_id = next(classes[m] for m in members if votes[classes[m]] == best)
+        overlap = sum(pair_fn(coords[m], fused) for m in members) / len(members)
+        kept.append(FusedShape(fused, class_id, len(members) / n_workers * overlap, len(members)))
         for m in members:
             if classes[m] == class_id:
                 matched[owner[m]] += 1
-    drawn = np.bincount(owner, minlength=n_workers)
-    denominator = np.maximum(drawn, len(kept))
-    agreement = np.where(denominator > 0, matched / np.maximum(denominator, 1), 1.0)
-    return ShapesOutput(kept, agreement.tolist())
+    drawn = Counter(owner)
+    agreement = []
+    for a in range(n_workers):
+        denominator = max(drawn[a], len(kept))
+        agreement.append(matched[a] / denominator if denominator else 1.0)
+    return ShapesOutput(kept, agreement)
 
 
 def consolidate_boxes(
@@ -134,8 +167,10 @@ def consolidate_boxes(
     min_share: float = 0.5,
 ) -> ShapesOutput:
     """Boxes of all answers of one image -> fused boxes sorted by (top, left, class)."""
-    out = _consolidate(per_answer, box_iou, _fuse_box, fuse, iou_threshold, min_share)
-    shapes = sorted(out.shapes, key=lambda s: (s.coords[1], s.coords[0], s.class_id, s.coords[2], s.coords[3]))
+    out = _consolidate(per_answer, box_iou, _pair_iou, _fuse_box, fuse, iou_threshold, min_share)
+    shapes = sorted(
+        out.shapes, key=lambda s: (s.coords[1], s.coords[0], s.class_id, s.coords[2], s.coords[3])
+    )
     return ShapesOutput(shapes, out.worker_agreement)
 
 
@@ -146,6 +181,8 @@ def consolidate_spans(
     min_share: float = 0.5,
 ) -> ShapesOutput:
     """Entity spans of all answers of one text -> fused spans sorted by (start, end, class)."""
-    out = _consolidate(per_answer, span_jaccard, _fuse_span, "mode", jaccard_threshold, min_share)
+    out = _consolidate(
+        per_answer, span_jaccard, _pair_jaccard, _fuse_span, "mode", jaccard_threshold, min_share
+    )
     shapes = sorted(out.shapes, key=lambda s: (s.coords[0], s.coords[1], s.class_id))
     return ShapesOutput(shapes, out.worker_agreement)
