@@ -38,6 +38,11 @@ class S3LabelStore:
         self.calls += 1
         self.s3.write(self.bucket, f"{self.labels_prefix(job_id)}part-{part}.jsonl", lines, "application/x-ndjson")
 
+    def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
+        self.calls += 1
+        keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}")
+        return [data for key in sorted(keys) if (data := self.s3.read(self.bucket, key)) is not None]
+
     def labels_uri(self, job_id: str) -> str:
         return f"s3://{self.bucket}/{self.labels_prefix(job_id)}"
 

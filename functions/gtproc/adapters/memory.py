@@ -98,6 +98,11 @@ class MemoryLabels:
         self.calls += 1
         self.parts.setdefault(job_id, {})[part] = lines
 
+    def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
+        self.calls += 1
+        parts = self.parts.get(job_id, {})
+        return [parts[name] for name in sorted(parts) if name.startswith(part_prefix)]
+
     def labels_uri(self, job_id: str) -> str:
         return f"memory://labels/{job_id}/"
 

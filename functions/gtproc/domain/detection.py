@@ -31,12 +31,14 @@ def normalize_job_name(name: str) -> str:
 class LabeledFinding:
     key: FactKey
     object: LabeledObject
+    publish: bool = True  # False: already published by a run that died; only its label line is missing
 
 
 @dataclass(frozen=True, slots=True)
 class FailedFinding:
     key: FactKey
     object: FailedObject
+    publish: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +65,19 @@ class JobTally:
 
 
 class Detector:
-    def __init__(self, job_name: str, ledger: Ledger, tally: JobTally | None = None) -> None:
+    def __init__(
+        self,
+        job_name: str,
+        ledger: Ledger,
+        tally: JobTally | None = None,
+        relabel: set[tuple[str, str, int]] | None = None,
+    ) -> None:
         self.job = normalize_job_name(job_name)
         self.ledger = ledger
         self.tally = tally
+        # (kind, attribute, index) of facts a dead run published: found again, they yield their label
+        # line for the labels so far, without being published again.
+        self.relabel = relabel or set()
 
     def is_own(self, attribute: str, pair_job_name: str) -> bool:
         if pair_job_name:
@@ -89,7 +100,8 @@ class Detector:
         for attribute, failed, pair_job_name in line.attributes:
             kind = FactKind.FAILED if failed else FactKind.LABELED
             known = self.ledger.known(kind, attribute, line.index, source_print)
-            if known and tally is None:
+            relabel = known and (kind, attribute, line.index) in self.relabel
+            if known and tally is None and not relabel:
                 continue
             if failed and not pair_job_name:
                 pair_job_name = _job_name_of(line.record().get(attribute + "-metadata"))
@@ -100,16 +112,17 @@ class Detector:
             else:
                 own_labeled = attribute
                 self.ledger.own_attributes.add(attribute)
-            if known:
+            if known and not relabel:
                 continue
+            if relabel:
+                self.relabel.discard((kind, attribute, line.index))
             key = FactKey(kind, attribute, line.index, source_print)
             pair = line.pair(attribute)
             source = {"source": line.source} if line.source_ref is None else {"source_ref": line.source_ref}
             if failed:
                 reason = pair.failure_reason or ""
-                yield FailedFinding(
-                    key, FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source)
-                )
+                failed_object = FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source)
+                yield FailedFinding(key, failed_object, publish=not relabel)
             else:
                 obj = LabeledObject(
                     dataset_object_id=str(line.index),
@@ -118,7 +131,7 @@ class Detector:
                     human_annotated=pair.human_annotated,
                     **source,
                 )
-                yield LabeledFinding(key, obj)
+                yield LabeledFinding(key, obj, publish=not relabel)
         if tally is not None:
             tally.objects += 1
             if own_labeled is not None:

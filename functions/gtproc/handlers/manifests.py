@@ -14,10 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
+from gtproc.handlers.wiring import METRICS_NAMESPACE
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -14,6 +14,8 @@ from gtproc.settings import get_settings
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
 
+METRICS_NAMESPACE = "gtproc"
+
 
 @cache
 def process_manifest() -> ProcessManifest:

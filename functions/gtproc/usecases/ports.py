@@ -78,6 +78,10 @@ class LabelStore(Protocol):
         """Write the part of the job's labels found by one commit."""
         ...
 
+    def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
+        """The label parts whose name starts with `part_prefix` (recovery only)."""
+        ...
+
     def labels_uri(self, job_id: str) -> str: ...
 
 

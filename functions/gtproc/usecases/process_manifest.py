@@ -42,6 +42,27 @@ LABELS_PART_BYTES = 16 * 1024 * 1024
 _encoder = msgspec.json.Encoder()
 
 
+class _ObjectsFrame(msgspec.Struct):
+    """An Objects Labeled/Failed detail with its objects left as JSON."""
+
+    labelAttributeName: str
+    iteration: int | None
+    manifestUri: str
+    objects: list[msgspec.Raw]
+
+
+_frame_decoder = msgspec.json.Decoder(_ObjectsFrame)
+
+
+class _WrittenLabel(msgspec.Struct):
+    datasetObjectId: str
+    labelAttributeName: str
+    status: str
+
+
+_written_decoder = msgspec.json.Decoder(_WrittenLabel)
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     key_prefix: str = ""
@@ -119,6 +140,7 @@ class _Run:
         self.labels_part: list[bytes] = []
         self.labels_part_bytes = 0
         self.labels_parts_written = 0
+        self.relabeled = 0
         self.ledger = Ledger()
 
     def execute(self) -> ManifestOutcome:
@@ -133,7 +155,8 @@ class _Run:
 
         is_final = location.area is Area.FINAL_MANIFEST
         tally = JobTally() if is_final else None
-        detector = Detector(location.job_name, self.ledger, tally)
+        relabel = self._labels_missing() if self.recovered else set()
+        detector = Detector(location.job_name, self.ledger, tally, relabel)
         sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
         packers = _Packers(location, self.manifest_uri)
         try:
@@ -143,6 +166,9 @@ class _Run:
                 if line.errors:
                     self.outcome.invalid_lines += 1
                 for finding in detector.observe(line):
+                    if not isinstance(finding, InvalidFinding) and not finding.publish:
+                        self._add_unpublished_label(finding)
+                        continue
                     entry = packers.add(finding)
                     if entry is not None:
                         sender.send(entry)
@@ -194,18 +220,53 @@ class _Run:
             self.ledger.add(fact)
 
     def _add_labels(self, entry: EventEntry) -> None:
-        """The labels so far: one JSON line per published object, written in parts as they fill up."""
-        detail = msgspec.json.decode(entry.detail)
-        common = {
-            "labelAttributeName": detail["labelAttributeName"],
-            "status": "labeled" if entry.detail_type == OBJECTS_LABELED else "failed",
-            "iteration": detail["iteration"],
-            "manifestUri": detail["manifestUri"],
+        """The labels so far: one JSON line per published object, written in parts as they fill up.
+
+        Each object's JSON is taken from the event as is and extended with the frame's fields."""
+        frame = _frame_decoder.decode(entry.detail)
+        status = "labeled" if entry.detail_type == OBJECTS_LABELED else "failed"
+        common = _encoder.encode(
+            {
+                "labelAttributeName": frame.labelAttributeName,
+                "status": status,
+                "iteration": frame.iteration,
+                "manifestUri": frame.manifestUri,
+            }
+        )
+        tail = b"," + common[1:] + b"\n"
+        for obj in frame.objects:
+            self._add_label_line(bytes(obj)[:-1] + tail)
+
+    def _labels_missing(self) -> set[tuple[str, str, int]]:
+        """Facts a dead run published whose label lines it did not get to write (its parts bear this
+        run's version: read them, a rare and bounded cost)."""
+        written = set()
+        for part in self.uc.labels.read_parts(self.job_id, f"{self.new_version:08d}-"):
+            for line in part.splitlines():
+                record = _written_decoder.decode(line)
+                written.add((record.status, record.labelAttributeName, int(record.datasetObjectId)))
+        return {
+            (fact.kind.value, fact.attribute, fact.index)
+            for fact in self.recovered
+            if fact.kind in (FactKind.LABELED, FactKind.FAILED)
+            and (fact.kind.value, fact.attribute, fact.index) not in written
         }
-        for obj in detail["objects"]:
-            line = _encoder.encode({**obj, **common}) + b"\n"
-            self.labels_part.append(line)
-            self.labels_part_bytes += len(line)
+
+    def _add_unpublished_label(self, finding: LabeledFinding | FailedFinding) -> None:
+        """The label line of a fact a dead run published before writing its labels."""
+        labeled = isinstance(finding, LabeledFinding)
+        common = {
+            "labelAttributeName": finding.key.attribute,
+            "status": "labeled" if labeled else "failed",
+            "iteration": self.location.iteration,
+            "manifestUri": self.manifest_uri,
+        }
+        self.relabeled += 1
+        self._add_label_line(_encoder.encode(finding.object)[:-1] + b"," + _encoder.encode(common)[1:] + b"\n")
+
+    def _add_label_line(self, line: bytes) -> None:
+        self.labels_part.append(line)
+        self.labels_part_bytes += len(line)
         if self.labels_part_bytes >= LABELS_PART_BYTES:
             self._write_labels_part()
 
@@ -220,7 +281,7 @@ class _Run:
 
     def _commit(self, sender: BatchSender) -> None:
         self.outcome.put_events_calls = sender.calls
-        if sender.published == 0 and not self.recovered:
+        if sender.published == 0 and not self.recovered and not self.relabeled:
             self.uc.state.release(self.lease)  # nothing new: no write beyond the lease
             return
         self._write_labels_part()

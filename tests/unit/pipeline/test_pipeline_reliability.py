@@ -280,3 +280,32 @@ def test_process_manifest_takes_over_an_expired_lease(make_harness) -> None:
     assert outcome.published == {OBJECTS_LABELED: 3}
     assert h.clock.sleeps == []
     assert h.state.jobs[JOB_ID].owner is None and h.state.jobs[JOB_ID].version == 1
+
+
+class StateDyingAfterJournal(MemoryJobState):
+    """The function instance dies right after journaling a publication: its label lines were still in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = True
+
+    def record_published(self, lease: Any, facts: Any, now: float) -> None:
+        super().record_published(lease, facts, now)
+        if self.armed:
+            self.armed = False
+            raise Crash("died after journaling, before writing the labels")
+
+
+def test_labels_of_a_run_that_died_mid_publish_are_written_by_the_next_run(make_harness) -> None:
+    h: Harness = make_harness(state=StateDyingAfterJournal())
+    key = intermediate_key(JOB, 1)
+    with pytest.raises(Crash):
+        h.process(key, snapshot(JOB, 20, labeled=range(8)))
+    assert h.published() == Counter({(JOB, str(i)): 1 for i in range(8)})
+    assert not h.labels.parts  # the dead run wrote no label line
+
+    again = h.process(key, snapshot(JOB, 20, labeled=range(10)))
+
+    assert again.published == {OBJECTS_LABELED: 2}  # only the new ones are published
+    assert h.published() == Counter({(JOB, str(i)): 1 for i in range(10)})
+    assert_labels_so_far_match_the_bus(h)  # and the dead run's 8 labels are in the labels so far

@@ -58,9 +58,7 @@ def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
     elif isinstance(raw.get("annotationData"), Mapping):
         data = raw["annotationData"]
         if "content" not in data:
-            raise ValueError(
-                f"annotationData of {worker_id} has no inline content (s3Uri must be fetched first)"
-            )
+            raise ValueError(f"annotationData of {worker_id} has no inline content (s3Uri must be fetched first)")
         content = data["content"]
     else:
         raise ValueError(f"answer of {worker_id} has neither answerContent nor annotationData")

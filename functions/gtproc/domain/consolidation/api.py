@@ -191,9 +191,7 @@ class _Batch:
                 agreement=round(float(updated.agreement[i] / updated.answered[i]), 4),
                 batch_answers=int(batch_n[i]),
                 batch_agreement=round(float(batch_agree[i] / batch_n[i]), 4),
-                estimated_accuracy=None
-                if estimated_accuracy is None
-                else round(float(estimated_accuracy[i]), 4),
+                estimated_accuracy=None if estimated_accuracy is None else round(float(estimated_accuracy[i]), 4),
             )
             for i in sorted(np.flatnonzero(batch_n).tolist(), key=lambda i: state.worker_ids[i])
         ]
@@ -252,9 +250,7 @@ def consolidate(
         if mask_uri is None:
             raise ValueError("semantic segmentation needs mask_uri (where each consolidated mask goes)")
         return _segmentation(batch, categories, mask_uri)
-    runner = {SINGLE_LABEL: _single_label, MULTI_LABEL: _multi_label, BOXES: _boxes, SPANS: _spans}[
-        task.family
-    ]
+    runner = {SINGLE_LABEL: _single_label, MULTI_LABEL: _multi_label, BOXES: _boxes, SPANS: _spans}[task.family]
     return runner(batch, categories)
 
 
@@ -267,9 +263,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     label_of = ans.single_label_of
     for oid, answers in batch.parsed.items():
         named[oid] = [
-            (a.worker_id, label, feedback(a.content))
-            for a in answers
-            if (label := label_of(a.content)) is not None
+            (a.worker_id, label, feedback(a.content)) for a in answers if (label := label_of(a.content)) is not None
         ]
     previous = batch.state.classes if batch.state else ()
     classes = ans.resolve_classes((n for rows in named.values() for _, n, _ in rows), categories, previous)
@@ -286,9 +280,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     k = len(classes)
     if not usable:
         empty = np.zeros(0, np.int64)
-        return batch.finish(
-            [], classes, state, empty, empty.astype(float), None, np.zeros_like(state.confusion)
-        )
+        return batch.finish([], classes, state, empty, empty.astype(float), None, np.zeros_like(state.confusion))
     w_index = {wid: i for i, wid in enumerate(state.worker_ids)}
     oids = list(usable)
     obj = np.array([i for i, oid in enumerate(oids) for _ in usable[oid]], np.int64)
@@ -306,9 +298,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)
-    per_object_agreement = (
-        np.bincount(votes.obj, weights=agree, minlength=len(oids)) / votes.answers_per_object()
-    )
+    per_object_agreement = np.bincount(votes.obj, weights=agree, minlength=len(oids)) / votes.answers_per_object()
     results = []
     for i, oid in enumerate(oids):
         c = int(out.labels[i])
@@ -330,13 +320,9 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
 def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
     picked: dict[str, list[tuple[str, list[str]]]] = {}
     for oid, answers in batch.parsed.items():
-        picked[oid] = [
-            (a.worker_id, labels) for a in answers if (labels := ans.multi_labels_of(a.content)) is not None
-        ]
+        picked[oid] = [(a.worker_id, labels) for a in answers if (labels := ans.multi_labels_of(a.content)) is not None]
     previous = batch.state.classes if batch.state else ()
-    classes = ans.resolve_classes(
-        (n for rows in picked.values() for _, ls in rows for n in ls), categories, previous
-    )
+    classes = ans.resolve_classes((n for rows in picked.values() for _, ls in rows for n in ls), categories, previous)
     index = {c: i for i, c in enumerate(classes)}
     used_workers = {wid for rows in picked.values() for wid, _ in rows}
     state = batch.aligned_state(classes, used_workers, confusion=False)
@@ -357,14 +343,10 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
             "class-map": {str(c): classes[c] for c in chosen},
             "confidence-map": {str(c): _confidence(share[c]) for c in chosen},
         }
-        results.append(
-            batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements)))
-        )
+        results.append(batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements))))
         answer_worker += [w_index[wid] for wid, _ in rows]
         answer_agreement += agreements
-    return batch.finish(
-        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
-    )
+    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
 
 
 # --- bounding boxes and entity spans -------------------------------------------------------------
@@ -462,9 +444,7 @@ def _boxes(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
         results.append(batch.result(oid, label, metadata, used, float(np.mean(out.worker_agreement))))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(
-        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
-    )
+    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
 
 
 def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
@@ -475,8 +455,7 @@ def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
     for oid, answers in usable.items():
         out = shp.consolidate_spans([shapes for _, shapes, _ in answers])
         entities = [
-            {"label": classes[s.class_id], "startOffset": s.coords[0], "endOffset": s.coords[1]}
-            for s in out.shapes
+            {"label": classes[s.class_id], "startOffset": s.coords[0], "endOffset": s.coords[1]} for s in out.shapes
         ]
         label = {"annotations": {"entities": entities, "labels": labels_list}}
         metadata = {"entities": [{"confidence": _confidence(s.confidence)} for s in out.shapes]}
@@ -484,9 +463,7 @@ def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
         results.append(batch.result(oid, label, metadata, used, float(np.mean(out.worker_agreement))))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(
-        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
-    )
+    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
 
 
 # --- semantic segmentation -----------------------------------------------------------------------
@@ -561,6 +538,4 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         results.append(batch.result(oid, uri, metadata, used, float(np.mean(out.worker_agreement)), out.png))
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
-    return batch.finish(
-        results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement)
-    )
+    return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))

@@ -86,11 +86,7 @@ class QualityState:
         (id_length,) = struct.unpack("<I", payload[:4])
         workers = tuple(json.loads(payload[4 : 4 + id_length]))
         body = payload[4 + id_length :]
-        if (
-            len(workers) != w
-            or len(widths) != len(sizes)
-            or len(body) != sum(map(int.__mul__, sizes, widths))
-        ):
+        if len(workers) != w or len(widths) != len(sizes) or len(body) != sum(map(int.__mul__, sizes, widths)):
             raise ValueError("quality state blob does not match its worker and class lists")
         sections, at = [], 0
         for size, width in zip(sizes, widths, strict=True):

@@ -91,8 +91,6 @@ def consolidate_masks(masks: Sequence[np.ndarray], colors: Sequence[str]) -> Seg
     for mask in masks:
         union = (mask != 0) | (best_id != 0)
         agreement.append(float(((mask == best_id) & union).sum() / union.sum()) if union.any() else 1.0)
-    table = np.array(
-        [[(c >> 16) & 255, (c >> 8) & 255, c & 255] for c in map(parse_hex_color, colors)], np.uint8
-    )
+    table = np.array([[(c >> 16) & 255, (c >> 8) & 255, c & 255] for c in map(parse_hex_color, colors)], np.uint8)
     png = encode_png(table[best_id])
     return SegmentationOutput(best_id, confidence, agreement, png)

@@ -60,9 +60,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def span_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Character-offset Jaccard of (n, 2+) and (m, 2+) arrays of [start, end)."""
-    inter = np.clip(
-        np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
-    )
+    inter = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
     union = (a[:, 1] - a[:, 0])[:, None] + (b[:, 1] - b[:, 0])[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
 
@@ -168,9 +166,7 @@ def consolidate_boxes(
 ) -> ShapesOutput:
     """Boxes of all answers of one image -> fused boxes sorted by (top, left, class)."""
     out = _consolidate(per_answer, box_iou, _pair_iou, _fuse_box, fuse, iou_threshold, min_share)
-    shapes = sorted(
-        out.shapes, key=lambda s: (s.coords[1], s.coords[0], s.class_id, s.coords[2], s.coords[3])
-    )
+    shapes = sorted(out.shapes, key=lambda s: (s.coords[1], s.coords[0], s.class_id, s.coords[2], s.coords[3]))
     return ShapesOutput(shapes, out.worker_agreement)
 
 
@@ -181,8 +177,6 @@ def consolidate_spans(
     min_share: float = 0.5,
 ) -> ShapesOutput:
     """Entity spans of all answers of one text -> fused spans sorted by (start, end, class)."""
-    out = _consolidate(
-        per_answer, span_jaccard, _pair_jaccard, _fuse_span, "mode", jaccard_threshold, min_share
-    )
+    out = _consolidate(per_answer, span_jaccard, _pair_jaccard, _fuse_span, "mode", jaccard_threshold, min_share)
     shapes = sorted(out.shapes, key=lambda s: (s.coords[0], s.coords[1], s.class_id))
     return ShapesOutput(shapes, out.worker_agreement)

@@ -253,9 +253,7 @@ def dawid_skene(
 
 def dawid_skene_classic(votes: Votes, prior_confusion: np.ndarray | None = None) -> SingleLabelOutput:
     """Plain Dawid-Skene: no one-coin shrinkage, only a weak Dirichlet prior (2 on the diagonal, 1 spread)."""
-    return dawid_skene(
-        votes, prior_confusion, one_coin_strength=0.0, diagonal_prior=2.0, off_diagonal_prior=1.0
-    )
+    return dawid_skene(votes, prior_confusion, one_coin_strength=0.0, diagonal_prior=2.0, off_diagonal_prior=1.0)
 
 
 def aws_modified_dawid_skene(
@@ -298,11 +296,7 @@ def aws_modified_dawid_skene(
         log_likelihood = float(log_norm.sum())
         expected = votes.soft_confusion(posterior) + carried
         accuracy = _trace(expected) / np.maximum(n, 1)
-        smoothed = (
-            expected
-            + n[:, None, None] * _one_coin(accuracy, k)
-            + (n[:, None, None] / 2) * _one_coin(crowd, k)
-        )
+        smoothed = expected + n[:, None, None] * _one_coin(accuracy, k) + (n[:, None, None] / 2) * _one_coin(crowd, k)
         confusion = smoothed / _class_sum(smoothed, axis=2, keepdims=True)
         crowd = float(accuracy.mean())
         if previous is not None and abs(log_likelihood - previous) < min_relative_change * abs(previous):
