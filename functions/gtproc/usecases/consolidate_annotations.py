@@ -63,6 +63,13 @@ class AnnotationOutcome:
     duplicates: int = 0
 
 
+def worker_answers(data: bytes) -> list[dict[str, Any]]:
+    """The answers of a worker-response file, as the consolidation library takes them."""
+    return [
+        {"workerId": a.workerId, "answerContent": a.answerContent} for a in worker_response_decoder.decode(data).answers
+    ]
+
+
 class ConsolidateAnnotations:
     def __init__(
         self,
@@ -101,10 +108,7 @@ class ConsolidateAnnotations:
         if data is None:
             return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
         try:
-            answers = [
-                {"workerId": a.workerId, "answerContent": a.answerContent}
-                for a in worker_response_decoder.decode(data).answers
-            ]
+            answers = worker_answers(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             return AnnotationOutcome(location.key, "invalid", f"not a worker-response file: {error}", location.job_name)
         job_id = f"{bucket}/{location.job_root}"
@@ -310,8 +314,7 @@ class ConsolidateAnnotations:
             if data is None:
                 continue
             try:
-                response = worker_response_decoder.decode(data)
+                answers.extend(worker_answers(data))
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
-            answers.extend({"workerId": a.workerId, "answerContent": a.answerContent} for a in response.answers)
         return answers
