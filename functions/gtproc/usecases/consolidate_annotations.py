@@ -229,9 +229,14 @@ class ConsolidateAnnotations:
         if job_name not in self._job_info:
             self._job_info[job_name] = self.jobs.describe(job_name)
         info = self._job_info[job_name]
+        if info is not None:
+            return info
         # Without a description the job's name is the attribute (the console's default) and the
-        # answers' shape tells the task type.
-        return info if info is not None else JobInfo(label_attribute_name=job_name)
+        # answers' shape tells the task type; a segmentation label is an S3 URI, so its attribute ends in -ref.
+        shapes = {cons.infer_task_type(answer["answerContent"]) for answer in answers}
+        if shapes == {cons.TaskType.SEMANTIC_SEGMENTATION}:
+            return JobInfo(label_attribute_name=f"{job_name}-ref")
+        return JobInfo(label_attribute_name=job_name)
 
     def _publish(self, entry: EventEntry) -> None:
         sender = BatchSender(self.publisher, lambda entries: None, sleep=self.sleep)

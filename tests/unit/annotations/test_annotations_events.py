@@ -238,6 +238,7 @@ def test_segmentation_mask_is_written_to_the_results_bucket_and_not_compared():
     [event] = harness.events(CONSOLIDATED)
     mask_key = "consolidated/gt-output-bucket/birds-seg/iteration-1/0.png"
     assert event["taskType"] == "groundtruth/semantic-segmentation"
+    assert event["labelAttributeName"] == "birds-seg-ref"  # undescribed job: a segmentation attribute ends in -ref
     assert event["label"] == f"s3://gtproc-labels/{mask_key}"
     color_map = event["metadata"]["internal-color-map"]
     assert [entry["class-name"] for _, entry in sorted(color_map.items())] == ["BACKGROUND", "Bird"]
