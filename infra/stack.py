@@ -7,6 +7,13 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, prefixed_key_patterns
+from gtproc.contract.layout import (
+    CONSOLIDATED_OUTPUT_PATTERNS,
+    CONSOLIDATION_REQUEST_PATTERNS,
+    LABELS_PREFIX,
+    LEDGERS_PREFIX,
+    MASKS_PREFIX,
+)
 
 from infra.config import GtprocConfig
 from infra.constructs.alarms import Alarms
@@ -16,13 +23,6 @@ from infra.constructs.pipeline import S3EventPipeline
 from infra.constructs.state import StateTable
 from infra.constructs.storage import Storage
 from infra.layer import DependenciesLayer
-
-LABELS_PREFIX = "labels"
-LEDGERS_PREFIX = "state"  # gtproc.adapters.labels_store: the jobs' ledgers
-MASKS_PREFIX = "consolidated"  # gtproc.usecases.consolidate_annotations: consolidated segmentation masks
-# Where Ground Truth writes the requests for a custom workflow's post-annotation (consolidation) Lambda.
-CONSOLIDATION_REQUEST_PATTERNS = ("*/annotations/consolidated-annotation/consolidation-request/*",)
-CONSOLIDATED_OUTPUT_PATTERNS = ("*/annotations/consolidated-annotation/output/*",)
 
 
 class GtprocStack(Stack):

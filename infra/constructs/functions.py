@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
 from gtproc.settings import Settings
 
 from infra.layer import ARCHITECTURE, RUNTIME
@@ -17,7 +18,7 @@ from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*"]
-TIMEOUT = Duration.minutes(5)
+TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
 SERVICE_NAME = "gtproc"
 S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
 S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")

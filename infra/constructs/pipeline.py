@@ -13,8 +13,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from gtproc.contract import object_created_pattern
+from gtproc.contract.layout import MAX_RECEIVE_COUNT
 
-MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT_FACTOR = 6  # AWS's advice for SQS event sources: 6x the function timeout
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(5)

@@ -31,4 +31,4 @@ def test_quickstart_has_two_commands_and_ci_runs_the_test_command():
     assert len(commands) == 2 and all("\n" not in command for command in commands)
     assert "gtproc replay" in commands[0]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert commands[1] in ci
+    assert commands[0] in ci and commands[1] in ci

@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from gtproc.adapters.s3 import S3Objects
+from gtproc.contract.layout import LABELS_PREFIX, LEDGERS_PREFIX
 
 
 class S3LabelStore:
-    def __init__(self, bucket: str, prefix: str = "labels", s3: S3Objects | None = None) -> None:
+    def __init__(self, bucket: str, prefix: str = LABELS_PREFIX, s3: S3Objects | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.s3 = s3 or S3Objects()
         self.calls = 0
 
     def _ledger_key(self, job_id: str) -> str:
-        return f"state/{job_id}/ledger.bin"
+        return f"{LEDGERS_PREFIX}/{job_id}/ledger.bin"
 
     def labels_prefix(self, job_id: str) -> str:
         return f"{self.prefix}/{job_id}/" if self.prefix else f"{job_id}/"

@@ -43,12 +43,14 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from gtproc.local.replay import PlanError, load_writes
-
-        writes = load_writes(args.path)
-    except ImportError as error:
-        print(f"gtproc replay: the embedded AWS needs moto: pip install 'gtproc[local]' ({error})", file=sys.stderr)
+        import moto  # noqa: F401 - the embedded AWS
+    except ImportError:
+        print("gtproc replay: the embedded AWS needs moto: pip install 'gtproc[local]'", file=sys.stderr)
         return EXIT_USAGE
+    from gtproc.local.replay import PlanError, load_writes
+
+    try:
+        writes = load_writes(args.path)
     except PlanError as error:
         print(f"gtproc replay: {error}", file=sys.stderr)
         return EXIT_USAGE

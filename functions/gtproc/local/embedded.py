@@ -21,9 +21,9 @@ from gtproc.contract import (
     MANIFEST_KEY_PATTERNS,
     object_created_pattern,
 )
+from gtproc.contract.layout import LABELS_PREFIX
 
 REGION = "us-east-1"
-MAX_RECEIVE_COUNT = 5  # the stack's redrive policy
 
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -113,7 +113,7 @@ def _settings_env(resources: EmbeddedResources | None) -> dict[str, str]:
         "GTPROC_EVENT_SOURCE": resources.event_source,
         "GTPROC_TABLE_NAME": resources.table_name,
         "GTPROC_LABELS_BUCKET": resources.labels_bucket,
-        "GTPROC_LABELS_PREFIX": "labels",
+        "GTPROC_LABELS_PREFIX": LABELS_PREFIX,
         "GTPROC_KEY_PREFIX": resources.key_prefix,
         "GTPROC_DESCRIBE_JOBS": "false",
     }

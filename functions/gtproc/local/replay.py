@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from gtproc.contract.layout import MAX_RECEIVE_COUNT
 from gtproc.domain.keys import Area, parse_output_key
-from gtproc.local.embedded import MAX_RECEIVE_COUNT, REGION, EmbeddedResources
+from gtproc.local.embedded import REGION, EmbeddedResources
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -86,7 +87,11 @@ def _folder_writes(folder: Path) -> list[Write]:
 
 def _plan_writes(plan: Path) -> list[Write]:
     writes = []
-    for number, line in enumerate(plan.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = plan.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"{plan}: cannot read the plan: {error}") from None
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -98,7 +103,8 @@ def _plan_writes(plan: Path) -> list[Write]:
             raise PlanError(f'{plan}:{number}: "key" and "file" must be non-empty strings')
         target = plan.parent / file
         if not target.is_file():
-            raise PlanError(f"{plan}:{number}: {file} does not exist")
+            problem = "is a folder, not a file" if target.is_dir() else "does not exist"
+            raise PlanError(f"{plan}:{number}: {file} {problem}")
         writes.append(Write(key, target))
     if not writes:
         raise PlanError(f"{plan}: the plan has no writes")

@@ -25,6 +25,7 @@ from gtproc.contract.events import (
     ConsolidatedLabel,
     ConsolidationCompared,
 )
+from gtproc.contract.layout import MASKS_PREFIX
 from gtproc.domain import consolidation as cons
 from gtproc.domain.comparison import same_label
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
@@ -48,7 +49,7 @@ _encoder = msgspec.json.Encoder()
 class AnnotationsConfig:
     key_prefix: str = ""
     results_bucket: str = ""  # where consolidated segmentation masks are written
-    results_prefix: str = "consolidated"
+    results_prefix: str = MASKS_PREFIX
     method: str | None = None  # None: the library's default per task type
     stale_claim_seconds: int = 900  # longer than the function timeout
 

@@ -63,6 +63,13 @@ class _WrittenLabel(msgspec.Struct):
 _written_decoder = msgspec.json.Decoder(_WrittenLabel)
 
 
+class _ObjectId(msgspec.Struct):
+    datasetObjectId: str
+
+
+_object_id_decoder = msgspec.json.Decoder(_ObjectId)
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     key_prefix: str = ""
@@ -158,7 +165,7 @@ class _Run:
         relabel = self._labels_missing() if self.recovered else set()
         detector = Detector(location.job_name, self.ledger, tally, relabel)
         sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
-        packers = _Packers(location, self.manifest_uri)
+        packers = self.packers = _Packers(location, self.manifest_uri)
         try:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
             for line in scan_lines(chunks):
@@ -235,7 +242,11 @@ class _Run:
         )
         tail = b"," + common[1:] + b"\n"
         for obj in frame.objects:
-            self._add_label_line(bytes(obj)[:-1] + tail)
+            raw = bytes(obj)
+            if self.packers.oversized and b'"labelOmitted":true' in raw:
+                object_id = _object_id_decoder.decode(raw).datasetObjectId
+                raw = self.packers.oversized.pop((frame.labelAttributeName, object_id), raw)
+            self._add_label_line(raw[:-1] + tail)
 
     def _labels_missing(self) -> set[tuple[str, str, int]]:
         """Facts a dead run published whose label lines it did not get to write (its parts bear this
@@ -303,6 +314,9 @@ class _Packers:
         self.location = location
         self.manifest_uri = manifest_uri
         self.packers: dict[tuple[str, str], EventPacker] = {}
+        # Objects too large for any event, by (attribute, datasetObjectId): published without their
+        # label, which still goes to the labels so far.
+        self.oversized: dict[tuple[str, str], bytes] = {}
 
     def _packer(self, detail_type: str, attribute: str) -> EventPacker:
         packer = self.packers.get((detail_type, attribute))
@@ -324,7 +338,16 @@ class _Packers:
 
     def add(self, finding: LabeledFinding | FailedFinding | InvalidFinding) -> EventEntry | None:
         if isinstance(finding, LabeledFinding):
-            return self._packer(OBJECTS_LABELED, finding.key.attribute).add([finding.object], (finding.key,))
+            packer = self._packer(OBJECTS_LABELED, finding.key.attribute)
+            encoded = _encoder.encode(finding.object)
+            if len(encoded) > packer.room():
+                obj = finding.object
+                self.oversized[(finding.key.attribute, obj.dataset_object_id)] = encoded
+                source = {"source": obj.source} if obj.source is not None else {"sourceRef": obj.source_ref}
+                omitted = {"datasetObjectId": obj.dataset_object_id, **source, "label": None, "metadata": {},
+                           "humanAnnotated": obj.human_annotated, "labelOmitted": True}  # fmt: skip
+                encoded = _encoder.encode(omitted)
+            return packer.add_encoded([encoded], (finding.key,))
         if isinstance(finding, FailedFinding):
             return self._packer(OBJECTS_FAILED, finding.key.attribute).add([finding.object], (finding.key,))
         errors = [error.as_dict() for error in finding.errors]

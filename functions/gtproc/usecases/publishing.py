@@ -43,9 +43,15 @@ class EventPacker:
         self.facts: list[FactKey] = []
         self.size = self.frame_bytes
 
+    def room(self) -> int:
+        """The largest item an event of this frame can hold."""
+        return MAX_DETAIL_BYTES - self.frame_bytes - 1
+
     def add(self, items: Sequence[Any], facts: Sequence[FactKey]) -> EventEntry | None:
         """Add items that publish `facts` together; returns the finished event when they did not fit."""
-        encoded = [_encoder.encode(item) for item in items]
+        return self.add_encoded([_encoder.encode(item) for item in items], facts)
+
+    def add_encoded(self, encoded: Sequence[bytes], facts: Sequence[FactKey]) -> EventEntry | None:
         size = sum(len(item) + 1 for item in encoded)
         finished = None
         if self.items and self.size + size > MAX_DETAIL_BYTES:

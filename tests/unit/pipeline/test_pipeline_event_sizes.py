@@ -10,7 +10,7 @@ from gtproc.adapters.memory import MemoryPublisher
 from gtproc.contract.events import OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.usecases.ports import EventEntry
 from gtproc.usecases.publishing import entry_size
-from pipeline_support import Harness, final_key, intermediate_key, manifest, multi_attribute_snapshot, snapshot
+from pipeline_support import Harness, final_key, intermediate_key, line, manifest, multi_attribute_snapshot, snapshot
 
 JOB = "cars-bbox"
 LIMIT = 256 * 1024
@@ -106,3 +106,22 @@ def test_small_events_are_batched_ten_per_put_events_call(make_harness) -> None:
     assert [len(b) for b in publisher.batches] == [10, 10, 5]
     assert outcome.put_events_calls == 3
     assert sorted(json.loads(e.detail)["labelAttributeName"] for e in publisher.events) == attributes
+
+
+def test_an_object_too_large_for_any_event_is_published_without_its_label(make_harness) -> None:
+    publisher = RecordingPublisher()
+    h: Harness = make_harness(publisher=publisher)
+    # Object 1 alone is over 256 KB: 6000 boxes with padding; its neighbours are ordinary.
+    data = manifest(
+        [line(0, JOB, labeled=True), line(1, JOB, labeled=True, boxes=6000, pad=100), line(2, JOB, labeled=True)]
+    )
+    outcome = h.process(intermediate_key(JOB, 1), data)
+
+    assert outcome.published == {OBJECTS_LABELED: 3}
+    assert_within_limits(publisher)
+    objects = {o["datasetObjectId"]: o for e in publisher.events for o in json.loads(e.detail)["objects"]}
+    assert objects["1"]["labelOmitted"] is True and objects["1"]["label"] is None
+    assert "labelOmitted" not in objects["0"] and objects["0"]["label"]["annotations"]
+    # The labels so far keep the whole label.
+    [big] = [r for r in h.label_lines("gt-output-bucket/cars-bbox") if r["datasetObjectId"] == "1"]
+    assert len(big["label"]["annotations"]) == 6000 and "labelOmitted" not in big
