@@ -1,6 +1,6 @@
 """The stack's configuration: read from the CDK context (cdk.json, `-c key=value`), validated here only.
 
-Every key is documented in infra/README-config.md; the defaults below are the ones cdk.json spells out.
+Every key is documented in the README (Deploying, Configuration); the defaults below are the ones cdk.json spells out.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any, Literal
 from aws_cdk import RemovalPolicy
 from constructs import Node
 from gtproc.contract import DEFAULT_EVENT_SOURCE
+from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -33,7 +34,8 @@ class GtprocConfig(BaseModel):
     archive_retention_days: int = Field(default=30, ge=0)
     post_annotation_lambda: bool = False
     manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
-    lease_seconds: int = Field(default=900, ge=60)
+    # A lease is never renewed: it must outlast the longest run (function timeout plus the wait for a lease).
+    lease_seconds: int = Field(default=900, ge=FUNCTION_TIMEOUT_SECONDS + 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     removal_policy: Literal["retain", "destroy"] = "retain"

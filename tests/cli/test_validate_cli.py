@@ -20,13 +20,21 @@ REAL = Path(__file__).resolve().parents[1] / "unit" / "format" / "data"
 REPORT_KEYS = ["path", "lines", "labeled", "unlabeled", "failed", "invalid", "errors"]
 ERROR_KEYS = ["line", "attribute", "code", "message"]
 
-LABELED = json.dumps({
-    "source-ref": "s3://b/1.jpg",
-    "birds": 1,
-    "birds-metadata": {"confidence": 0.95, "job-name": "labeling-job/birds", "class-name": "Falcon",
-                       "human-annotated": "yes", "creation-date": "2019-04-18T16:40:59.217995",
-                       "type": "groundtruth/image-classification"},
-}, separators=(",", ":"))
+LABELED = json.dumps(
+    {
+        "source-ref": "s3://b/1.jpg",
+        "birds": 1,
+        "birds-metadata": {
+            "confidence": 0.95,
+            "job-name": "labeling-job/birds",
+            "class-name": "Falcon",
+            "human-annotated": "yes",
+            "creation-date": "2019-04-18T16:40:59.217995",
+            "type": "groundtruth/image-classification",
+        },
+    },
+    separators=(",", ":"),
+)
 UNLABELED = '{"source-ref":"s3://b/2.jpg"}'
 FAILED = '{"source-ref":"s3://b/3.jpg","birds-metadata":{"failure-reason":"ClientError: expired"}}'
 BAD_CONFIDENCE = LABELED.replace('"confidence":0.95', '"confidence":1.5')
@@ -188,8 +196,9 @@ def test_several_inputs_in_order(capsys: pytest.CaptureFixture[str], valid: str,
     assert all(list(r) == REPORT_KEYS for r in reports)
 
 
-def test_several_inputs_unreadable_wins(capsys: pytest.CaptureFixture[str], tmp_path: Path, valid: str,
-                                        invalid: str) -> None:
+def test_several_inputs_unreadable_wins(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, valid: str, invalid: str
+) -> None:
     missing = str(tmp_path / "missing.manifest")
     for argv in ([valid, missing], [missing, valid], [invalid, missing], [missing, invalid]):
         code, out, err = run(capsys, "--json", *argv)
@@ -219,8 +228,9 @@ def test_real_samples_through_the_cli(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def gtproc(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gtproc", *argv], capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gtproc", *argv], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_subprocess_exit_codes_and_json(valid: str, invalid: str, tmp_path: Path) -> None:
@@ -261,8 +271,17 @@ def test_s3_manifest(capsys: pytest.CaptureFixture[str], s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key=key, Body=(REAL / "bbox-with-adjustment-chain.output.manifest").read_bytes())
     code, out, err = run(capsys, "--json", f"s3://{BUCKET}/{key}")
     assert code == 0, err
-    assert json_reports(out) == [{"path": f"s3://{BUCKET}/{key}", "lines": 25, "labeled": 25, "unlabeled": 0,
-                                  "failed": 0, "invalid": 0, "errors": []}]
+    assert json_reports(out) == [
+        {
+            "path": f"s3://{BUCKET}/{key}",
+            "lines": 25,
+            "labeled": 25,
+            "unlabeled": 0,
+            "failed": 0,
+            "invalid": 0,
+            "errors": [],
+        }
+    ]
 
 
 def test_s3_invalid_manifest_and_key_with_colons_and_spaces(capsys: pytest.CaptureFixture[str], s3: Any) -> None:
@@ -286,8 +305,12 @@ def test_s3_large_manifest_in_chunks(capsys: pytest.CaptureFixture[str], s3: Any
 
 @pytest.mark.parametrize(
     "uri",
-    [f"s3://{BUCKET}/out/job/manifests/output/output.manifest", "s3://no-such-bucket-gtproc/x.manifest",
-     f"s3://{BUCKET}", "s3://"],
+    [
+        f"s3://{BUCKET}/out/job/manifests/output/output.manifest",
+        "s3://no-such-bucket-gtproc/x.manifest",
+        f"s3://{BUCKET}",
+        "s3://",
+    ],
     ids=["missing-key", "missing-bucket", "no-key", "no-bucket"],
 )
 def test_s3_unreadable_exits_2(capsys: pytest.CaptureFixture[str], s3: Any, uri: str) -> None:

@@ -42,6 +42,7 @@ def test_removal_policy():
         {"alarmEmail": "nobody"},
         {"stackName": "x" * 41},
         {"postAnnotationLambda": "maybe"},
+        {"leaseSeconds": 300},  # shorter than the function timeout plus the wait for a lease
     ],
 )
 def test_invalid_values_are_rejected(context):

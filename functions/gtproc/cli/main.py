@@ -7,7 +7,7 @@ import sys
 
 from gtproc import __version__
 
-EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK = 0
 
 
 def build_parser() -> argparse.ArgumentParser:

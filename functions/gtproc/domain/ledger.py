@@ -3,7 +3,7 @@
 An object is identified by its 0-based line index and its `source`/`source-ref`: the index is Ground
 Truth's own `datasetObjectId` (worker-response folders are named by it), and the source guards
 against a different object appearing at the same index (a manifest built from another input). Only a
-64-bit hash of the source is kept, which keeps the ledger small (about 12 bytes an object compressed).
+63-bit hash of the source is kept, which keeps the ledger small (about 12 bytes an object compressed).
 """
 
 from __future__ import annotations

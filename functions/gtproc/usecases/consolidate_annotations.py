@@ -291,6 +291,9 @@ class ConsolidateAnnotations:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
         owner = uuid.uuid4().hex
+        existing = self.store.get(job_id, record_id)
+        if existing is not None and existing.get("status") != "published":
+            self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
         if not self.store.claim(job_id, record_id, owner, self.clock(), {"status": "pending", "agree": agree}):
             return published
         detail = ConsolidationCompared(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from botocore.exceptions import BotoCoreError, ClientError
 
 from gtproc.adapters.s3 import parse_s3_uri
 from gtproc.domain import consolidation as cons
@@ -42,7 +43,7 @@ def _fetch(blobs: BlobStore, uri: str) -> str | None:
     try:
         fetched = blobs.read(*parse_s3_uri(uri))
         return fetched.decode("utf-8") if fetched is not None else None
-    except ValueError:  # not an s3:// URI, or not UTF-8
+    except (ValueError, ClientError, BotoCoreError):  # not an s3:// URI, not UTF-8, or not readable
         return None
 
 

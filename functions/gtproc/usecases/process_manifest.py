@@ -168,6 +168,10 @@ class _Run:
         packers = self.packers = _Packers(location, self.manifest_uri)
         try:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
+        except ObjectMissing:
+            self.uc.state.release(self.lease)
+            return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        try:
             for line in scan_lines(chunks):
                 self.outcome.lines += 1
                 if line.errors:
@@ -179,10 +183,6 @@ class _Run:
                     entry = packers.add(finding)
                     if entry is not None:
                         sender.send(entry)
-        except ObjectMissing:
-            self.uc.state.release(self.lease)
-            return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
-        try:
             for entry in packers.finish():
                 sender.send(entry)
             sender.flush()
@@ -190,7 +190,7 @@ class _Run:
                 sender.send(self._completion(tally))
                 sender.flush()
         except PublishFailed:
-            self._commit(sender)
+            self._commit(sender)  # what was published is committed; the retry publishes the rest
             raise
         self._commit(sender)
         return self.outcome

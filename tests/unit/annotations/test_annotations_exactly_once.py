@@ -264,3 +264,18 @@ def test_a_recent_claim_is_left_to_its_owner(harness: Harness):
 
     assert (outcome.published, outcome.duplicates) == ({}, 1)
     assert harness.detail_types() == []
+
+
+def test_a_comparison_claim_left_by_a_dead_invocation_is_taken_over_once_stale(harness: Harness):
+    harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_7)
+    harness(FLOWERS_7)
+    harness.put_tree(FLOWERS_TREE, "consolidation-response", only=lambda key: key == RESPONSE_1)
+    job_id = f"{BUCKET}/{FLOWERS}"
+    # An invocation claimed the comparison of object 7, then died before publishing it.
+    assert harness.store.claim(job_id, "CMP#1#7", "dead-owner", 0.0, {"status": "pending", "agree": True})
+
+    harness(RESPONSE_1)
+
+    compared = [e["datasetObjectId"] for e in harness.events(COMPARED)]
+    assert "7" in compared and len(compared) == len(set(compared))
+    assert harness.store.get(job_id, "CMP#1#7")["status"] == "published"

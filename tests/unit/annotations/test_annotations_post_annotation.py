@@ -300,3 +300,24 @@ def test_lambda_handler_missing_request_is_bad_request(s3):
 
     with pytest.raises(BadRequest, match="does not exist"):
         handler(event(), LambdaContext())
+
+
+def test_an_annotation_reference_denied_by_s3_leaves_only_that_answer_out():
+    from botocore.exceptions import ClientError
+
+    request = copy.deepcopy(REQUEST_1[:2])
+    denied_key = "my-job/elsewhere/denied.json"
+    request[0]["annotations"][0]["annotationData"] = {"s3Uri": f"s3://{BUCKET}/{denied_key}"}
+    blobs = blobs_with(request)
+    read = blobs.read
+
+    def read_or_deny(bucket: str, key: str) -> bytes | None:
+        if key == denied_key:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+        return read(bucket, key)
+
+    blobs.read = read_or_deny  # type: ignore[method-assign]
+    result = consolidate_request(event(), blobs, clock=lambda: NOW)
+
+    assert [item["datasetObjectId"] for item in result.response] == [r["datasetObjectId"] for r in request]
+    assert result.failures == []

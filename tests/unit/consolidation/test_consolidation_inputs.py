@@ -38,9 +38,7 @@ def test_infer_task_type(content, expected):
 
 def test_parse_answer_shapes():
     content = {"crowd-classifier": {"label": "B"}}
-    from_file = parse_answer(
-        {"workerId": "w", "answerContent": content, "submissionTime": "2019-04-18T16:11:15Z"}
-    )
+    from_file = parse_answer({"workerId": "w", "answerContent": content, "submissionTime": "2019-04-18T16:11:15Z"})
     from_request = parse_answer({"workerId": "w", "annotationData": {"content": json.dumps(content)}})
     from_string = parse_answer(json.dumps({"workerId": "w", "answerContent": json.dumps(content)}))
     assert from_file == from_request == from_string
@@ -75,9 +73,7 @@ def multi(worker, labels, key="crowd-image-classifier-multi-select"):
 
 def test_multi_label_majority_hand_computed():
     objects = {"1": [multi("w1", ["sky", "tree"]), multi("w2", ["sky"]), multi("w3", ["sky", "cloud"])]}
-    result = consolidate(
-        None, objects, label_attribute_name="ml", job_name="ML", categories=["tree", "sky", "cloud"]
-    )
+    result = consolidate(None, objects, label_attribute_name="ml", job_name="ML", categories=["tree", "sky", "cloud"])
     (obj,) = result.objects
     assert result.task_type is TaskType.IMAGE_MULTILABEL
     assert obj.label == [1]

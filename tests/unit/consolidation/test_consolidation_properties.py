@@ -13,9 +13,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def answers(rows):
-    return [
-        {"workerId": w, "answerContent": {"crowd-image-classifier": {"label": label}}} for w, label in rows
-    ]
+    return [{"workerId": w, "answerContent": {"crowd-image-classifier": {"label": label}}} for w, label in rows]
 
 
 def run(table, categories, method):
@@ -33,9 +31,7 @@ def batches(draw, unanimous=False, min_answers=1):
     workers = [f"w{i}" for i in range(draw(st.integers(max(2, min_answers), 6)))]
     table = {}
     for oid in range(draw(st.integers(1, 12))):
-        who = draw(
-            st.lists(st.sampled_from(workers), min_size=min_answers, max_size=len(workers), unique=True)
-        )
+        who = draw(st.lists(st.sampled_from(workers), min_size=min_answers, max_size=len(workers), unique=True))
         if unanimous:
             label = draw(st.sampled_from(classes))
             table[str(oid)] = [(w, label) for w in who]
@@ -142,9 +138,7 @@ def clear_majorities(draw):
 def test_a_spammer_does_not_flip_a_clear_majority(batch, data):
     classes, table = batch
     spammed = {oid: [*rows, ("spammer", data.draw(st.sampled_from(classes)))] for oid, rows in table.items()}
-    majority = {
-        oid: max(set(c for _, c in rows), key=[c for _, c in rows].count) for oid, rows in table.items()
-    }
+    majority = {oid: max(set(c for _, c in rows), key=[c for _, c in rows].count) for oid, rows in table.items()}
     for method in SINGLE:
         for obj in run(spammed, classes, method).objects:
             assert obj.metadata["class-name"] == majority[obj.dataset_object_id], method
@@ -187,17 +181,13 @@ def test_identical_boxes_from_all_workers_fuse_to_that_box(drawn, workers, metho
         method=method,
     )
     (obj,) = result.objects
-    got = sorted(
-        (a["left"], a["top"], a["width"], a["height"], NAMES[a["class_id"]]) for a in obj.label["annotations"]
-    )
+    got = sorted((a["left"], a["top"], a["width"], a["height"], NAMES[a["class_id"]]) for a in obj.label["annotations"])
     assert got == sorted(drawn)
     assert obj.metadata["objects"] == [{"confidence": 1.0}] * len(drawn)
     assert obj.agreement == 1.0
 
 
-spans = st.lists(
-    st.tuples(st.integers(0, 20), st.integers(1, 8), st.sampled_from(NAMES)), min_size=1, max_size=5
-)
+spans = st.lists(st.tuples(st.integers(0, 20), st.integers(1, 8), st.sampled_from(NAMES)), min_size=1, max_size=5)
 
 
 @SETTINGS

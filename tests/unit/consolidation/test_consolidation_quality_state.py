@@ -19,9 +19,7 @@ def run(objects, method="dawid-skene", prior=None, categories=("A", "B")):
 
 def test_ece_hand_computed():
     # Bins (0.8, 0.9]: two answers at 0.9, one right -> |0.5 - 0.9| x 2/3; (0.2, 0.3]: |0 - 0.3| x 1/3.
-    assert expected_calibration_error([0.9, 0.9, 0.3], [True, False, False]) == pytest.approx(
-        0.4 * 2 / 3 + 0.1
-    )
+    assert expected_calibration_error([0.9, 0.9, 0.3], [True, False, False]) == pytest.approx(0.4 * 2 / 3 + 0.1)
     assert expected_calibration_error([1.0, 1.0], [True, True]) == 0.0
     assert expected_calibration_error([], []) == 0.0
 
@@ -87,17 +85,12 @@ def test_aligned_reorders_by_name():
 
 def objects_of(rows):
     return {
-        oid: [
-            {"workerId": w, "answerContent": {"crowd-image-classifier": {"label": label}}}
-            for w, label in answers
-        ]
+        oid: [{"workerId": w, "answerContent": {"crowd-image-classifier": {"label": label}}} for w, label in answers]
         for oid, answers in rows.items()
     }
 
 
-@pytest.mark.parametrize(
-    "method", ["dawid-skene", "dawid-skene-classic", "aws-modified-dawid-skene", "weighted-vote"]
-)
+@pytest.mark.parametrize("method", ["dawid-skene", "dawid-skene-classic", "aws-modified-dawid-skene", "weighted-vote"])
 def test_quality_learnt_in_one_batch_decides_a_tie_in_the_next(method):
     # Batch 1: "bad" always contradicts three agreeing workers. Batch 2: one object, bad answers first,
     # good second, 1:1. Alone that tie goes to the first answer (bad); with the carried state to good.

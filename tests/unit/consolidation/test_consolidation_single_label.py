@@ -110,9 +110,7 @@ def test_aws_first_epoch_is_the_0_7_initialisation():
 
 def test_aws_confidence_is_capped_at_0_95(make_objects):
     table = {str(i): [("w1", "A"), ("w2", "A"), ("w3", "A")] for i in range(5)}
-    assert {
-        o.metadata["confidence"] for o in run(make_objects(table), "aws-modified-dawid-skene").objects
-    } == {0.95}
+    assert {o.metadata["confidence"] for o in run(make_objects(table), "aws-modified-dawid-skene").objects} == {0.95}
 
 
 def test_dawid_skene_learns_which_workers_are_noise(make_objects):

@@ -29,8 +29,14 @@ def meta(type_: str, job: str = "job", **extra: Any) -> dict[str, Any]:
     return base
 
 
-def line(attribute: str | None, label: Any, metadata: Any, source_ref: str | None = "s3://b/img/0001.jpg",
-         source: str | None = None, **inputs: Any) -> dict[str, Any]:
+def line(
+    attribute: str | None,
+    label: Any,
+    metadata: Any,
+    source_ref: str | None = "s3://b/img/0001.jpg",
+    source: str | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
     record: dict[str, Any] = {}
     if source_ref is not None:
         record["source-ref"] = source_ref
@@ -53,16 +59,21 @@ MISSING: Any = _Missing()  # a label that is absent (failed objects)
 
 
 def classification(label: Any = 1, **extra: Any) -> dict[str, Any]:
-    return line("birds", label, meta("groundtruth/image-classification", "birds", class_name="Falcon",
-                                     confidence=0.95, **extra))
+    return line(
+        "birds", label, meta("groundtruth/image-classification", "birds", class_name="Falcon", confidence=0.95, **extra)
+    )
 
 
 def bbox(boxes: list[dict[str, Any]] | None = None, attribute: str = "cats", **extra: Any) -> dict[str, Any]:
     if boxes is None:
         boxes = [{"class_id": 0, "left": 237, "top": 165, "width": 164, "height": 157}]
     ids = {str(box.get("class_id")) for box in boxes if isinstance(box, dict)}
-    metadata = meta("groundtruth/object-detection", attribute, class_map={i: f"c{i}" for i in ids},
-                    objects=[{"confidence": 0.09} for _ in boxes])
+    metadata = meta(
+        "groundtruth/object-detection",
+        attribute,
+        class_map={i: f"c{i}" for i in ids},
+        objects=[{"confidence": 0.09} for _ in boxes],
+    )
     metadata.update({key.replace("_", "-"): value for key, value in extra.items()})
     label = {"annotations": boxes, "image_size": [{"width": 601, "height": 453, "depth": 3}]}
     return line(attribute, label, metadata)
@@ -70,19 +81,30 @@ def bbox(boxes: list[dict[str, Any]] | None = None, attribute: str = "cats", **e
 
 def multilabel(label: Any = None, **extra: Any) -> dict[str, Any]:
     label = [6, 0] if label is None else label
-    metadata = meta("groundtruth/image-classification-multilabel", "bg", class_map={"6": "clouds", "0": "Canyon"},
-                    confidence_map={"6": 0.0, "0": 0.0})
+    metadata = meta(
+        "groundtruth/image-classification-multilabel",
+        "bg",
+        class_map={"6": "clouds", "0": "Canyon"},
+        confidence_map={"6": 0.0, "0": 0.0},
+    )
     metadata.update({key.replace("_", "-"): value for key, value in extra.items()})
     return line("bg-labeling", label, metadata)
 
 
 def semseg(attribute: str = "S10-label3-ref", label: Any = None, **extra: Any) -> dict[str, Any]:
-    label = "s3://b/out/job/annotations/consolidated-annotation/output/0_2022-09-09T17:25:31.918770.png" \
-        if label is None else label
-    metadata = meta("groundtruth/semantic-segmentation", "s10-label3", internal_color_map={
-        "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0},
-        "1": {"class-name": "IC", "hex-color": "#2ca02c", "confidence": 0},
-    })
+    label = (
+        "s3://b/out/job/annotations/consolidated-annotation/output/0_2022-09-09T17:25:31.918770.png"
+        if label is None
+        else label
+    )
+    metadata = meta(
+        "groundtruth/semantic-segmentation",
+        "s10-label3",
+        internal_color_map={
+            "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0},
+            "1": {"class-name": "IC", "hex-color": "#2ca02c", "confidence": 0},
+        },
+    )
     metadata.update({key.replace("_", "-"): value for key, value in extra.items()})
     return line(attribute, label, metadata)
 
@@ -98,8 +120,12 @@ def text_span(entities: list[dict[str, Any]] | None = None, confidences: int | N
 
 def custom(label: Any = None, **extra: Any) -> dict[str, Any]:
     label = {"annotation-ref": "s3://b/annotations/Letter 36-1-21e16c6e-ann.json"} if label is None else label
-    metadata = {"type": "groundtruth/custom", "job-name": "legal-entity", "human-annotated": "yes",
-                "creation-date": "2022-01-04T17:49:31.536000"}
+    metadata = {
+        "type": "groundtruth/custom",
+        "job-name": "legal-entity",
+        "human-annotated": "yes",
+        "creation-date": "2022-01-04T17:49:31.536000",
+    }
     metadata.update({key.replace("_", "-"): value for key, value in extra.items()})
     return line("legal-entity", label, metadata)
 
@@ -148,19 +174,24 @@ def creation_dates(draw: st.DrawFn) -> str:
 
 
 # Label attribute names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, never ending in -ref or -metadata (added where due).
-base_names = st.lists(st.text(string.ascii_letters + string.digits, min_size=1, max_size=6), min_size=1,
-                      max_size=3).map("-".join).filter(
-    lambda name: not name.endswith(("-ref", "-metadata")) and name.lower() not in RESERVED
+base_names = (
+    st.lists(st.text(string.ascii_letters + string.digits, min_size=1, max_size=6), min_size=1, max_size=3)
+    .map("-".join)
+    .filter(lambda name: not name.endswith(("-ref", "-metadata")) and name.lower() not in RESERVED)
 )
 words = st.text(string.ascii_letters + " ", min_size=1, max_size=12)
-s3_uris = st.builds(lambda key: f"s3://bucket/{key}", st.text(string.ascii_letters + string.digits + "/_. é한",
-                                                                 min_size=1, max_size=20))
-json_leaves = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(-1e6, 1e6),
-                        st.text(max_size=8))
+s3_uris = st.builds(
+    lambda key: f"s3://bucket/{key}", st.text(string.ascii_letters + string.digits + "/_. é한", min_size=1, max_size=20)
+)
+json_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(-1e6, 1e6), st.text(max_size=8)
+)
 json_values = st.recursive(
     json_leaves,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.sampled_from(["a", "b", "Info", "label", "é"]), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "Info", "label", "é"]), inner, max_size=3),
+    ),
     max_leaves=6,
 )
 
@@ -194,8 +225,13 @@ class Generated:
         return orjson.dumps(self.record)
 
 
-REF_TASKS = {"semantic-segmentation", "video-object-detection", "video-object-tracking",
-             "point-cloud-tracking", "point-cloud-segmentation"}
+REF_TASKS = {
+    "semantic-segmentation",
+    "video-object-detection",
+    "video-object-tracking",
+    "point-cloud-tracking",
+    "point-cloud-segmentation",
+}
 TEXT_TASKS = {"text-classification", "text-multilabel", "text-span"}
 TASK_TYPE_STRINGS = {
     "image-classification": "groundtruth/image-classification",
@@ -270,29 +306,37 @@ def task_pair(draw: st.DrawFn, task: str, attribute: str) -> Pair:
         boxes = []
         for _ in range(draw(st.integers(0, 5))):
             number = st.integers(0, 4000) | st.floats(0, 4000)
-            box = {"class_id": draw(class_ids(0, 9)), "left": draw(number | st.integers(-5, 0)),
-                   "top": draw(number), "width": draw(number), "height": draw(number)}
+            box = {
+                "class_id": draw(class_ids(0, 9)),
+                "left": draw(number | st.integers(-5, 0)),
+                "top": draw(number),
+                "width": draw(number),
+                "height": draw(number),
+            }
             boxes.append(dict(draw(st.permutations(list(box.items())))))
         label = {"annotations": boxes}
         if draw(st.integers(0, 5)):
-            label["image_size"] = [{"width": draw(st.integers(1, 5000)), "height": draw(st.integers(1, 5000)),
-                                    "depth": 3}]
+            label["image_size"] = [
+                {"width": draw(st.integers(1, 5000)), "height": draw(st.integers(1, 5000)), "depth": 3}
+            ]
         metadata["class-map"] = _class_map([int(box["class_id"]) for box in boxes], [])
         metadata["objects"] = [{"confidence": draw(confidences)} for _ in boxes]
     elif task == "semantic-segmentation":
         label = f"s3://b/out/{attribute}/annotations/consolidated-annotation/output/0_2022-09-09T17:25:31.918770.png"
         confidence = draw(confidences)
         metadata["internal-color-map"] = {
-            str(i): {"class-name": draw(words), "hex-color": draw(st.from_regex(r"#[0-9a-fA-F]{6}", fullmatch=True)),
-                     "confidence": confidence}
+            str(i): {
+                "class-name": draw(words),
+                "hex-color": draw(st.from_regex(r"#[0-9a-fA-F]{6}", fullmatch=True)),
+                "confidence": confidence,
+            }
             for i in range(draw(st.integers(1, 4)))
         }
     elif task == "text-span":
         entities = []
         for _ in range(draw(st.integers(0, 4))):
             start = draw(st.integers(0, 200))
-            entities.append({"endOffset": start + draw(st.integers(0, 30)), "startOffset": start,
-                             "label": draw(words)})
+            entities.append({"endOffset": start + draw(st.integers(0, 30)), "startOffset": start, "label": draw(words)})
         labels = [{"label": entity["label"]} for entity in entities] or [{"label": "Date"}]
         if draw(st.booleans()):
             labels[0]["shortDisplayName"] = "D"
@@ -304,12 +348,24 @@ def task_pair(draw: st.DrawFn, task: str, attribute: str) -> Pair:
     elif task == "point-cloud-detection":
         cuboids = []
         for _ in range(draw(st.integers(0, 3))):
-            cuboids.append({"label": "Car", "class-id": draw(st.integers(0, 5)), "center-x": 1.5, "center-y": -2.0,
-                            "center-z": 0.3, "length": 4.1, "width": 1.8, "height": 1.5, "roll": 0, "pitch": 0,
-                            "yaw": 1.57, "label-category-attributes": {}})
+            cuboids.append(
+                {
+                    "label": "Car",
+                    "class-id": draw(st.integers(0, 5)),
+                    "center-x": 1.5,
+                    "center-y": -2.0,
+                    "center-z": 0.3,
+                    "length": 4.1,
+                    "width": 1.8,
+                    "height": 1.5,
+                    "roll": 0,
+                    "pitch": 0,
+                    "yaw": 1.57,
+                    "label-category-attributes": {},
+                }
+            )
         label = {"annotations": cuboids}
-        metadata[draw(st.sampled_from(["class-map", "class_map"]))] = _class_map(
-            [c["class-id"] for c in cuboids], [])
+        metadata[draw(st.sampled_from(["class-map", "class_map"]))] = _class_map([c["class-id"] for c in cuboids], [])
         metadata["objects"] = [{"confidence": draw(confidences)} for _ in cuboids]
         if draw(st.booleans()):
             metadata["dataset-object-attributes"] = {}
@@ -487,9 +543,12 @@ def _metadata_value(name: str, key: str, values: list[Any], code: str) -> Mutati
 
 
 _metadata_value("human_annotated_maybe", "human-annotated", ["maybe", "YES", True, 1], Rule.HUMAN_ANNOTATED)
-_metadata_value("bad_creation_date", "creation-date",
-                ["yesterday", "2019-13-01T00:00:00", "29/01/2019 13:29", 20190129, "", "2019-01-29T25:00:00"],
-                Rule.CREATION_DATE)
+_metadata_value(
+    "bad_creation_date",
+    "creation-date",
+    ["yesterday", "2019-13-01T00:00:00", "29/01/2019 13:29", 20190129, "", "2019-01-29T25:00:00"],
+    Rule.CREATION_DATE,
+)
 _metadata_value("empty_job_name", "job-name", ["", 42, ["job"]], Rule.JOB_NAME)
 _metadata_value("bad_adjustment_status", "adjustment-status", ["maybe", "ADJUSTED", 1], Rule.ADJUSTMENT_STATUS)
 
@@ -678,9 +737,19 @@ def invalid_utf8_in_custom_label(draw: st.DrawFn, generated: Generated) -> Mutan
 
 # Mutations that apply to any line or any labeled pair; the others depend on the task type.
 GENERIC = {
-    "missing_source", "source_ref_not_s3", "invalid_utf8_in_input_key", "out_of_range_number_in_input_key",
-    "human_annotated_maybe", "bad_creation_date", "empty_job_name", "bad_adjustment_status", "missing_type",
-    "missing_human_annotated", "missing_creation_date", "missing_job_name", "label_removed",
+    "missing_source",
+    "source_ref_not_s3",
+    "invalid_utf8_in_input_key",
+    "out_of_range_number_in_input_key",
+    "human_annotated_maybe",
+    "bad_creation_date",
+    "empty_job_name",
+    "bad_adjustment_status",
+    "missing_type",
+    "missing_human_annotated",
+    "missing_creation_date",
+    "missing_job_name",
+    "label_removed",
     "metadata_not_an_object",
 }
 

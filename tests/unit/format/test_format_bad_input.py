@@ -17,8 +17,9 @@ BAD_LINES = [
     pytest.param(b'{"source-ref":"s3://b/caf\xe9.jpg"}', Rule.UTF8, id="latin-1-byte"),
     pytest.param(b'{"source-ref":"s3://b/\xed\xa0\x80.jpg"}', Rule.UTF8, id="utf8-encoded-surrogate"),
     pytest.param(b"\xff\xfe{\x00", Rule.JSON, id="utf16-bom"),
-    pytest.param(b'{"source-ref":"s3://b/1.jpg","birds":1,"birds-metadata":{"confidence":0.9', Rule.JSON,
-                 id="truncated"),
+    pytest.param(
+        b'{"source-ref":"s3://b/1.jpg","birds":1,"birds-metadata":{"confidence":0.9', Rule.JSON, id="truncated"
+    ),
     pytest.param(b'{"source-ref":"s3://b/1.jpg"} {"source-ref":"s3://b/2.jpg"}', Rule.JSON, id="two-objects"),
     pytest.param(b"{'source-ref': 's3://b/1.jpg'}", Rule.JSON, id="python-repr"),
     pytest.param(b'{"source-ref":"s3://b/1.jpg",}', Rule.JSON, id="trailing-comma"),
@@ -29,8 +30,9 @@ BAD_LINES = [
     pytest.param(b'{"source-ref":"s3://b/1.jpg","x":"\x01"}', Rule.JSON, id="control-character"),
     pytest.param(b"[" * 100_000, Rule.TOO_DEEP, id="100000-brackets"),
     pytest.param(b'{"a":' * 50_000 + b"1" + b"}" * 50_000, Rule.TOO_DEEP, id="deep-objects"),
-    pytest.param(b'{"source-ref":"s3://b/1.jpg","x":' + b"[" * 5000 + b"]" * 5000 + b"}", Rule.TOO_DEEP,
-                 id="deep-input-value"),
+    pytest.param(
+        b'{"source-ref":"s3://b/1.jpg","x":' + b"[" * 5000 + b"]" * 5000 + b"}", Rule.TOO_DEEP, id="deep-input-value"
+    ),
     pytest.param(b"[]", Rule.NOT_OBJECT, id="array"),
     pytest.param(b'"s3://b/1.jpg"', Rule.NOT_OBJECT, id="string"),
     pytest.param(b"null", Rule.NOT_OBJECT, id="null"),

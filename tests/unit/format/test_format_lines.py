@@ -102,8 +102,10 @@ def test_every_chunk_boundary() -> None:
             assert lines(split(data, first, second)) == want, (first, second)
 
 
-line_text = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")).map(
-    lambda b: b if not b.startswith(UTF8_BOM) else b[3:]
+line_text = (
+    st.binary(max_size=40)
+    .map(lambda b: b.replace(b"\n", b""))
+    .map(lambda b: b if not b.startswith(UTF8_BOM) else b[3:])
 )
 
 

@@ -35,15 +35,22 @@ def test_valid_line_of_each_task_type_passes(generated: Generated) -> None:
 
 
 @SETTINGS
-@given(st.lists(valid_lines(), min_size=1, max_size=12), st.lists(st.integers(0, 10**6), max_size=6),
-       st.sampled_from([b"\n", b"\r\n"]))
+@given(
+    st.lists(valid_lines(), min_size=1, max_size=12),
+    st.lists(st.integers(0, 10**6), max_size=6),
+    st.sampled_from([b"\n", b"\r\n"]),
+)
 def test_valid_files_pass(lines: list[Generated], cuts: list[int], ending: bytes) -> None:
     data = ending.join(g.encode() for g in lines) + ending
     report = validate_stream(chunked(data, cuts), "m")
     assert report.errors == []
     expected = Counter(g.status.value for g in lines)
     assert (report.labeled, report.unlabeled, report.failed, report.invalid) == (
-        expected["labeled"], expected["unlabeled"], expected["failed"], 0)
+        expected["labeled"],
+        expected["unlabeled"],
+        expected["failed"],
+        0,
+    )
     assert [s.status for s in scan_lines(chunked(data, cuts))] == [g.status for g in lines]
 
 
@@ -69,7 +76,12 @@ def test_one_mutation_is_reported_at_its_line(case: tuple, cuts: list[int]) -> N
     assert [(e.line, e.attribute, e.code) for e in report.errors] == [(position + 1, attribute, code)]
     expected = Counter(g.status.value for g in lines)
     assert (report.lines, report.labeled, report.unlabeled, report.failed, report.invalid) == (
-        len(lines) + 1, expected["labeled"], expected["unlabeled"], expected["failed"], 1)
+        len(lines) + 1,
+        expected["labeled"],
+        expected["unlabeled"],
+        expected["failed"],
+        1,
+    )
     # scan_lines (the pipeline's reader) sees the same
     statuses = [s.status for s in scan_lines(chunked(data, cuts))]
     assert statuses[position] is LineStatus.INVALID
@@ -119,8 +131,9 @@ def test_each_mutation(name: str) -> None:
     assert set(MUTATION_TASKS) == set(MUTATIONS)
 
     @settings(SETTINGS, max_examples=15)
-    @given(st.sampled_from(MUTATION_TASKS[name]).flatmap(lambda task: valid_lines(tasks=[task], max_pairs=1)),
-           st.data())
+    @given(
+        st.sampled_from(MUTATION_TASKS[name]).flatmap(lambda task: valid_lines(tasks=[task], max_pairs=1)), st.data()
+    )
     def check(generated: Generated, data: st.DataObject) -> None:
         mutant = MUTATIONS[name](data.draw, generated)
         assume(mutant is not None)

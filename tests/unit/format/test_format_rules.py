@@ -74,8 +74,9 @@ CASES: dict[Rule, tuple[bytes, str | None]] = {
     Rule.CLASS_MAP_MISSING_ID: (encode(bbox([{**BOX, "class_id": 1}], class_map={"0": "Cat"})), "cats"),
     Rule.LABEL_SHAPE: (encode(multilabel(label=6)), "bg-labeling"),
     Rule.IMAGE_SIZE: (
-        encode(line("cats", {"annotations": [], "image_size": [{"width": -1, "height": 4}]},
-                    bbox([])["cats-metadata"])),
+        encode(
+            line("cats", {"annotations": [], "image_size": [{"width": -1, "height": 4}]}, bbox([])["cats-metadata"])
+        ),
         "cats",
     ),
     Rule.BOX_SHAPE: (encode(bbox([{**BOX, "left": "10"}])), "cats"),
@@ -169,31 +170,53 @@ def test_rule_codes_are_stable() -> None:
         pytest.param(with_meta(classification(), "birds", confidence=True), Rule.CONFIDENCE, "birds", id="conf-bool"),
         pytest.param(with_meta(classification(), "birds", confidence="0.5"), Rule.CONFIDENCE, "birds", id="conf-str"),
         pytest.param(with_meta(classification(), "birds", type=7), Rule.TYPE_INVALID, "birds", id="type-int"),
-        pytest.param(with_meta(classification(), "birds", creation_date=1556000000), Rule.CREATION_DATE, "birds",
-                     id="date-epoch"),
+        pytest.param(
+            with_meta(classification(), "birds", creation_date=1556000000), Rule.CREATION_DATE, "birds", id="date-epoch"
+        ),
         pytest.param(bbox([{**BOX, "height": -1}]), Rule.BOX_NEGATIVE, "cats", id="negative-height"),
         pytest.param(bbox(["box"]), Rule.BOX_SHAPE, "cats", id="box-not-object"),
         pytest.param(bbox([{**BOX, "class_id": "a"}]), Rule.CLASS_INDEX, "cats", id="box-class-id"),
         pytest.param(bbox([BOX], objects=[{"confidence": 2}]), Rule.CONFIDENCE, "cats", id="object-confidence"),
         pytest.param(bbox([BOX], objects=None), Rule.OBJECTS_MISMATCH, "cats", id="objects-missing"),
-        pytest.param(line("cats", {"annotations": "x"}, bbox()["cats-metadata"]), Rule.LABEL_SHAPE, "cats",
-                     id="bbox-annotations-not-list"),
+        pytest.param(
+            line("cats", {"annotations": "x"}, bbox()["cats-metadata"]),
+            Rule.LABEL_SHAPE,
+            "cats",
+            id="bbox-annotations-not-list",
+        ),
         pytest.param(multilabel(label=["x"]), Rule.CLASS_INDEX, "bg-labeling", id="multilabel-entry"),
         pytest.param(multilabel(label=[7]), Rule.CLASS_MAP_MISSING_ID, "bg-labeling", id="multilabel-missing-id"),
         pytest.param(multilabel(confidence_map={"6": 1.2}), Rule.CONFIDENCE, "bg-labeling", id="confidence-map"),
         pytest.param(multilabel(confidence_map=[0.5]), Rule.CONFIDENCE, "bg-labeling", id="confidence-map-list"),
         pytest.param(semseg(internal_color_map=[]), Rule.COLOR_MAP, "S10-label3-ref", id="color-map-not-object"),
-        pytest.param(semseg(internal_color_map={"0": {"hex-color": "#ffffff"}}), Rule.COLOR_MAP, "S10-label3-ref",
-                     id="color-map-no-class-name"),
-        pytest.param(text_span([{"startOffset": -1, "endOffset": 4, "label": "Date"}]), Rule.SPAN, "ner",
-                     id="span-negative"),
+        pytest.param(
+            semseg(internal_color_map={"0": {"hex-color": "#ffffff"}}),
+            Rule.COLOR_MAP,
+            "S10-label3-ref",
+            id="color-map-no-class-name",
+        ),
+        pytest.param(
+            text_span([{"startOffset": -1, "endOffset": 4, "label": "Date"}]), Rule.SPAN, "ner", id="span-negative"
+        ),
         pytest.param(text_span([{"startOffset": 1, "endOffset": 4}]), Rule.SPAN, "ner", id="span-no-label"),
-        pytest.param(line("ner", {"annotations": {}}, text_span()["ner-metadata"], source="t"), Rule.LABEL_SHAPE,
-                     "ner", id="span-no-entities"),
-        pytest.param(failed(reason=None) | {"birds-metadata": {"failure-reason": None, "type": "x"}},
-                     Rule.LABEL_MISSING, "birds", id="null-failure-reason-is-no-reason"),
-        pytest.param(line("cats", MISSING, {"job-name": "labeling-job/cats"}), Rule.LABEL_MISSING, "cats",
-                     id="label-missing-job-name-only"),
+        pytest.param(
+            line("ner", {"annotations": {}}, text_span()["ner-metadata"], source="t"),
+            Rule.LABEL_SHAPE,
+            "ner",
+            id="span-no-entities",
+        ),
+        pytest.param(
+            failed(reason=None) | {"birds-metadata": {"failure-reason": None, "type": "x"}},
+            Rule.LABEL_MISSING,
+            "birds",
+            id="null-failure-reason-is-no-reason",
+        ),
+        pytest.param(
+            line("cats", MISSING, {"job-name": "labeling-job/cats"}),
+            Rule.LABEL_MISSING,
+            "cats",
+            id="label-missing-job-name-only",
+        ),
         pytest.param(custom(adjustment_status="x"), Rule.ADJUSTMENT_STATUS, "legal-entity", id="custom-adjustment"),
     ],
 )
@@ -212,8 +235,9 @@ def test_several_errors_on_one_line_are_all_reported() -> None:
 def test_errors_of_two_pairs_name_each_attribute() -> None:
     record = bbox([{**BOX, "width": -1}]) | {
         "cats2": {"annotations": [], "image_size": None},
-        "cats2-metadata": meta("groundtruth/object-detection", "cats2", class_map={}, objects=[],
-                               human_annotated="perhaps"),
+        "cats2-metadata": meta(
+            "groundtruth/object-detection", "cats2", class_map={}, objects=[], human_annotated="perhaps"
+        ),
     }
     result = validate_line(1, encode(record))
     assert sorted((e.attribute, e.code) for e in result.errors) == [

@@ -25,8 +25,12 @@ def real_line(name: str, number: int = 1) -> bytes:
 
 
 def seg3d_meta(**extra: Any) -> dict[str, Any]:
-    return meta("groundtruth/point_cloud_single_frame_semantic_segmentation", "pc-seg",
-                color_map={"0": {"class-name": "Car", "hex-color": "#ff0000", "confidence": 0.6}}, **extra)
+    return meta(
+        "groundtruth/point_cloud_single_frame_semantic_segmentation",
+        "pc-seg",
+        color_map={"0": {"class-name": "Car", "hex-color": "#ff0000", "confidence": 0.6}},
+        **extra,
+    )
 
 
 VALID = {
@@ -38,100 +42,225 @@ VALID = {
     "semantic-segmentation (real)": real_line("semantic-segmentation.output.manifest"),
     "custom (real)": real_line("custom-task.output.manifest"),
     # the format reference's other minimal lines
-    "image-classification (doc)": encode({
-        "source-ref": "s3://b/0273f487d52c16d2.jpg", "birds-open-images-clone": 9,
-        "birds-open-images-clone-metadata": {
-            "confidence": 0.95, "job-name": "labeling-job/birds-open-images-clone", "class-name": "Canary",
-            "human-annotated": "yes", "creation-date": "2019-04-18T16:40:59.217995",
-            "type": "groundtruth/image-classification"}}),
+    "image-classification (doc)": encode(
+        {
+            "source-ref": "s3://b/0273f487d52c16d2.jpg",
+            "birds-open-images-clone": 9,
+            "birds-open-images-clone-metadata": {
+                "confidence": 0.95,
+                "job-name": "labeling-job/birds-open-images-clone",
+                "class-name": "Canary",
+                "human-annotated": "yes",
+                "creation-date": "2019-04-18T16:40:59.217995",
+                "type": "groundtruth/image-classification",
+            },
+        }
+    ),
     "image-classification (string index)": encode(classification(label="0")),
-    "text-classification": encode(line(
-        "sentiment", 2,
-        meta("groundtruth/text-classification", "sentiment", class_name="positive", confidence=0.84),
-        source_ref=None, source="The food was great and the service quick.")),
-    "image-multilabel": encode(line(
-        "bg-labeling", [6, 0],
-        {"job-name": "labeling-job/bg-labeling", "confidence-map": {"6": 0.0, "0": 0.0},
-         "class-map": {"6": "clouds", "0": "Canyon"}, "type": "groundtruth/image-classification-multilabel",
-         "human-annotated": "yes", "creation-date": "2024-09-27T21:31:32.051349"})),
-    "image-multilabel (none picked)": encode(line(
-        "bg", [], meta("groundtruth/image-classification-multilabel", "bg", class_map={}, confidence_map={}))),
-    "text-multilabel": encode(line(
-        "topics", [1, "3"],
-        meta("groundtruth/text-classification-multilabel", "topics", class_map={"1": "sports", "3": "politics"},
-             confidence_map={"1": 0.5, "3": 0.95}),
-        source_ref=None, source="The minister opened the stadium.")),
-    "label-verification": encode(line(
-        "verify", 1, meta("groundtruth/label-verification", "verify", class_name="bad", confidence=0.2))),
-    "label-verification (worker-feedback)": encode(line(
-        "verify", "0",
-        meta("groundtruth/label-verification", "verify", class_name="good", confidence=0.93,
-             worker_feedback=[{"comment": "the box misses the tail"}, {"comment": "fine"}]))),
-    "text-span (NER, doc)": encode({
-        "source": "Bob was born on Jan 1 1990 in Springfield",
-        "EntityRecognizerPOC-1": {"annotations": {
-            "entities": [{"endOffset": 22, "startOffset": 16, "label": "Date"}],
-            "labels": [{"label": "Date"}, {"label": "Location"}, {"label": "Person", "shortDisplayName": "P"}]}},
-        "EntityRecognizerPOC-1-metadata": {
-            "entities": [{"confidence": 0.08}], "job-name": "labeling-job/entityrecognizerpoc-1",
-            "type": "groundtruth/text-span", "creation-date": "2020-04-17T23:27:41.344393",
-            "human-annotated": "yes"}}),
+    "text-classification": encode(
+        line(
+            "sentiment",
+            2,
+            meta("groundtruth/text-classification", "sentiment", class_name="positive", confidence=0.84),
+            source_ref=None,
+            source="The food was great and the service quick.",
+        )
+    ),
+    "image-multilabel": encode(
+        line(
+            "bg-labeling",
+            [6, 0],
+            {
+                "job-name": "labeling-job/bg-labeling",
+                "confidence-map": {"6": 0.0, "0": 0.0},
+                "class-map": {"6": "clouds", "0": "Canyon"},
+                "type": "groundtruth/image-classification-multilabel",
+                "human-annotated": "yes",
+                "creation-date": "2024-09-27T21:31:32.051349",
+            },
+        )
+    ),
+    "image-multilabel (none picked)": encode(
+        line("bg", [], meta("groundtruth/image-classification-multilabel", "bg", class_map={}, confidence_map={}))
+    ),
+    "text-multilabel": encode(
+        line(
+            "topics",
+            [1, "3"],
+            meta(
+                "groundtruth/text-classification-multilabel",
+                "topics",
+                class_map={"1": "sports", "3": "politics"},
+                confidence_map={"1": 0.5, "3": 0.95},
+            ),
+            source_ref=None,
+            source="The minister opened the stadium.",
+        )
+    ),
+    "label-verification": encode(
+        line("verify", 1, meta("groundtruth/label-verification", "verify", class_name="bad", confidence=0.2))
+    ),
+    "label-verification (worker-feedback)": encode(
+        line(
+            "verify",
+            "0",
+            meta(
+                "groundtruth/label-verification",
+                "verify",
+                class_name="good",
+                confidence=0.93,
+                worker_feedback=[{"comment": "the box misses the tail"}, {"comment": "fine"}],
+            ),
+        )
+    ),
+    "text-span (NER, doc)": encode(
+        {
+            "source": "Bob was born on Jan 1 1990 in Springfield",
+            "EntityRecognizerPOC-1": {
+                "annotations": {
+                    "entities": [{"endOffset": 22, "startOffset": 16, "label": "Date"}],
+                    "labels": [{"label": "Date"}, {"label": "Location"}, {"label": "Person", "shortDisplayName": "P"}],
+                }
+            },
+            "EntityRecognizerPOC-1-metadata": {
+                "entities": [{"confidence": 0.08}],
+                "job-name": "labeling-job/entityrecognizerpoc-1",
+                "type": "groundtruth/text-span",
+                "creation-date": "2020-04-17T23:27:41.344393",
+                "human-annotated": "yes",
+            },
+        }
+    ),
     "text-span (no entities)": encode(text_span([])),
-    "video-object-detection": encode(line(
-        "vehicles-ref", "s3://b/out/vod/annotations/consolidated-annotation/output/0/SeqLabel.json",
-        meta("groundtruth/video-object-detection", "vod", class_map={"0": "Vehicle", "1": "Person"}),
-        source_ref="s3://b/frames/seq-0.json")),
-    "video-object-tracking (doc)": encode({
-        "source-ref": "s3://b/2020-07-17-21:04:23.025826_seq.json",
-        "Person-ref": "s3://b/nfl-example-job/annotations/consolidated-annotation/output/0/SeqLabel.json",
-        "Person-ref-metadata": {
-            "class-map": {"0": "Helmet"}, "job-name": "labeling-job/nfl-example-job-2020-07-17-21-04-23",
-            "human-annotated": "yes", "creation-date": "2020-07-19T16:59:25.570000",
-            "type": "groundtruth/video-object-tracking"}}),
-    "point-cloud-object-detection": encode(line(
-        "cuboids",
-        {"annotations": [{"label": "Car", "class-id": 0, "center-x": 1.2, "center-y": -3.4, "center-z": 0.5,
-                          "length": 4.2, "width": 1.9, "height": 1.6, "roll": 0, "pitch": 0, "yaw": 1.5,
-                          "label-category-attributes": {}}]},
-        meta("groundtruth/point_cloud_object_detection", "pc-od", objects=[{"confidence": 0.7}],
-             class_map={"0": "Car"}, dataset_object_attributes={}),
-        source_ref="s3://b/pc/frame0.txt")),
-    "point-cloud-object-detection (class_map spelling)": encode(line(
-        "cuboids", {"annotations": [{"class-id": "1"}]},
-        {**meta("groundtruth/point_cloud_object_detection", "pc-od", adjustment_status="unadjusted"),
-         "class_map": {"1": "Truck"}, "objects": [{"confidence": 0.4}]})),
-    "point-cloud-object-tracking": encode(line(
-        "tracks-ref", "s3://b/out/pc-ot/annotations/consolidated-annotation/output/0/SeqLabel.json",
-        meta("groundtruth/point_cloud_object_tracking", "pc-ot", objects=[{"frame-no": 0, "confidence": []}],
-             class_map={"0": "Car"}),
-        source_ref="s3://b/pc/seq.json")),
-    "point-cloud-semantic-segmentation": encode(line(
-        "seg-ref", "s3://b/out/pc-seg/annotations/consolidated-annotation/output/0/frame.zlib", seg3d_meta(),
-        source_ref="s3://b/pc/frame0.bin")),
+    "video-object-detection": encode(
+        line(
+            "vehicles-ref",
+            "s3://b/out/vod/annotations/consolidated-annotation/output/0/SeqLabel.json",
+            meta("groundtruth/video-object-detection", "vod", class_map={"0": "Vehicle", "1": "Person"}),
+            source_ref="s3://b/frames/seq-0.json",
+        )
+    ),
+    "video-object-tracking (doc)": encode(
+        {
+            "source-ref": "s3://b/2020-07-17-21:04:23.025826_seq.json",
+            "Person-ref": "s3://b/nfl-example-job/annotations/consolidated-annotation/output/0/SeqLabel.json",
+            "Person-ref-metadata": {
+                "class-map": {"0": "Helmet"},
+                "job-name": "labeling-job/nfl-example-job-2020-07-17-21-04-23",
+                "human-annotated": "yes",
+                "creation-date": "2020-07-19T16:59:25.570000",
+                "type": "groundtruth/video-object-tracking",
+            },
+        }
+    ),
+    "point-cloud-object-detection": encode(
+        line(
+            "cuboids",
+            {
+                "annotations": [
+                    {
+                        "label": "Car",
+                        "class-id": 0,
+                        "center-x": 1.2,
+                        "center-y": -3.4,
+                        "center-z": 0.5,
+                        "length": 4.2,
+                        "width": 1.9,
+                        "height": 1.6,
+                        "roll": 0,
+                        "pitch": 0,
+                        "yaw": 1.5,
+                        "label-category-attributes": {},
+                    }
+                ]
+            },
+            meta(
+                "groundtruth/point_cloud_object_detection",
+                "pc-od",
+                objects=[{"confidence": 0.7}],
+                class_map={"0": "Car"},
+                dataset_object_attributes={},
+            ),
+            source_ref="s3://b/pc/frame0.txt",
+        )
+    ),
+    "point-cloud-object-detection (class_map spelling)": encode(
+        line(
+            "cuboids",
+            {"annotations": [{"class-id": "1"}]},
+            {
+                **meta("groundtruth/point_cloud_object_detection", "pc-od", adjustment_status="unadjusted"),
+                "class_map": {"1": "Truck"},
+                "objects": [{"confidence": 0.4}],
+            },
+        )
+    ),
+    "point-cloud-object-tracking": encode(
+        line(
+            "tracks-ref",
+            "s3://b/out/pc-ot/annotations/consolidated-annotation/output/0/SeqLabel.json",
+            meta(
+                "groundtruth/point_cloud_object_tracking",
+                "pc-ot",
+                objects=[{"frame-no": 0, "confidence": []}],
+                class_map={"0": "Car"},
+            ),
+            source_ref="s3://b/pc/seq.json",
+        )
+    ),
+    "point-cloud-semantic-segmentation": encode(
+        line(
+            "seg-ref",
+            "s3://b/out/pc-seg/annotations/consolidated-annotation/output/0/frame.zlib",
+            seg3d_meta(),
+            source_ref="s3://b/pc/frame0.bin",
+        )
+    ),
     "custom (doc, lambda result)": encode(custom({"annotationsFromAllWorkers": [{"workerId": "private.x"}]})),
-    "custom (no lambda, worker-response-ref)": encode(custom(
-        {}, worker_response_ref="s3://b/out/job/annotations/worker-response/iteration-1/0/t.json")),
-    "custom (groundTruth/custom spelling, +0000 date)": encode(custom(
-        "Response 2", type="groundTruth/custom", creation_date="2019-10-27T10:35:45+0000")),
+    "custom (no lambda, worker-response-ref)": encode(
+        custom({}, worker_response_ref="s3://b/out/job/annotations/worker-response/iteration-1/0/t.json")
+    ),
+    "custom (groundTruth/custom spelling, +0000 date)": encode(
+        custom("Response 2", type="groundTruth/custom", creation_date="2019-10-27T10:35:45+0000")
+    ),
     "custom (scalar and null labels)": encode(line("free", None, meta("groundtruth/custom", "free"))),
-    "unknown groundtruth/* type: common checks only": encode(line(
-        "future-task", {"anything": [1, "two", None]}, meta("groundtruth/future-task", "future-task"))),
+    "unknown groundtruth/* type: common checks only": encode(
+        line("future-task", {"anything": [1, "two", None]}, meta("groundtruth/future-task", "future-task"))
+    ),
     "unknown type ending in -ref is fine": encode(line("x-ref", 3, meta("groundtruth/future-ref-task", "x"))),
-    "automated labeling (human-annotated no)": encode(classification() | {"birds-metadata": {
-        **classification()["birds-metadata"], "human-annotated": "no"}}),
-    "job_name / creation_date spelling (custom docs)": encode(line(
-        "free", {}, {"type": "groundtruth/custom", "job_name": "free", "human-annotated": "yes",
-                     "creation_date": "2024-01-01T00:00:00"})),
-    "milliseconds date": encode(classification() | {"birds-metadata": {
-        **classification()["birds-metadata"], "creation-date": "2024-01-01T00:00:00.123"}}),
-    "no-fraction date": encode(classification() | {"birds-metadata": {
-        **classification()["birds-metadata"], "creation-date": "2024-01-01T00:00:00"}}),
-    "lower-case z date (RFC 3339)": encode(classification() | {"birds-metadata": {
-        **classification()["birds-metadata"], "creation-date": "2024-01-01t00:00:00.5z"}}),
-    "semantic-segmentation without confidences": encode(semseg(internal_color_map={
-        "0": {"class-name": "BACKGROUND", "hex-color": "#FFFFFF"}})),
-    "bbox with float coordinates and numeric-string class": encode(bbox(
-        [{"class_id": "3", "left": 1.5, "top": 0.25, "width": 0, "height": 10.75}])),
+    "automated labeling (human-annotated no)": encode(
+        classification() | {"birds-metadata": {**classification()["birds-metadata"], "human-annotated": "no"}}
+    ),
+    "job_name / creation_date spelling (custom docs)": encode(
+        line(
+            "free",
+            {},
+            {
+                "type": "groundtruth/custom",
+                "job_name": "free",
+                "human-annotated": "yes",
+                "creation_date": "2024-01-01T00:00:00",
+            },
+        )
+    ),
+    "milliseconds date": encode(
+        classification()
+        | {"birds-metadata": {**classification()["birds-metadata"], "creation-date": "2024-01-01T00:00:00.123"}}
+    ),
+    "no-fraction date": encode(
+        classification()
+        | {"birds-metadata": {**classification()["birds-metadata"], "creation-date": "2024-01-01T00:00:00"}}
+    ),
+    "lower-case z date (RFC 3339)": encode(
+        classification()
+        | {"birds-metadata": {**classification()["birds-metadata"], "creation-date": "2024-01-01t00:00:00.5z"}}
+    ),
+    "semantic-segmentation without confidences": encode(
+        semseg(internal_color_map={"0": {"class-name": "BACKGROUND", "hex-color": "#FFFFFF"}})
+    ),
+    "bbox with float coordinates and numeric-string class": encode(
+        bbox([{"class_id": "3", "left": 1.5, "top": 0.25, "width": 0, "height": 10.75}])
+    ),
     "bbox without image_size": encode(line("cats", {"annotations": []}, bbox([])["cats-metadata"])),
 }
 
@@ -160,34 +289,56 @@ def test_valid_lines_all_task_types_mixed_in_one_stream() -> None:
         pytest.param({"source-ref": "s3://b/1.jpg"}, LineStatus.UNLABELED, [], id="unlabeled-input-line"),
         pytest.param({"source": "free text", "id": 7}, LineStatus.UNLABELED, [], id="unlabeled-text"),
         pytest.param(failed(), LineStatus.FAILED, ["birds"], id="failed"),
-        pytest.param(failed() | {"birds-metadata": {**meta("groundtruth/image-classification", "birds"),
-                                                     "failure-reason": "expired"}},
-                     LineStatus.FAILED, ["birds"], id="failed-with-more-metadata"),
+        pytest.param(
+            failed()
+            | {"birds-metadata": {**meta("groundtruth/image-classification", "birds"), "failure-reason": "expired"}},
+            LineStatus.FAILED,
+            ["birds"],
+            id="failed-with-more-metadata",
+        ),
         pytest.param({"image": "s3://b/1.jpg"}, LineStatus.INVALID, [], id="invalid"),
         pytest.param(
-            bbox() | {"cats-adjust": bbox()["cats"],
-                      "cats-adjust-metadata": {**bbox()["cats-metadata"], "adjustment-status": "adjusted"}},
-            LineStatus.LABELED, ["cats", "cats-adjust"], id="chain-two-pairs",
+            bbox()
+            | {
+                "cats-adjust": bbox()["cats"],
+                "cats-adjust-metadata": {**bbox()["cats-metadata"], "adjustment-status": "adjusted"},
+            },
+            LineStatus.LABELED,
+            ["cats", "cats-adjust"],
+            id="chain-two-pairs",
         ),
         pytest.param(
             classification() | {"verify-metadata": {"failure-reason": "ClientError: no worker"}},
-            LineStatus.FAILED, ["birds", "verify"], id="chain-second-job-failed",
+            LineStatus.FAILED,
+            ["birds", "verify"],
+            id="chain-second-job-failed",
         ),
         pytest.param(
             {"source-ref": "s3://b/Letter 36.pdf", "annotator-metadata": {"Info": "Annotate Required Entities"}},
-            LineStatus.UNLABELED, [], id="input-key-ending-in-metadata",
+            LineStatus.UNLABELED,
+            [],
+            id="input-key-ending-in-metadata",
         ),
         pytest.param(
             custom() | {"annotator-metadata": {"Info": "Annotate Required Entities"}, "page": "1"},
-            LineStatus.LABELED, ["legal-entity"], id="custom-with-annotator-metadata",
+            LineStatus.LABELED,
+            ["legal-entity"],
+            id="custom-with-annotator-metadata",
         ),
         pytest.param(
-            {"source-ref": "s3://b/1.jpg", "camera-metadata": "Canon EOS 5D", "exif-metadata": None,
-             "tags-metadata": ["a", "b"]},
-            LineStatus.UNLABELED, [], id="input-keys-ending-in-metadata-not-objects",
+            {
+                "source-ref": "s3://b/1.jpg",
+                "camera-metadata": "Canon EOS 5D",
+                "exif-metadata": None,
+                "tags-metadata": ["a", "b"],
+            },
+            LineStatus.UNLABELED,
+            [],
+            id="input-keys-ending-in-metadata-not-objects",
         ),
-        pytest.param({"source-ref": "s3://b/1.jpg", "-metadata": {"type": "x"}}, LineStatus.UNLABELED, [],
-                     id="bare-metadata-key"),
+        pytest.param(
+            {"source-ref": "s3://b/1.jpg", "-metadata": {"type": "x"}}, LineStatus.UNLABELED, [], id="bare-metadata-key"
+        ),
     ],
 )
 def test_line_classification(record: dict[str, Any], status: LineStatus, attributes: list[str]) -> None:
@@ -206,7 +357,12 @@ def test_label_pair_details() -> None:
     result = validate_record(1, classification())
     (pair,) = result.pairs
     assert (pair.failed, pair.label, pair.job_name, pair.human_annotated, pair.task_type) == (
-        False, 1, "labeling-job/birds", True, "groundtruth/image-classification")
+        False,
+        1,
+        "labeling-job/birds",
+        True,
+        "groundtruth/image-classification",
+    )
     assert result.source_ref == "s3://b/img/0001.jpg" and result.source is None
 
 
@@ -261,7 +417,9 @@ def test_real_chain_has_two_pairs_with_adjustment_status() -> None:
     for data in read_lines("bbox-with-adjustment-chain.output.manifest"):
         result = validate_line(1, data)
         assert [pair.attribute for pair in result.pairs] == [
-            "suneung-korean-layout-detection-v2", "suneung-korean-layout-detection-v2-chain"]
+            "suneung-korean-layout-detection-v2",
+            "suneung-korean-layout-detection-v2-chain",
+        ]
         assert result.pairs[1].metadata["adjustment-status"] in ("adjusted", "unadjusted")
 
 
@@ -280,8 +438,11 @@ def test_real_custom_task_keeps_annotator_metadata_out_of_the_pairs() -> None:
     assert len(scanned) == 20
     for item in scanned:
         assert item.attributes == (
-            ("legal-entity-label-job-labeling-job-20220104T172242", False,
-             "legal-entity-label-job-labeling-job-20220104t172242"),
+            (
+                "legal-entity-label-job-labeling-job-20220104T172242",
+                False,
+                "legal-entity-label-job-labeling-job-20220104t172242",
+            ),
         )
         assert " " in (item.source_ref or "")
 
