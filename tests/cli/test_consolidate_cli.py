@@ -205,3 +205,20 @@ def test_bounding_box_job_over_three_iterations(capsys):
         assert {metadata["class-map"][str(box["class_id"])] for box in label["annotations"]} <= {"car", "truck", "bus"}
     zero = contents(lines, "cars-bbox")["15"]
     assert zero[0]["annotations"] == [] and zero[1]["class-map"] == {}
+
+
+def test_task_type_in_ground_truth_form_and_early_usage_errors(capsys, tmp_path):
+    jobs = Path(__file__).resolve().parents[2] / "events" / "jobs" / "bbox-three-iterations" / "cars-bbox"
+    assert main(["consolidate", str(jobs), "--task-type", "groundtruth/object-detection"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines and all("cars-bbox" in line["consolidatedAnnotation"]["content"] for line in lines)
+
+    # A bad method is refused before any file is read: the folder does not even exist.
+    assert main(["consolidate", str(tmp_path / "nowhere"), "--method", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown method 'nope'" in err
+
+    empty = tmp_path / "categories.json"
+    empty.write_text("[]")
+    assert main(["consolidate", str(jobs), "--label-categories", str(empty)]) == 2
+    assert "the category list is empty" in capsys.readouterr().err

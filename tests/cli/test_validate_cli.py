@@ -121,6 +121,7 @@ def test_max_errors_keeps_counts_exact(capsys: pytest.CaptureFixture[str], inval
     (report,) = json_reports(out)
     assert [report[key] for key in REPORT_KEYS[1:6]] == [6, 1, 1, 1, 3]
     assert len(report["errors"]) == min(limit, 4)
+    assert report.get("errorsOmitted", 0) == 4 - min(limit, 4)
     if limit:
         assert report["errors"][0]["line"] == 2
 
@@ -237,7 +238,7 @@ def test_subprocess_exit_codes_and_json(valid: str, invalid: str, tmp_path: Path
     done = gtproc("validate", "--json", "--max-errors", "1", valid, invalid)
     assert done.returncode == 1, done.stderr
     reports = json_reports(done.stdout)
-    assert [list(r) for r in reports] == [REPORT_KEYS, REPORT_KEYS]
+    assert [list(r) for r in reports] == [REPORT_KEYS, [*REPORT_KEYS, "errorsOmitted"]]  # the list was cut
     assert [(r["lines"], r["invalid"], len(r["errors"])) for r in reports] == [(4, 0, 0), (6, 3, 1)]
     assert gtproc("validate", valid).returncode == 0
     missing = gtproc("validate", str(tmp_path / "missing.manifest"))

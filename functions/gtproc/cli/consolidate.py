@@ -40,9 +40,24 @@ def register(commands: Any) -> None:
         type=Path,
         help='label categories: Ground Truth\'s category file ({"labels": [{"label": ...}]}) or a JSON list',
     )
-    parser.add_argument("--task-type", metavar="TYPE", help="task type (default: inferred from the answers)")
+    parser.add_argument(
+        "--task-type",
+        metavar="TYPE",
+        type=_task_type,
+        help="task type, e.g. image-classification or groundtruth/object-detection (default: inferred)",
+    )
     parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
     parser.set_defaults(run=run)
+
+
+def _task_type(text: str) -> str:
+    from gtproc.domain.consolidation import METHODS
+
+    name = text.removeprefix("groundtruth/")
+    known = sorted(task.value for task in METHODS)
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(known)}")
+    return name
 
 
 def load_categories(path: Path) -> list[str]:
@@ -55,6 +70,8 @@ def load_categories(path: Path) -> list[str]:
     if isinstance(document, dict) and isinstance(document.get("labels"), list):
         return [str(entry["label"]) for entry in document["labels"] if isinstance(entry, dict) and "label" in entry]
     if isinstance(document, list) and all(isinstance(name, str) for name in document):
+        if not document:
+            raise InputError(f"{path}: the category list is empty")
         return document
     raise InputError(f'{path}: expected {{"labels": [{{"label": ...}}]}} or a JSON list of names')
 
@@ -92,6 +109,10 @@ def worker_responses(job_dir: Path) -> dict[int, dict[str, list[dict[str, Any]]]
 def run(args: argparse.Namespace) -> int:
     from gtproc.domain import consolidation as cons
 
+    if args.method is not None and not any(args.method in methods for methods in cons.METHODS.values()):
+        known = sorted({method for methods in cons.METHODS.values() for method in methods})
+        print(f"gtproc consolidate: unknown method {args.method!r}; one of {', '.join(known)}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
         iterations = worker_responses(args.job_dir)

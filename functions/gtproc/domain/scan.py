@@ -41,6 +41,8 @@ class FileReport:
             "failed": self.failed,
             "invalid": self.invalid,
             "errors": [error.as_dict() for error in self.errors],
+            # An extension, present only when --max-errors cut the list: the 7 fields stay as they are.
+            **({"errorsOmitted": self.errors_omitted} if self.errors_omitted else {}),
         }
 
 

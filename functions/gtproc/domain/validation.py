@@ -133,6 +133,7 @@ class LineResult:
 
 
 _decoder = msgspec.json.Decoder()
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
 def decode_line(number: int, data: bytes) -> tuple[Any, LineError | None]:
@@ -161,7 +162,7 @@ def validate_line(number: int, data: bytes | TooLong) -> LineResult:
 def validate_record(number: int, record: Any) -> LineResult:
     """Validate a decoded line and classify it."""
     if type(record) is not dict:
-        kind = type(record).__name__ if record is not None else "null"
+        kind = _JSON_KINDS.get(type(record), type(record).__name__)
         error = LineError(number, None, Rule.NOT_OBJECT, f"line is a JSON {kind}, not an object")
         return LineResult(number, LineStatus.INVALID, errors=[error])
     errors: list[LineError] = []
