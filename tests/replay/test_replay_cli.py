@@ -177,3 +177,16 @@ def test_an_empty_plan_exits_2(tmp_path: Path, capsys) -> None:
     plan.write_text("\n\n", encoding="utf-8")
     assert main(["replay", str(plan), "--quiet"]) == 2
     assert str(plan) in one_line(capsys.readouterr().err)
+
+
+def test_the_account_shows_each_manifest_write_and_what_it_published(capsys) -> None:
+    from gtproc.cli.main import main as gtproc_main
+
+    plan = Path(__file__).resolve().parents[2] / "events" / "jobs" / "bbox-three-iterations.plan.jsonl"
+    assert gtproc_main(["replay", str(plan)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rewrite = out.index("write cars-bbox/manifests/intermediate/2/output.manifest (rewrite)")
+    assert out[rewrite + 1].strip().startswith("nothing new")  # iteration 3 already published everything
+    final = out.index("write cars-bbox/manifests/output/output.manifest")
+    assert out[final + 1].strip().startswith("Labeling Job Completed")
+    assert sum(line.strip().startswith("Objects Labeled") and "(iteration" in line for line in out) == 3

@@ -72,27 +72,83 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None) -> Any:
+    from gtproc.domain.keys import parse_output_key
     from gtproc.handlers import annotations as annotations_handler
     from gtproc.handlers import manifests as manifests_handler
     from gtproc.local.embedded import embedded_aws
-    from gtproc.local.replay import Published, Replayer
+    from gtproc.local.replay import Published, Replayer, Write
 
     for module in (manifests_handler, annotations_handler):
         module.logger.setLevel("INFO" if args.verbose else "WARNING")
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
     out.write(f"gtproc replay: {len(writes)} writes from {args.path} to s3://{args.bucket} on an embedded AWS{mode}\n")
 
+    account = _Account(out)
+    seen_keys: set[str] = set()
+
+    def on_write(write: Write) -> None:
+        location = parse_output_key(write.key)
+        if not args.quiet and location is not None and location.is_manifest:
+            account.manifest_written(write.key, again=write.key in seen_keys)
+        seen_keys.add(write.key)
+
     def on_event(event: Published) -> None:
         if events_file is not None:
             events_file.write(json.dumps(event.as_dict(), ensure_ascii=False) + "\n")
         if not args.quiet:
-            out.write(f"  {_describe(event)}\n")
+            account.add(event)
 
     with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
         handlers = {"manifests": manifests_handler.handler, "annotations": annotations_handler.handler}
-        result = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event).run(writes)
+        replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, on_write=on_write)
+        result = replayer.run(writes)
+        account.flush()
         labels = _labels_so_far(resources, result)
     return result, labels
+
+
+class _Account:
+    """Prints what was published; per-object annotation events are summed up per job and iteration."""
+
+    GROUPED = ("Annotations Consolidated", "Consolidation Compared")
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.group: tuple[str, str, int] | None = None
+        self.ids: list[str] = []
+        self.differs = 0
+        self.quiet_manifest = False  # a manifest was written and has published nothing yet
+
+    def manifest_written(self, key: str, again: bool) -> None:
+        self.flush()
+        self.out.write(f"write {key}{' (rewrite)' if again else ''}\n")
+        self.quiet_manifest = True
+
+    def add(self, event: Any) -> None:
+        if event.detail_type not in self.GROUPED:
+            self.quiet_manifest = False
+            self.flush()
+            self.out.write(f"  {_describe(event)}\n")
+            return
+        detail = event.detail
+        group = (event.detail_type, detail["jobName"], detail["iteration"])
+        if group != self.group:
+            self.flush()
+            self.group = group
+        self.ids.append(detail["datasetObjectId"])
+        self.differs += event.detail_type == "Consolidation Compared" and not detail["agree"]
+
+    def flush(self) -> None:
+        if self.quiet_manifest:
+            self.out.write("  nothing new: every labeled object of it was published before\n")
+            self.quiet_manifest = False
+        if self.group is None:
+            return
+        kind, job, iteration = self.group
+        shown = ", ".join(self.ids[:8]) + (", ..." if len(self.ids) > 8 else "")
+        verdict = f"; {self.differs} differ from Ground Truth" if kind == "Consolidation Compared" else ""
+        self.out.write(f"  {kind:<24} {job} (iteration {iteration}): {len(self.ids)} [{shown}]{verdict}\n")
+        self.group, self.ids, self.differs = None, [], 0
 
 
 def _labels_so_far(resources: Any, result: Any) -> dict[str, tuple[str, int]]:
@@ -146,7 +202,8 @@ def _summary(result: Any, labels: dict[str, tuple[str, int]], out: IO[str]) -> N
     from gtproc.local.replay import iter_counts
 
     out.write(
-        f"\n{result.writes} writes, {result.deliveries} notifications delivered in {result.invocations} invocations\n"
+        f"\n{result.writes} writes; the rules routed their S3 events to the pipelines: {result.deliveries} SQS records"
+        f" delivered in {result.invocations} Lambda invocations\n"
     )
     out.write("published on the bus:\n")
     counts = list(iter_counts(result.events))

@@ -206,12 +206,14 @@ class Replayer:
         handlers: dict[str, Handler],
         chaos_seed: int | None = None,
         on_event: Callable[[Published], None] | None = None,
+        on_write: Callable[[Write], None] | None = None,
     ) -> None:
         self.resources = resources
         self.lambdas = {name: Lambda(resources, name, handler) for name, handler in handlers.items()}
         self.rng = random.Random(chaos_seed) if chaos_seed is not None else None
         self.held: dict[str, list[dict[str, Any]]] = {name: [] for name in self.lambdas}
         self.on_event = on_event
+        self.on_write = on_write
         self.result = ReplayResult()
         self.s3 = resources.client("s3")
         self.sqs = resources.client("sqs")
@@ -220,6 +222,8 @@ class Replayer:
         for write in writes:
             self.s3.put_object(Bucket=self.resources.output_bucket, Key=write.key, Body=write.file.read_bytes())
             self.result.writes += 1
+            if self.on_write is not None:
+                self.on_write(write)
             if self.rng is None or self.rng.random() < 0.3:
                 self.deliver()
         self.deliver(final=True)
