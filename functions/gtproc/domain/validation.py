@@ -145,6 +145,10 @@ def decode_line(number: int, data: bytes) -> tuple[Any, LineError | None]:
     except RecursionError:
         return None, LineError(number, None, Rule.TOO_DEEP, MAX_DEPTH_MESSAGE)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        try:
+            data.decode("utf-8")  # bytes that are not UTF-8 outside a string fail as JSON first
+        except UnicodeDecodeError as utf8_error:
+            return None, LineError(number, None, Rule.UTF8, f"not valid UTF-8 at byte {utf8_error.start}")
         return None, LineError(number, None, Rule.JSON, f"not valid JSON: {error}")
 
 

@@ -16,7 +16,7 @@ TEN_MB = 10 * 1024 * 1024
 BAD_LINES = [
     pytest.param(b'{"source-ref":"s3://b/caf\xe9.jpg"}', Rule.UTF8, id="latin-1-byte"),
     pytest.param(b'{"source-ref":"s3://b/\xed\xa0\x80.jpg"}', Rule.UTF8, id="utf8-encoded-surrogate"),
-    pytest.param(b"\xff\xfe{\x00", Rule.JSON, id="utf16-bom"),
+    pytest.param(b"\xff\xfe{\x00", Rule.UTF8, id="utf16-bom"),  # a UTF-16 file is not UTF-8
     pytest.param(
         b'{"source-ref":"s3://b/1.jpg","birds":1,"birds-metadata":{"confidence":0.9', Rule.JSON, id="truncated"
     ),
