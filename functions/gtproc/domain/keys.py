@@ -34,6 +34,11 @@ class OutputKey:
         return f"{self.prefix}/{self.job_name}" if self.prefix else self.job_name
 
     @property
+    def is_video_frame(self) -> bool:
+        """A per-frame worker response of a video task: `.../iteration-<N>/<idx>/<hex>/<frame>.json`."""
+        return self.area is Area.WORKER_RESPONSE and self.key[len(self.job_root) + 1 :].count("/") == 5
+
+    @property
     def is_manifest(self) -> bool:
         return self.area in (Area.INTERMEDIATE_MANIFEST, Area.FINAL_MANIFEST)
 

@@ -94,7 +94,7 @@ class ConsolidateAnnotations:
         if location is None:
             return AnnotationOutcome(key, "skipped", "not a file of the Ground Truth output layout")
         if location.area is Area.WORKER_RESPONSE:
-            if key.count("/") - location.prefix.count("/") > 5 + bool(location.prefix):
+            if location.is_video_frame:
                 return AnnotationOutcome(key, "skipped", "per-frame video responses are not consolidated")
             return self._on_worker_response(bucket, location)
         if location.area is Area.CONSOLIDATION_RESPONSE:

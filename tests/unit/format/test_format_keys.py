@@ -294,3 +294,13 @@ def test_decoded_notification_key_parses() -> None:
 )
 def test_is_under_prefix(key: str, prefix: str, expected: bool) -> None:
     assert is_under_prefix(key, prefix) is expected
+
+
+def test_video_frame_responses_are_told_apart_from_object_responses():
+    frame = parse_output_key(
+        "data/whyalla/sept/annotation/annotations/worker-response/iteration-1/0/"
+        "2ff99e13e1e053f494f4457accb039ac1342c7c3/frame_0019.jpeg.json"
+    )
+    whole = parse_output_key("out/birds/annotations/worker-response/iteration-1/95/2019-04-18_16:13:05.json")
+    assert frame is not None and frame.is_video_frame
+    assert whole is not None and not whole.is_video_frame
