@@ -6,6 +6,7 @@ Exit 0 when every line is valid, 1 when any line is invalid, 2 when an input can
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -69,8 +70,6 @@ def open_input(path: str) -> tuple[int, Iterator[bytes]]:
 
 
 def _size(handle: IO[bytes]) -> int:
-    import os
-
     return os.fstat(handle.fileno()).st_size
 
 

@@ -24,6 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     for write in object_writes(record.body):
+        metrics.add_metric(name="AnnotationFilesSeen", unit=MetricUnit.Count, value=1)  # every record has a metric
         logger.append_keys(bucket=write.bucket, key=write.key)
         outcome = wiring.consolidate_annotations()(write.bucket, write.key)
         logger.append_keys(job=outcome.job_name)
