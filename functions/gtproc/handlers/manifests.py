@@ -11,15 +11,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gtproc.adapters.sqs import retry_in
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.usecases.ports import LeaseHeld
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
 processor = BatchProcessor(event_type=EventType.SQS)
+LEASE_RETRY_SECONDS = 30
 
 
 @tracer.capture_method
@@ -27,7 +30,13 @@ def record_handler(record: SQSRecord) -> None:
     for write in object_writes(record.body):
         metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)  # every record has a metric
         logger.append_keys(bucket=write.bucket, key=write.key)
-        outcome = wiring.process_manifest()(write.bucket, write.key)
+        try:
+            outcome = wiring.process_manifest()(write.bucket, write.key)
+        except LeaseHeld:
+            # Another invocation is on this job: come back in seconds, not after the visibility timeout.
+            logger.info("job busy, retrying soon", extra={"retryInSeconds": LEASE_RETRY_SECONDS})
+            retry_in(record.event_source_arn, record.receipt_handle, LEASE_RETRY_SECONDS)
+            raise
         logger.append_keys(job=outcome.job_name)
         if outcome.status != "processed":
             logger.info("manifest skipped", extra={"reason": outcome.reason})

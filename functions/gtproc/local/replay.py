@@ -167,7 +167,10 @@ class Lambda:
 
     def invoke(self, records: list[dict[str, Any]]) -> set[str]:
         """One invocation; returns the ids of the records that failed."""
-        response = self.handler({"Records": records}, _Context(self.pipeline.name)) or {}
+        try:
+            response = self.handler({"Records": records}, _Context(self.pipeline.name)) or {}
+        except Exception:  # a failed invocation: Lambda retries the whole batch
+            return {record["messageId"] for record in records}
         return {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
 
     def settle(self, message: dict[str, Any], failed: bool) -> bool:
