@@ -127,20 +127,14 @@ class ConsolidateAnnotations:
     ) -> bool | None:
         """True when published now, None when another delivery already did, False when nothing usable."""
         record_id = f"ANN#{location.iteration}#{object_id}"
-        existing = self.store.get(job_id, record_id)
-        if existing is not None:
-            if existing.get("status") == "published":
-                return None
-            # A claim never published: its invocation died (a timeout) or is still publishing. Once it
-            # is older than any invocation can live, take it over.
-            self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
+        if self._published_before(job_id, record_id):
+            return None
         info = self._describe(location.job_name, answers)
         prior, _ = self.store.load_quality(job_id)
         result = self._consolidate(job_id, location, info, object_id, answers, prior)
         if result is None or not result.objects:
             return False
         obj = result.objects[0]
-        owner = uuid.uuid4().hex
         record = {
             "status": "pending",
             "labelAttributeName": info.label_attribute_name,
@@ -152,10 +146,6 @@ class ConsolidateAnnotations:
             "agreement": obj.agreement,
             "workerIds": list(obj.worker_ids),
         }
-        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
-            return None
-        if obj.mask_png is not None:
-            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
             iteration=location.iteration or 0,
@@ -169,13 +159,50 @@ class ConsolidateAnnotations:
             method=obj.method,
             worker_ids=list(obj.worker_ids),
         )
+
+        def write_mask() -> None:
+            if obj.mask_png is not None:
+                mask_key = self._mask_key(job_id, location, object_id)
+                self.blobs.write(self.config.results_bucket, mask_key, obj.mask_png)
+
+        entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
+        if not self._publish_once(job_id, record_id, record, entry, before_publish=write_mask):
+            return None
+        self._learn_quality(job_id, location, info, object_id, answers)
+        return True
+
+    def _published_before(self, job_id: str, record_id: str) -> bool:
+        """True when the record's event is out; a claim left unpublished for too long is released."""
+        existing = self.store.get(job_id, record_id)
+        if existing is None:
+            return False
+        if existing.get("status") == "published":
+            return True
+        # A claim never published: its invocation died (a timeout) or is still publishing. Once it is
+        # older than any invocation can live, release it so this delivery can take it over.
+        self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
+        return False
+
+    def _publish_once(
+        self,
+        job_id: str,
+        record_id: str,
+        record: dict[str, Any],
+        entry: EventEntry,
+        before_publish: Callable[[], None] | None = None,
+    ) -> bool:
+        """Claim the record (the first claimer publishes), publish, mark it published. False: not ours."""
+        owner = uuid.uuid4().hex
+        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
+            return False
         try:
-            self._publish(EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ()))
+            if before_publish is not None:
+                before_publish()
+            self._publish(entry)
         except PublishFailed:
             self.store.unclaim(job_id, record_id, owner)  # let the retry publish it
             raise
         self.store.mark_published(job_id, record_id)
-        self._learn_quality(job_id, location, info, object_id, answers)
         return True
 
     def _consolidate(
@@ -290,11 +317,7 @@ class ConsolidateAnnotations:
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
-        owner = uuid.uuid4().hex
-        existing = self.store.get(job_id, record_id)
-        if existing is not None and existing.get("status") != "published":
-            self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
-        if not self.store.claim(job_id, record_id, owner, self.clock(), {"status": "pending", "agree": agree}):
+        if self._published_before(job_id, record_id):
             return published
         detail = ConsolidationCompared(
             job_name=location.job_name,
@@ -306,13 +329,9 @@ class ConsolidateAnnotations:
             ours=ConsolidatedLabel(label=ours["label"], metadata=ours["metadata"]),  # type: ignore[arg-type]
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
-        try:
-            self._publish(EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ()))
-        except PublishFailed:
-            self.store.unclaim(job_id, record_id, owner)
-            raise
-        self.store.mark_published(job_id, record_id)
-        published[CONSOLIDATION_COMPARED] = 1
+        entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())
+        if self._publish_once(job_id, record_id, {"status": "pending", "agree": agree}, entry):
+            published[CONSOLIDATION_COMPARED] = 1
         return published
 
     def _find_answers(self, bucket: str, location: OutputKey, object_id: str) -> list[dict[str, Any]]:
