@@ -60,3 +60,20 @@ def test_prune_removes_runtime_provided_distributions_only(tmp_path):
 def test_asset_hash_follows_the_requirements():
     assert requirements_hash() == requirements_hash(LAMBDA_LAYER_REQUIREMENTS)
     assert requirements_hash() != requirements_hash((*LAMBDA_LAYER_REQUIREMENTS, "orjson"))
+
+
+def test_the_layer_ships_the_runtime_dependencies_of_pyproject_but_boto3():
+    """The layer and `pip install .` must not drift apart (the Lambda runtime ships boto3 itself)."""
+    import re
+    import tomllib
+
+    from infra.layer import LAMBDA_LAYER_REQUIREMENTS
+
+    def name(requirement: str) -> str:
+        return re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower()
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    runtime = {name(r) for r in project["dependencies"]} - {"boto3"}
+    assert {name(r) for r in LAMBDA_LAYER_REQUIREMENTS} == runtime
+    assert "aws-lambda-powertools[tracer]" in " ".join(LAMBDA_LAYER_REQUIREMENTS)
