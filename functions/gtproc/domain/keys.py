@@ -33,6 +33,10 @@ class OutputKey:
     def job_root(self) -> str:
         return f"{self.prefix}/{self.job_name}" if self.prefix else self.job_name
 
+    def job_id(self, bucket: str) -> str:
+        """The job's identity in gtproc's state: both pipelines key the job's DynamoDB partition on it."""
+        return f"{bucket}/{self.job_root}"
+
     @property
     def is_video_frame(self) -> bool:
         """A per-frame worker response of a video task: `.../iteration-<N>/<idx>/<hex>/<frame>.json`."""

@@ -101,18 +101,25 @@ class ConsolidateAnnotations:
             return self._on_consolidation_response(bucket, location)
         return AnnotationOutcome(key, "skipped", f"{location.area} files are not consolidated")
 
+    def _read(self, bucket: str, location: OutputKey) -> bytes | AnnotationOutcome:
+        """The file's bytes, or the outcome of a file deleted before it could be read."""
+        data = self.blobs.read(bucket, location.key)
+        if data is None:
+            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        return data
+
     # ---- worker responses -----------------------------------------------------------------------
 
     def _on_worker_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
         outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
-        data = self.blobs.read(bucket, location.key)
-        if data is None:
-            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        data = self._read(bucket, location)
+        if isinstance(data, AnnotationOutcome):
+            return data
         try:
             answers = worker_answers(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             return AnnotationOutcome(location.key, "invalid", f"not a worker-response file: {error}", location.job_name)
-        job_id = f"{bucket}/{location.job_root}"
+        job_id = location.job_id(bucket)
         published = self._consolidate_and_publish(bucket, job_id, location, str(location.object_index), answers)
         if published is None:
             outcome.duplicates += 1
@@ -275,15 +282,15 @@ class ConsolidateAnnotations:
 
     def _on_consolidation_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
         outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
-        data = self.blobs.read(bucket, location.key)
-        if data is None:
-            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        data = self._read(bucket, location)
+        if isinstance(data, AnnotationOutcome):
+            return data
         try:
             items = consolidation_response_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             reason = f"not a consolidation-response file: {error}"
             return AnnotationOutcome(location.key, "invalid", reason, location.job_name)
-        job_id = f"{bucket}/{location.job_root}"
+        job_id = location.job_id(bucket)
         seen: set[str] = set()
         for item in items:
             object_id = item.datasetObjectId

@@ -111,7 +111,7 @@ class ProcessManifest:
         location = parse_output_key(key)
         if location is None or not location.is_manifest:
             return ManifestOutcome(key, "skipped", "not an output manifest of the Ground Truth layout")
-        job_id = f"{bucket}/{location.job_root}"
+        job_id = location.job_id(bucket)
         lease = self._acquire(job_id)
         try:
             return _Run(self, lease, bucket, location).execute()
