@@ -61,9 +61,7 @@ def box_job(n_images: int, seed: int = 0) -> dict[str, list[dict]]:
                 for j in range(n)
                 if rng.random() > 0.05
             ]
-            content = {
-                "boundingBox": {"boundingBoxes": boxes, "inputImageProperties": {"width": 640, "height": 480}}
-            }
+            content = {"boundingBox": {"boundingBoxes": boxes, "inputImageProperties": {"width": 640, "height": 480}}}
             answers.append({"workerId": f"private.us-east-1.{w:016x}", "answerContent": content})
         objects[str(i)] = answers
     return objects
@@ -107,8 +105,7 @@ def main() -> None:
     cases = [(m, args.objects) for m in METHODS[TaskType.IMAGE_CLASSIFICATION]] + [("boxes", args.images)]
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}")
     print(
-        f"{'case':<41}{'objects':>8}{'answers':>8}{'wall s':>8}{'cpu s':>7}{'input MB':>9}{'peak MB':>8}"
-        f"{'state B':>8}"
+        f"{'case':<41}{'objects':>8}{'answers':>8}{'wall s':>8}{'cpu s':>7}{'input MB':>9}{'peak MB':>8}{'state B':>8}"
     )
     for case, size in cases:
         out = subprocess.run(
@@ -123,9 +120,7 @@ def main() -> None:
             f"{name:<41}{r['objects']:>8}{r['answers']:>8}{r['seconds']:>8.2f}{r['cpu_s']:>7.2f}"
             f"{r['input_mb']:>9.0f}{r['peak_mb']:>8.0f}{r['state_bytes']:>8}"
         )
-    print(
-        "wall/cpu: consolidate() only; input MB: RSS once the answers were built; peak MB: the case's max RSS"
-    )
+    print("wall/cpu: consolidate() only; input MB: RSS once the answers were built; peak MB: the case's max RSS")
 
 
 if __name__ == "__main__":

@@ -134,8 +134,15 @@ def throughput(kind: str, count: int, workdir: Path, repeat: int) -> list[dict[s
     assert checked == count
     validation, parse = best["validate_stream (file, 1 MiB chunks)"], best["orjson.loads (same lines, in memory)"]
     return [
-        {"what": f"{kind}: {name}", "lines": count, "mb": size / MB, "seconds": elapsed, "lines_s": count / elapsed,
-         "mb_s": size / MB / elapsed, "ratio": parse / validation if index == 0 else None}
+        {
+            "what": f"{kind}: {name}",
+            "lines": count,
+            "mb": size / MB,
+            "seconds": elapsed,
+            "lines_s": count / elapsed,
+            "mb_s": size / MB / elapsed,
+            "ratio": parse / validation if index == 0 else None,
+        }
         for index, (name, elapsed) in enumerate(best.items())
     ]
 
@@ -147,8 +154,12 @@ def peak_rss(count: int, workdir: Path) -> dict[str, Any]:
     result = json.loads(done.stdout)
     assert result["lines"] == count and result["invalid"] == 0, result
     path.unlink()
-    return {"lines": count, "mb": size / MB, "maxrss_mb": result["maxrss_kb"] / 1024,
-            "vmhwm_mb": result["vmhwm_kb"] / 1024}
+    return {
+        "lines": count,
+        "mb": size / MB,
+        "maxrss_mb": result["maxrss_kb"] / 1024,
+        "vmhwm_mb": result["vmhwm_kb"] / 1024,
+    }
 
 
 def main() -> None:
@@ -160,27 +171,34 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         workdir = Path(tmp)
-        rows = [row for kind in ("bbox", "classification") for row in throughput(kind, args.lines, workdir,
-                                                                                  args.repeat)]
+        rows = [
+            row for kind in ("bbox", "classification") for row in throughput(kind, args.lines, workdir, args.repeat)
+        ]
         print(f"## validate_stream throughput (Python {sys.version.split()[0]}, best of {args.repeat})\n")
         print("| measurement | lines | MB | s | lines/s | MB/s | validation/parse |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for row in rows:
             ratio = "" if row["ratio"] is None else f"**{row['ratio']:.3f}** (target >= {RATIO_TARGET})"
-            print(f"| {row['what']} | {row['lines']:,} | {row['mb']:.1f} | {row['seconds']:.3f} |"
-                  f" {row['lines_s']:,.0f} | {row['mb_s']:.1f} | {ratio} |")
+            print(
+                f"| {row['what']} | {row['lines']:,} | {row['mb']:.1f} | {row['seconds']:.3f} |"
+                f" {row['lines_s']:,.0f} | {row['mb_s']:.1f} | {ratio} |"
+            )
 
         small, large = (peak_rss(count, workdir) for count in args.rss_lines)
         print("\n## Peak RSS of validate_stream in a fresh process (ru_maxrss of the child)\n")
         print("| file | lines | MB on disk | max RSS MB (ru_maxrss) | VmHWM MB |")
         print("|---|---:|---:|---:|---:|")
         for row in (small, large):
-            print(f"| bbox, 5 boxes/line | {row['lines']:,} | {row['mb']:.1f} | {row['maxrss_mb']:.1f} |"
-                  f" {row['vmhwm_mb']:.1f} |")
+            print(
+                f"| bbox, 5 boxes/line | {row['lines']:,} | {row['mb']:.1f} | {row['maxrss_mb']:.1f} |"
+                f" {row['vmhwm_mb']:.1f} |"
+            )
         growth = large["maxrss_mb"] - small["maxrss_mb"]
         verdict = "ok" if growth <= RSS_TARGET_MB else "OVER TARGET"
-        print(f"| **difference** | | | **{growth:+.1f}** (target <= +{RSS_TARGET_MB}: {verdict}) |"
-              f" {large['vmhwm_mb'] - small['vmhwm_mb']:+.1f} |")
+        print(
+            f"| **difference** | | | **{growth:+.1f}** (target <= +{RSS_TARGET_MB}: {verdict}) |"
+            f" {large['vmhwm_mb'] - small['vmhwm_mb']:+.1f} |"
+        )
         ratios = [row["ratio"] for row in rows if row["ratio"] is not None]
         print(f"\nthroughput ratio target: {'ok' if min(ratios) >= RATIO_TARGET else 'BELOW TARGET'}")
 

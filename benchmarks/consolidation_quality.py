@@ -2,8 +2,9 @@
 
 Compares, per scenario (mean over seeds): accuracy against the true labels and expected calibration
 error (ECE, 10 bins) of the confidences each method reports, for our majority vote, weighted vote,
-Dawid-Skene and AWS's modified Dawid-Skene, and crowd-kit's MajorityVote and DawidSkene when crowd-kit
-is importable. Also: carrying worker quality across batches, the real birds job, and box fusion.
+Dawid-Skene and AWS's modified Dawid-Skene, our Dawid-Skene with errors spread evenly (DS-even, the
+ablation of its crowd-error prior), and crowd-kit's MajorityVote and DawidSkene when crowd-kit is
+importable. Also: carrying worker quality across batches, the real birds job, and box fusion.
 
     PYTHONPATH=functions .venv-oracle/bin/python benchmarks/consolidation_quality.py [--quick]
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from gtproc.domain.consolidation import METHODS, TaskType, consolidate, expected_calibration_error
+from gtproc.domain.consolidation import single_label as sl
 from gtproc.domain.consolidation.shapes import box_iou
 
 try:  # optional oracle
@@ -40,6 +42,7 @@ SHORT = {
     "dawid-skene": "DS",
     "dawid-skene-classic": "DS-plain",
     "aws-modified-dawid-skene": "AWS-MDS",
+    "ds-even-errors": "DS-even",
     "crowdkit-mv": "ck-MV",
     "crowdkit-ds": "ck-DS",
 }
@@ -58,6 +61,7 @@ class Scenario:
     biased: float = 0.0  # share answering one favourite class half of the time
     skew: float = 0.0  # class prior ~ Zipf(skew); 0 = uniform
     accuracies: tuple[float, ...] = field(default=())  # explicit accuracies instead of the mix
+    lookalike: float = 0.0  # share of each wrong answer that goes to the true class's look-alike
 
 
 SCENARIOS = [
@@ -69,6 +73,11 @@ SCENARIOS = [
     Scenario("50w 3c 3ans 45% spam", 3000, 50, 3, 3, spammers=0.45),
     Scenario("100w 2c 3ans sparse", 2000, 100, 2, 3, good=(0.55, 0.9), spammers=0.1),
     Scenario("100w 20c mixed", 5000, 100, 20, 5, spammers=0.25, biased=0.25),
+    # Real crowds mistake a Duck for a Goose, not for an Owl: most errors go to one look-alike class.
+    Scenario("5w 5c expert look-alike", 2000, 5, 5, 5, accuracies=(0.9, 0.55, 0.55, 0.5, 0.5), lookalike=0.6),
+    Scenario("30w 10c birds look-alike", 2000, 30, 10, 5, good=(0.5, 0.95), spammers=0.2, lookalike=0.6),
+    Scenario("50w 3c 3ans look-alike", 3000, 50, 3, 3, spammers=0.45, lookalike=0.6),
+    Scenario("100w 20c mixed look-alike", 5000, 100, 20, 5, spammers=0.25, biased=0.25, lookalike=0.6),
 ]
 
 
@@ -109,6 +118,11 @@ def simulate(rng: np.random.Generator, s: Scenario):
     worker = chosen.reshape(-1)
     cumulative = confusion[worker, truth[obj]].cumsum(axis=1)
     answer = (rng.random(obj.size)[:, None] > cumulative).sum(axis=1).clip(0, k - 1)
+    if s.lookalike and k > 2:
+        lookalike = np.arange(k) ^ 1  # classes in pairs (0, 1), (2, 3), ...; an odd last one pairs with 0
+        lookalike[lookalike >= k] = 0
+        moved = (answer != truth[obj]) & (rng.random(obj.size) < s.lookalike)
+        answer = np.where(moved, lookalike[truth[obj]], answer)
     return truth, obj, worker, answer
 
 
@@ -131,15 +145,21 @@ def run_ours(objects, names, method, prior=None):
     return labels, confidence, result.quality
 
 
+def run_even_errors(obj, worker, answer, s: Scenario):
+    """Our Dawid-Skene with a worker's errors spread evenly (the plain one-coin prior): the ablation."""
+    votes = sl.Votes.build(obj, worker, answer, s.objects, s.workers, s.classes)
+    out = sl.dawid_skene(votes, crowd_error_prior=None)
+    confidence = np.round(out.confidence, 2)  # as the metadata carries it
+    return {str(i): int(c) for i, c in enumerate(out.labels)}, {str(i): float(c) for i, c in enumerate(confidence)}
+
+
 def run_crowdkit(obj, worker, answer, method):
     frame = pd.DataFrame({"task": obj, "worker": worker, "label": answer})
     model = CkMajorityVote() if method == "crowdkit-mv" else CkDawidSkene(n_iter=100)
     model.fit(frame)
     probas = model.probas_
     labels = probas.idxmax(axis=1)
-    return {str(t): int(v) for t, v in labels.items()}, {
-        str(t): float(p) for t, p in probas.max(axis=1).items()
-    }
+    return {str(t): int(v) for t, v in labels.items()}, {str(t): float(p) for t, p in probas.max(axis=1).items()}
 
 
 def score(truth, labels, confidence):
@@ -150,11 +170,12 @@ def score(truth, labels, confidence):
 
 
 def classification_table(seeds: int, scale: float) -> None:
-    methods = list(OURS) + (["crowdkit-mv", "crowdkit-ds"] if HAVE_CROWDKIT else [])
+    methods = list(OURS) + ["ds-even-errors"] + (["crowdkit-mv", "crowdkit-ds"] if HAVE_CROWDKIT else [])
     header = f"{'scenario':<26}" + "".join(f"{SHORT[m]:>9}" for m in methods)
     print("Accuracy (share of objects labelled correctly), mean over", seeds, "seeds")
     rows_acc, rows_ece, seconds = [], [], {m: 0.0 for m in methods}
     means: dict[str, list[float]] = {m: [] for m in methods}
+    ece_means: dict[str, list[float]] = {m: [] for m in methods}
     for s in SCENARIOS:
         s = Scenario(**{**s.__dict__, "objects": max(200, int(s.objects * scale))})
         acc = {m: [] for m in methods}
@@ -168,6 +189,8 @@ def classification_table(seeds: int, scale: float) -> None:
                 start = time.perf_counter()
                 if m.startswith("crowdkit"):
                     labels, conf = run_crowdkit(obj, worker, answer, m)
+                elif m == "ds-even-errors":
+                    labels, conf = run_even_errors(obj, worker, answer, s)
                 else:
                     labels, conf, _ = run_ours(objects, names, m)
                 seconds[m] += time.perf_counter() - start
@@ -178,12 +201,14 @@ def classification_table(seeds: int, scale: float) -> None:
         rows_ece.append(f"{s.name:<26}" + "".join(f"{np.mean(ece[m]):>9.4f}" for m in methods))
         for m in methods:
             means[m].append(np.mean(acc[m]))
+            ece_means[m].append(np.mean(ece[m]))
     print(header)
     print("\n".join(rows_acc))
     print(f"{'mean':<26}" + "".join(f"{np.mean(means[m]):>9.4f}" for m in methods))
     print("\nECE of the reported confidence (lower is better)")
     print(header)
     print("\n".join(rows_ece))
+    print(f"{'mean':<26}" + "".join(f"{np.mean(ece_means[m]):>9.4f}" for m in methods))
     print("\nWall time of all runs (s): " + ", ".join(f"{SHORT[m]} {seconds[m]:.1f}" for m in methods))
     if not HAVE_CROWDKIT:
         print("(crowd-kit not importable here: its columns are skipped)")
@@ -271,19 +296,13 @@ def box_table(seeds: int, images: int) -> None:
                         size = np.array([t[2] - t[0], t[3] - t[1]] * 2)
                         sigma = 0.25 if rng.random() < 0.1 else 0.04
                         x1, y1, x2, y2 = t + rng.normal(0, sigma, 4) * size
-                        boxes.append(
-                            {"label": "thing", "left": x1, "top": y1, "width": x2 - x1, "height": y2 - y1}
-                        )
+                        boxes.append({"label": "thing", "left": x1, "top": y1, "width": x2 - x1, "height": y2 - y1})
                     if rng.random() < 0.05:
                         x, y = rng.uniform(0, 500, 2)
                         boxes.append({"label": "thing", "left": x, "top": y, "width": 40, "height": 40})
-                    answers.append(
-                        {"workerId": f"w{w}", "answerContent": {"boundingBox": {"boundingBoxes": boxes}}}
-                    )
+                    answers.append({"workerId": f"w{w}", "answerContent": {"boundingBox": {"boundingBoxes": boxes}}})
                 objects[str(i)] = answers
-            r = consolidate(
-                "object-detection", objects, label_attribute_name="b", job_name="b", method=method
-            )
+            r = consolidate("object-detection", objects, label_attribute_name="b", job_name="b", method=method)
             for o in r.objects:
                 fused = np.array(
                     [

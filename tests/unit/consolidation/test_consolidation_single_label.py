@@ -136,6 +136,53 @@ def test_dawid_skene_learns_which_workers_are_noise(make_objects):
     assert max(estimated["w2"], estimated["w3"]) < 0.7
 
 
+def test_worker_prior_spreads_errors_like_the_crowd():
+    # Crowd's expected counts [worker, true, answered], K=3: true class 0 was mistaken for 1 four times.
+    expected = np.zeros((2, 3, 3))
+    expected[0, 0] = [10, 3, 0]
+    expected[1, 0] = [5, 1, 0]
+    prior = sl._worker_prior(np.array([0.8, 0.6]), expected, crowd_error_prior=1.0)
+    # Row 0 errors: class 1 gets 4 + 1, class 2 gets 0 + 1 -> 5/6 and 1/6 of (1 - accuracy).
+    assert prior[0, 0] == pytest.approx([0.8, 0.2 * 5 / 6, 0.2 / 6])
+    assert prior[1, 0] == pytest.approx([0.6, 0.4 * 5 / 6, 0.4 / 6])
+    # No errors seen for true class 2: spread evenly.
+    assert prior[0, 2] == pytest.approx([0.1, 0.1, 0.8])
+    assert np.allclose(prior.sum(axis=2), 1.0)
+    even = sl._worker_prior(np.array([0.8, 0.6]), expected, crowd_error_prior=None)
+    assert even[0, 0] == pytest.approx([0.8, 0.1, 0.1])
+
+
+def _lookalike_job():
+    """20 ducks, each with one worker of five saying goose, 20 geese with one saying duck; 10 owls, all
+    five agree. Then two 3-2 splits: goose/duck (look-alikes this crowd confuses) and owl/parrot (never
+    confused)."""
+    rows, obj = [], 0
+    for i in range(40):
+        truth = i % 2
+        rows += [(obj, (i + w) % 12, truth) for w in range(4)] + [(obj, (i + 4) % 12, 1 - truth)]
+        obj += 1
+    for i in range(10):
+        rows += [(obj, (i + w) % 12, 2) for w in range(5)]
+        obj += 1
+    rows += [(obj, w, 1) for w in range(3)] + [(obj, w, 0) for w in (3, 4)]
+    rows += [(obj + 1, w, 2) for w in (5, 6, 7)] + [(obj + 1, w, 3) for w in (8, 9)]
+    return _votes(rows, 4), obj, obj + 1
+
+
+def test_a_split_between_look_alikes_is_less_certain():
+    votes, goose_duck, owl_parrot = _lookalike_job()
+    out = sl.dawid_skene(votes)
+    assert out.labels[goose_duck] == 1 and out.labels[owl_parrot] == 2
+    # The crowd often takes a duck for a goose, so three goose answers against two duck answers say less
+    # than three owls against two parrots.
+    assert out.confidence[goose_duck] < out.confidence[owl_parrot] - 0.05
+    # With errors spread evenly (the plain one-coin prior) a goose answer for a duck is as rare as an owl
+    # answer for a duck, and the same split reads as far more certain.
+    even = sl.dawid_skene(votes, crowd_error_prior=None)
+    assert even.labels[goose_duck] == 1
+    assert even.confidence[goose_duck] > out.confidence[goose_duck] + 0.05
+
+
 def test_dawid_skene_classic_on_the_same_data(make_objects):
     table = {str(i): [("w1", "A"), ("w2", "A"), ("w3", "B")] for i in range(10)}
     for obj in run(make_objects(table), "dawid-skene-classic").objects:
