@@ -296,3 +296,8 @@ def test_single_class_job(make_objects):
         (obj,) = run(make_objects({"1": [("w1", "A"), ("w2", "A")]}), method, categories=["A"]).objects
         assert obj.label == 0
         assert obj.metadata["confidence"] == 1.0
+
+
+def test_crowd_error_prior_must_be_positive():
+    with pytest.raises(ValueError, match="crowd_error_prior"):
+        sl.dawid_skene(_votes([(0, 0, 0), (0, 1, 1)], 3), crowd_error_prior=0.0)

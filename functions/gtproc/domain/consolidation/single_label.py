@@ -240,6 +240,8 @@ def dawid_skene(
     look-alikes reads as near-certain (see the "look-alike" scenarios there); `crowd_error_prior` from
     0.5 to 10 gives the same figures.
     """
+    if crowd_error_prior is not None and crowd_error_prior <= 0:
+        raise ValueError("crowd_error_prior must be positive (a class nobody got wrong needs a spread)")
     if votes.n_classes == 1:
         return _single_class(votes)
     k, w = votes.n_classes, votes.n_workers
