@@ -177,7 +177,7 @@ def test_a_split_between_look_alikes_is_less_certain():
     # than three owls against two parrots.
     assert out.confidence[goose_duck] < out.confidence[owl_parrot] - 0.05
     # With errors spread evenly (the plain one-coin prior) a goose answer for a duck is as rare as an owl
-    # answer for a duck, and the same split reads as far more certain.
+    # answer for a duck, and the same split reads as more certain.
     even = sl.dawid_skene(votes, crowd_error_prior=None)
     assert even.labels[goose_duck] == 1
     assert even.confidence[goose_duck] > out.confidence[goose_duck] + 0.05
