@@ -27,8 +27,10 @@ LEASE_RETRY_SECONDS = 30
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    # Counted before parsing, so a batch of unusable messages still flushes a metric, never an empty set.
+    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     for write in object_writes(record.body):
-        metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)  # every record has a metric
+        metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)
         logger.append_keys(bucket=write.bucket, key=write.key)
         try:
             outcome = wiring.process_manifest()(write.bucket, write.key)
