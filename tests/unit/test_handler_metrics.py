@@ -23,8 +23,12 @@ class Context:
         return 300_000
 
 
-@pytest.mark.parametrize("module", [manifests, annotations], ids=["manifests", "annotations"])
-def test_a_batch_without_object_writes_still_emits_a_metric(module, capsys):
+@pytest.mark.parametrize(
+    ("module", "metric"),
+    [(manifests, "ManifestMessagesReceived"), (annotations, "AnnotationMessagesReceived")],
+    ids=["manifests", "annotations"],
+)
+def test_a_batch_without_object_writes_still_emits_a_metric(module, metric, capsys):
     event = json.loads((TRIGGERS / "sqs-wrapping-s3-test-event.json").read_text())
     module.metrics.clear_metrics()  # Powertools keeps metrics per process: drop what other tests left
     capsys.readouterr()
@@ -33,5 +37,5 @@ def test_a_batch_without_object_writes_still_emits_a_metric(module, capsys):
         response = module.handler(event, Context())
     assert response == {"batchItemFailures": []}
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    received = [value for doc in emitted for value in doc.get("RecordsReceived", [])]
+    received = [value for doc in emitted for value in doc.get(metric, [])]
     assert sum(received) == len(event["Records"]) == 1

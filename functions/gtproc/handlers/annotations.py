@@ -24,7 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     # Counted before parsing, so a batch of unusable messages still flushes a metric, never an empty set.
-    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="AnnotationMessagesReceived", unit=MetricUnit.Count, value=1)
     for write in object_writes(record.body):
         metrics.add_metric(name="AnnotationFilesSeen", unit=MetricUnit.Count, value=1)
         logger.append_keys(bucket=write.bucket, key=write.key)

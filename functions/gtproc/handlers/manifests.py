@@ -28,7 +28,7 @@ LEASE_RETRY_SECONDS = 30
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     # Counted before parsing, so a batch of unusable messages still flushes a metric, never an empty set.
-    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ManifestMessagesReceived", unit=MetricUnit.Count, value=1)
     for write in object_writes(record.body):
         metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)
         logger.append_keys(bucket=write.bucket, key=write.key)
