@@ -17,7 +17,8 @@ from infra.layer import ARCHITECTURE, RUNTIME
 from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
-CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*"]
+# gtproc/report (the `gtproc report` command, matplotlib) is never imported by a function.
+CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*", "gtproc/report"]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
 SERVICE_NAME = "gtproc"
 S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
