@@ -82,7 +82,7 @@ class S3Tree:
         from gtproc.adapters.s3 import S3Objects, parse_s3_uri
 
         try:
-            self.bucket, key = parse_s3_uri(uri.rstrip("/") + "/")
+            self.bucket, key = parse_s3_uri(uri if uri.endswith("/") else uri + "/")
         except ValueError as error:
             raise InputError(str(error)) from None
         self.prefix = key.rstrip("/") + "/"
