@@ -28,7 +28,9 @@ def charts(page: str) -> list[str]:
 
 
 def summary_cards(page: str) -> dict[str, str]:
-    return dict((k, v) for v, k in re.findall(r'<div class="card" data-key="[^"]+"><b>([^<]*)</b><span>([^<]*)</span>', page))
+    return dict(
+        (k, v) for v, k in re.findall(r'<div class="card" data-key="[^"]+"><b>([^<]*)</b><span>([^<]*)</span>', page)
+    )
 
 
 def assert_self_contained(page: str) -> None:
@@ -48,7 +50,14 @@ def test_classification_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     for section in SECTIONS:
         assert f'<section id="{section}">' in page
     assert 'id="task"' not in page  # no box or entity view for classification
-    assert charts(page) == ["progress", "class-balance", "confidence", "workers-scatter", "flagged-confusion", "crowd-confusion"]
+    assert charts(page) == [
+        "progress",
+        "class-balance",
+        "confidence",
+        "workers-scatter",
+        "flagged-confusion",
+        "crowd-confusion",
+    ]
     cards = summary_cards(page)
     assert cards["objects"] == "40" and cards["auto"] == "12" and cards["failed"] == "3"
     assert "WHL64SLCG3XEFR7GSHXKMC2YDM</code> ⚑" in page  # the spammer is flagged
@@ -118,7 +127,12 @@ def test_a_job_with_nothing_to_show_says_so(tmp_path: Path, capsys: pytest.Captu
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv, message):
     (tmp_path / "bad.json").write_text("{")
     (tmp_path / "list.json").write_text("[1]")
-    names = {"missing": tmp_path / "nope", "job": FLOWERS, "bad_truth": tmp_path / "bad.json", "list_truth": tmp_path / "list.json"}
+    names = {
+        "missing": tmp_path / "nope",
+        "job": FLOWERS,
+        "bad_truth": tmp_path / "bad.json",
+        "list_truth": tmp_path / "list.json",
+    }
     out = tmp_path / "out.html"
     code, err = report(capsys, *[a.format(**names) for a in argv], "-o", out)
     assert code == 2
@@ -188,7 +202,9 @@ def test_s3_labels_so_far_stand_in_for_a_manifest(tmp_path: Path, capsys: pytest
     s3.put_object(Bucket=BUCKET, Key=f"{labels}part-00000001-a-0.jsonl", Body="\n".join(lines[:20]) + "\n")
     s3.put_object(Bucket=BUCKET, Key=f"{labels}part-00000002-a-0.jsonl", Body="\n".join(lines[20:]) + "\n")
     out = tmp_path / "labels.html"
-    code, err = report(capsys, f"s3://{BUCKET}/flowers-classification", "-o", out, "--labels", f"s3://{BUCKET}/{labels}")
+    code, err = report(
+        capsys, f"s3://{BUCKET}/flowers-classification", "-o", out, "--labels", f"s3://{BUCKET}/{labels}"
+    )
     assert code == 0, err
     cards = summary_cards(out.read_text())
     assert (cards["labeled"], cards["human"], cards["auto"], cards["failed"]) == ("37", "25", "12", "3")

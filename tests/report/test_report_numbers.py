@@ -180,7 +180,7 @@ def test_progress_per_hour_stacked_by_iteration():
 
 
 def test_progress_of_the_flowers_job_counts_every_labeled_object():
-    starts, series, counts, _ = an.progress(an.analyse(load_job(str(FLOWERS))).rows.values())
+    _, series, counts, _ = an.progress(an.analyse(load_job(str(FLOWERS))).rows.values())
     assert counts.sum() == 37
     assert dict(zip(series, counts.sum(axis=1).tolist(), strict=True)) == {
         "iteration 1": 10,
@@ -225,14 +225,24 @@ def _answer(content: dict) -> Answer:
 
 def test_box_agreement_by_hand():
     def boxes(*items):
-        return {"boundingBox": {"boundingBoxes": [dict(zip(("label", "left", "top", "width", "height"), b, strict=True)) for b in items]}}
+        return {
+            "boundingBox": {
+                "boundingBoxes": [dict(zip(("label", "left", "top", "width", "height"), b, strict=True)) for b in items]
+            }
+        }
 
-    report = an.Report("j", "", "groundtruth/object-detection", "j", None, {}, None, None, [], [], [], None, None, (), {}, [])
+    report = an.Report(
+        "j", "", "groundtruth/object-detection", "j", None, {}, None, None, [], [], [], None, None, (), {}, []
+    )
     report.rows = {
         "0": an.ObjectRow("0", answers=[_answer(boxes(("car", 0, 0, 10, 10))), _answer(boxes(("car", 0, 0, 10, 10)))]),
         "1": an.ObjectRow("1", answers=[_answer(boxes(("car", 0, 0, 10, 10))), _answer(boxes(("car", 5, 0, 10, 10)))]),
         "2": an.ObjectRow(
-            "2", answers=[_answer(boxes(("car", 0, 0, 10, 10))), _answer(boxes(("car", 0, 0, 10, 10), ("bus", 50, 50, 5, 5)))]
+            "2",
+            answers=[
+                _answer(boxes(("car", 0, 0, 10, 10))),
+                _answer(boxes(("car", 0, 0, 10, 10), ("bus", 50, 50, 5, 5))),
+            ],
         ),
         "3": an.ObjectRow("3", answers=[_answer(boxes(("car", 0, 0, 10, 10))), _answer(boxes(("bus", 0, 0, 10, 10)))]),
         "4": an.ObjectRow("4", answers=[_answer(boxes(("car", 0, 0, 10, 10)))]),  # one worker: no pair
@@ -242,11 +252,17 @@ def test_box_agreement_by_hand():
 
 def test_span_agreement_by_hand():
     def spans(*items):
-        return {"crowd-entity-annotation": {"entities": [{"label": l, "startOffset": s, "endOffset": e} for s, e, l in items]}}
+        return {
+            "crowd-entity-annotation": {
+                "entities": [{"label": name, "startOffset": s, "endOffset": e} for s, e, name in items]
+            }
+        }
 
     report = an.Report("j", "", "groundtruth/text-span", "j", None, {}, None, None, [], [], [], None, None, (), {}, [])
     report.rows = {
-        "0": an.ObjectRow("0", answers=[_answer(spans((0, 5, "PER"))), _answer(spans((0, 5, "PER"))), _answer(spans((0, 5, "PER")))]),
+        "0": an.ObjectRow(
+            "0", answers=[_answer(spans((0, 5, "PER"))), _answer(spans((0, 5, "PER"))), _answer(spans((0, 5, "PER")))]
+        ),
         "1": an.ObjectRow("1", answers=[_answer(spans((0, 10, "ORG"))), _answer(spans((5, 10, "ORG")))]),
         "2": an.ObjectRow("2", answers=[_answer(spans()), _answer(spans())]),
     }
@@ -266,7 +282,10 @@ def test_ground_truth_from_consolidation_responses_without_a_manifest(tmp_path: 
     (job / "manifests" / "output" / "output.manifest").unlink()
     response = job / "annotations" / "consolidated-annotation" / "consolidation-response" / "iteration-1" / "t.json"
     response.parent.mkdir(parents=True)
-    content = {"pets": 0, "pets-metadata": {"class-name": "cat", "confidence": 0.5, "type": "groundtruth/image-classification"}}
+    content = {
+        "pets": 0,
+        "pets-metadata": {"class-name": "cat", "confidence": 0.5, "type": "groundtruth/image-classification"},
+    }
     response.write_text(json.dumps([{"datasetObjectId": "7", "consolidatedAnnotation": {"content": content}}]))
     report = an.analyse(load_job(str(job)))
     assert report.rows["7"].gt == (0, content["pets-metadata"]) and report.rows["7"].agree is False
@@ -276,7 +295,7 @@ def test_ground_truth_from_consolidation_responses_without_a_manifest(tmp_path: 
 def test_auto_labeled_objects_take_the_iteration_of_their_first_snapshot(tmp_path: Path):
     job = cats_and_dogs(tmp_path)
     final = (job / "manifests" / "output" / "output.manifest").read_text().splitlines()
-    write_manifest(job, final[:10] + ['{"source-ref":"s3://in/10.jpg"}'], iteration=1)
+    write_manifest(job, [*final[:10], '{"source-ref":"s3://in/10.jpg"}'], iteration=1)
     write_manifest(job, final, iteration=2)
     report = an.analyse(load_job(str(job)))
     assert report.rows["10"].iteration == 2 and report.rows["10"].human is False
@@ -291,7 +310,10 @@ def test_answer_times(tmp_path: Path):
         0,
         [
             answer("a", {"crowd-image-classifier": {"label": "x"}}, "2024-01-01T10:00:30.500Z", "2024-01-01T10:00:00Z"),
-            {**answer("b", {"crowd-image-classifier": {"label": "x"}}, "2024-01-01T10:01:00Z"), "timeSpentInSeconds": 9},
+            {
+                **answer("b", {"crowd-image-classifier": {"label": "x"}}, "2024-01-01T10:01:00Z"),
+                "timeSpentInSeconds": 9,
+            },
         ],
     )
     answers = load_job(str(job)).responses[1]["0"]

@@ -191,7 +191,7 @@ def _balance(report: an.Report, charts: Charts) -> str:
     if not classes:
         return ""
     shown = classes[:30]
-    fig, (ax,) = charts.axes(8, 0.7 + 0.28 * len(shown))
+    fig, (ax,) = charts.axes(8, max(1.8, 0.9 + 0.3 * len(shown)))
     y = np.arange(len(shown))
     ax.barh(y - 0.2, ours[: len(shown)], 0.4, color=OURS, label="gtproc")
     ax.barh(y + 0.2, theirs[: len(shown)], 0.4, color=THEIRS, label="Ground Truth")
