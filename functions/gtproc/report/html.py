@@ -301,14 +301,14 @@ def _workers(report: an.Report, charts: Charts) -> str:
     if shown:
         fig, axes = charts.axes(min(3.2 * len(shown), 13), 3.2, len(shown))
         for ax, w in zip(axes, shown, strict=True):
-            _heatmap(ax, np.nan_to_num(w.confusion), report.classes)
+            _heatmap(ax, np.nan_to_num(w.confusion), report.classes, annotate_up_to=5)
             ax.set_title(f"…{w.worker_id[-10:]}", fontsize=9)
         caption = "Flagged workers' estimated confusion: row = gtproc's label, column = the worker's answer."
         content += "<h3>Flagged workers</h3>" + charts.svg(fig, "flagged-confusion", caption)
     return _section("workers", "5. Workers", content)
 
 
-def _heatmap(ax: Any, matrix: np.ndarray, classes: Sequence[str]) -> None:
+def _heatmap(ax: Any, matrix: np.ndarray, classes: Sequence[str], annotate_up_to: int = 12) -> None:
     k = len(classes)
     ax.pcolormesh(matrix, cmap="Blues", vmin=0, vmax=1)
     ax.set_xlim(0, k)
@@ -316,7 +316,7 @@ def _heatmap(ax: Any, matrix: np.ndarray, classes: Sequence[str]) -> None:
     names = [c if len(c) <= 12 else c[:11] + "…" for c in classes]
     ax.set_xticks(np.arange(k) + 0.5, names, rotation=45, ha="right")
     ax.set_yticks(np.arange(k) + 0.5, names)
-    if k <= 12:
+    if k <= annotate_up_to:
         for i in range(k):
             for j in range(k):
                 if matrix[i, j] >= 0.005:
