@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from gtproc.adapters.aws import reset_clients
 from gtproc.cli.main import main
 from moto import mock_aws
-from report_support import BROKEN, CARS, FLOWERS, PETS_TRUTH, cats_and_dogs
+from report_support import BROKEN, CARS, FLOWERS, PETS_TRUTH, answer, cats_and_dogs, write_responses
 
 SECTIONS = ("summary", "progress", "balance", "confidence", "workers", "crowd", "look-at", "problems")
 
@@ -213,3 +214,70 @@ def test_s3_labels_so_far_stand_in_for_a_manifest(tmp_path: Path, capsys: pytest
 def test_s3_missing_bucket_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], s3: Any):
     code, err = report(capsys, "s3://no-such-bucket/job/", "-o", tmp_path / "x.html")
     assert code == 2 and err.startswith("gtproc report: cannot read s3://no-such-bucket/job/") and err.count("\n") == 1
+
+
+def _entity_job(tmp: Path) -> Path:
+    job = tmp / "ner-job"
+    spans = [[(0, 5, "PER"), (10, 14, "ORG")], [(0, 5, "PER")], [(0, 4, "PER"), (10, 14, "ORG")]]
+    for oid in range(3):
+        answers = [
+            answer(f"w{n}", {"crowd-entity-annotation": {"entities": [
+                {"label": label, "startOffset": s, "endOffset": e} for s, e, label in spans[(oid + n) % 3]
+            ]}}, f"2024-01-01T10:0{oid}:0{n}Z")
+            for n in range(3)
+        ]  # fmt: skip
+        write_responses(job, 1, oid, answers)
+    return job
+
+
+def _multilabel_job(tmp: Path) -> Path:
+    job = tmp / "tags-job"
+    picks = [["a", "b"], ["a"], ["b", "c"]]
+    for oid in range(4):
+        answers = [
+            answer(
+                f"w{n}",
+                {"crowd-image-classifier-multi-select": {"labels": picks[(oid + n) % 3]}},
+                "2024-01-01T10:00:00Z",
+            )
+            for n in range(3)
+        ]
+        write_responses(job, 1, oid, answers)
+    return job
+
+
+def test_named_entities_get_the_span_view(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    out = tmp_path / "ner.html"
+    code, err = report(capsys, _entity_job(tmp_path), "-o", out)
+    page = out.read_text()
+    assert code == 0, err
+    assert "<h2>9. Named entities</h2>" in page and "spans" in charts(page)
+    assert "crowd-confusion" not in charts(page) and "groundtruth/text-span" in page
+
+
+def test_multi_label_job_without_a_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    out = tmp_path / "tags.html"
+    code, err = report(capsys, _multilabel_job(tmp_path), "-o", out)
+    page = out.read_text()
+    assert code == 0, err
+    assert summary_cards(page)["answers"] == "12" and 'id="task"' not in page
+    assert charts(page)[:2] == ["progress", "class-balance"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_line_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tty: bool):
+    stream = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    assert main(["report", str(FLOWERS), "-o", str(tmp_path / "r.html")]) == 0
+    text = stream.getvalue()
+    if tty:
+        # 31 of the 34 files: the 3 consolidation requests are not read
+        assert "\rreading 31/31 files [" in text and "\r" + " " * 78 + "\r" in text
+    else:
+        assert "\r" not in text
+    assert text.rstrip().endswith("40 objects, 37 labeled, 6 workers")
