@@ -9,7 +9,6 @@ iteration by iteration with the worker quality carried over, as `gtproc consolid
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, Job
 from gtproc.domain.ledger import Ledger
 from gtproc.domain.scan import scan_lines
 from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
-from gtproc.report.job import Answer, JobFiles
+from gtproc.report.job import Answer, JobFiles, parse_time
 
 BINS = 10  # equal-width confidence bins, the same as expected_calibration_error's
 WILSON_Z = 1.96  # 95% intervals
@@ -35,30 +34,10 @@ LEAST_CONFIDENT_SHOWN = 20
 FIRST_LINES_SHOWN = 3
 FLAGGED_MIN_ANSWERS = 5
 CREATION_DATE = "1970-01-01T00:00:00.000000"  # gtproc's labels here are not published: no clock is read
-_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?\Z")
 
 
 class ReportError(Exception):
     """Bad input that stops the report (a one-line message, exit 2)."""
-
-
-def parse_time(text: str) -> datetime | None:
-    """An ISO 8601 time as Ground Truth writes them (`Z`, `+0000`, or no zone: UTC), naive UTC."""
-    match = _TIME.match(text.strip()) if isinstance(text, str) else None
-    if match is None:
-        return None
-    base, fraction, zone = match.groups()
-    try:
-        moment = datetime.fromisoformat(base)
-    except ValueError:
-        return None
-    if fraction:
-        moment += timedelta(microseconds=round(float(fraction) * 1e6))
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment
 
 
 @dataclass

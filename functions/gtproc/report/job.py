@@ -7,9 +7,11 @@ files the pipelines would react to. A file that cannot be used is kept as a prob
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,28 @@ from gtproc.domain.keys import Area, parse_output_key
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
 _READ_THREADS = 16  # S3 GETs are latency-bound: a few in flight at once
+
+
+_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?\Z")
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time as Ground Truth writes them (`Z`, `+0000`, or no zone: UTC), naive UTC."""
+    match = _TIME.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    base, fraction, zone = match.groups()
+    try:
+        moment = datetime.fromisoformat(base)
+    except ValueError:
+        return None
+    if fraction:
+        moment += timedelta(microseconds=round(float(fraction) * 1e6))
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return moment
 
 
 class InputError(Exception):
@@ -239,8 +263,6 @@ def _times(raw: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
     accepted = accepted if isinstance(accepted, str) else None
     seconds = None
     if submitted and accepted:
-        from gtproc.report.analysis import parse_time
-
         start, end = parse_time(accepted), parse_time(submitted)
         if start is not None and end is not None and end >= start:
             seconds = (end - start).total_seconds()
