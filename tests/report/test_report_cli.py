@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -281,3 +282,9 @@ def test_progress_line_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.Mo
     else:
         assert "\r" not in text
     assert text.rstrip().endswith("40 objects, 37 labeled, 6 workers")
+
+
+def test_without_the_report_extra(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if `pip install .` without [report]
+    code, err = report(capsys, FLOWERS, "-o", tmp_path / "r.html")
+    assert code == 2 and err == "gtproc report: needs matplotlib: pip install 'gtproc[report]'\n"
