@@ -262,6 +262,7 @@ def test_multi_label_job_without_a_manifest(tmp_path: Path, capsys: pytest.Captu
     page = out.read_text()
     assert code == 0, err
     assert summary_cards(page)["answers"] == "12" and 'id="task"' not in page
+    assert "No object has both a gtproc and a Ground Truth label to compare." in page  # no manifest yet
     assert charts(page)[:2] == ["progress", "class-balance"]
 
 

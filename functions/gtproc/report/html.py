@@ -363,7 +363,11 @@ def _look_at(report: an.Report) -> str:
     compared = sum(1 for r in report.rows.values() if r.agree is not None)
     if not compared and not least:
         return ""
-    content = f"<h3>gtproc and Ground Truth disagree: {total} of {compared} objects compared</h3>"
+    if compared:
+        content = f"<h3>gtproc and Ground Truth disagree: {total} of {compared} objects compared</h3>"
+    else:
+        content = '<p class="note">No object has both a gtproc and a Ground Truth label to compare.</p>'
+
     if shown:
         more = f" (the {len(shown)} least confident shown)" if total > len(shown) else ""
         content += f'<p class="note">Least confident first{more}.</p>' + _object_table(report, shown, "disagreements")
