@@ -214,3 +214,67 @@ def test_each_shape_under_a_custom_name(element, expected_shape):
         assert label["annotations"] == [{"class_id": 0, "left": 1, "top": 2, "width": 3, "height": 4}]
     if expected_shape == "multi-label":
         assert label == [0, 1]
+
+
+# ---- the annotations pipeline on a custom-template job ------------------------------------------
+
+
+def test_pipeline_gives_a_custom_template_job_the_post_annotation_consolidation():
+    from annotations_support import Harness, worker_file, worker_key
+    from gtproc.usecases.ports import JobInfo
+
+    answers = [
+        {"workerId": w, "answerContent": c}
+        for w, c in (
+            (
+                "w1",
+                {
+                    "annotatedResult": {
+                        "polygons": [
+                            {"label": "roof", "vertices": [{"x": 0, "y": 0}, {"x": 8, "y": 0}, {"x": 0, "y": 8}]}
+                        ]
+                    },
+                    "note": "ok",
+                },
+            ),
+            (
+                "w2",
+                {
+                    "annotatedResult": {
+                        "polygons": [
+                            {"label": "roof", "vertices": [{"x": 0, "y": 0}, {"x": 9, "y": 0}, {"x": 0, "y": 9}]}
+                        ]
+                    },
+                    "note": "hm",
+                },
+            ),
+        )
+    ]
+    harness = Harness({"roofs": JobInfo(label_attribute_name="roofs", source="sagemaker", custom_template=True)})
+    outcome = harness(harness.put(worker_key("roofs", 1, 4), worker_file(*answers)))
+    assert outcome.status == "processed"
+    [detail] = harness.events("Annotations Consolidated")
+    assert detail["taskType"] == "groundtruth/custom"
+
+    request = request_of({"4": [(a["workerId"], a["answerContent"]) for a in answers]})
+    result, _ = run(request, lan="roofs")
+    expected = result.response[0]["consolidatedAnnotation"]["content"]
+    assert detail["label"] == expected["roofs"]
+    assert detail["metadata"] == {
+        **expected["roofs-metadata"],
+        "job-name": "labeling-job/roofs",
+    }  # the request's job is my-job
+    assert detail["label"]["note"]["annotationsFromAllWorkers"][0] == {"workerId": "w1", "answerContent": "ok"}
+
+
+def test_describe_marks_a_custom_template_job():
+    from gtproc.adapters.sagemaker import SageMakerJobs
+    from test_annotations_sagemaker import JOB, REGION, category_blobs, describe_response, stubbed
+
+    custom = f"arn:aws:lambda:{REGION}:123456789012:function:gtproc-post-annotation"
+    client, _ = stubbed(describe_response(consolidation_arn=custom))
+    info = SageMakerJobs(client, objects=category_blobs()).describe(JOB)  # type: ignore[arg-type]
+    assert info is not None and (info.task_type, info.custom_template) == (None, True)
+    client, _ = stubbed(describe_response())  # the built-in ACS-BoundingBox
+    info = SageMakerJobs(client, objects=category_blobs()).describe(JOB)  # type: ignore[arg-type]
+    assert info is not None and (info.task_type, info.custom_template) == ("object-detection", False)
