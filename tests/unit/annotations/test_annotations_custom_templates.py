@@ -278,3 +278,18 @@ def test_describe_marks_a_custom_template_job():
     client, _ = stubbed(describe_response())  # the built-in ACS-BoundingBox
     info = SageMakerJobs(client, objects=category_blobs()).describe(JOB)  # type: ignore[arg-type]
     assert info is not None and (info.task_type, info.custom_template) == ("object-detection", False)
+
+
+def test_pipeline_passes_an_unknown_shape_through_instead_of_rejecting_it():
+    from annotations_support import Harness, worker_file, worker_key
+
+    harness = Harness()
+    outcome = harness(
+        harness.put(worker_key("forms", 1, 0), worker_file({"workerId": "w1", "answerContent": {"my-form": {"x": 1}}}))
+    )
+    assert outcome.status == "processed"
+    [detail] = harness.events("Annotations Consolidated")
+    assert detail["label"] == {
+        "my-form": {"annotationsFromAllWorkers": [{"workerId": "w1", "answerContent": {"x": 1}}]}
+    }
+    assert detail["metadata"]["consolidated"] is False
