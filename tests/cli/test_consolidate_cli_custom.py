@@ -75,3 +75,15 @@ def test_element_missing_from_every_answer_fails_each_object(tmp_path: Path, cap
     code, lines, err = run(capsys, _job(tmp_path), "--element", "nope")
     assert (code, lines) == (1, [])
     assert "object 0: no answer has element 'nope'" in err
+
+
+def test_custom_output_makes_valid_manifest_lines(tmp_path: Path, capsys):
+    _, lines, _ = run(capsys, _job(tmp_path), "--masks-dir", tmp_path / "masks")
+    manifest = tmp_path / "out.manifest"
+    rows = [
+        {"source-ref": f"s3://in/{line['datasetObjectId']}.jpg", **line["consolidatedAnnotation"]["content"]}
+        for line in lines
+    ]
+    manifest.write_text("".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows))
+    assert main(["validate", str(manifest)]) == 0
+    assert "2 labeled" in capsys.readouterr().out
