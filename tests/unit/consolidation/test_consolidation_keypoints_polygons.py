@@ -101,3 +101,30 @@ def test_result_does_not_depend_on_worker_order(crowd, data):
     one = consolidate(None, {"1": answers}, label_attribute_name="a", job_name="j")
     other = consolidate(None, {"1": shuffled}, label_attribute_name="a", job_name="j")
     assert one.consolidation_response() == other.consolidation_response()
+
+
+KEYS = [
+    "label", "labels", "boundingBoxes", "entities", "keypoints", "polygons", "vertices", "labeledImage",
+    "pngImageData", "inputImageProperties", "width", "height", "left", "top", "x", "y", "startOffset", "endOffset",
+]  # fmt: skip
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 500) | st.floats(allow_nan=True) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    contents=st.lists(
+        st.dictionaries(st.sampled_from(["el", "other"]), json_values, min_size=1), min_size=1, max_size=3
+    )
+)
+def test_any_custom_answer_is_consolidated_or_passed_through_never_raised(contents):
+    answers = [{"workerId": f"w{i}", "answerContent": c} for i, c in enumerate(contents)]
+    result = consolidate(
+        "custom", {"1": answers}, label_attribute_name="a", job_name="j", mask_uri=lambda oid: f"s3://b/{oid}.png"
+    )
+    [obj] = result.objects
+    assert set(obj.label) == {name for c in contents for name in c}
+    assert set(obj.metadata["elements"]) == set(obj.label)
