@@ -293,3 +293,28 @@ def test_pipeline_passes_an_unknown_shape_through_instead_of_rejecting_it():
         "my-form": {"annotationsFromAllWorkers": [{"workerId": "w1", "answerContent": {"x": 1}}]}
     }
     assert detail["metadata"]["consolidated"] is False
+
+
+def test_mask_element_is_written_next_to_ground_truths_masks():
+    import base64
+
+    import numpy as np
+    from gtproc.domain.consolidation import decode_png, encode_png
+
+    pixels = np.zeros((2, 3, 3), np.uint8)
+    pixels[0, :, 1] = 255  # top row green
+    element = {
+        "labeledImage": {"pngImageData": base64.b64encode(encode_png(pixels)).decode()},
+        "labelMappings": {"grass": {"color": "#00ff00"}},
+    }
+    result, blobs = run(request_of({"9": [("w1", {"area": element}), ("w2", {"area": element})]}))
+    content = result.response[0]["consolidatedAnnotation"]["content"]
+    uri = content["my-job"]["area"]
+    assert uri.startswith(f"s3://{BUCKET}/my-job/annotations/consolidated-annotation/output/9_") and uri.endswith(
+        "-area.png"
+    )
+    mask = decode_png(blobs.read(BUCKET, uri.removeprefix(f"s3://{BUCKET}/")))
+    assert mask.shape[:2] == (2, 3)
+    assert mask[0, 0, :3].tolist() == [0, 255, 0] and mask[1, 0, :3].tolist() == [255, 255, 255]
+    color_map = content["my-job-metadata"]["elements"]["area"]["internal-color-map"]
+    assert color_map["1"]["class-name"] == "grass" and color_map["1"]["hex-color"] == "#00ff00"
