@@ -68,12 +68,18 @@ class SageMakerJobs:
             return None
         human = job.get("HumanTaskConfig") or {}
         arn = (human.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn", "")
+        task_type = task_of_consolidation_arn(arn)
         return JobInfo(
             label_attribute_name=job.get("LabelAttributeName") or job_name,
             categories=self._categories(job.get("LabelCategoryConfigS3Uri")),
-            task_type=task_of_consolidation_arn(arn),
+            task_type=task_type,
             workers_per_object=human.get("NumberOfHumanWorkersPerDataObject"),
             source="sagemaker",
+            # A template of its own and a consolidation Lambda that is not a built-in ACS- one (e.g.
+            # gtproc's post-annotation Lambda): no task type, answers read by shape as that Lambda does.
+            custom_template=task_type is None
+            and bool(arn)
+            and bool((human.get("UiConfig") or {}).get("UiTemplateS3Uri")),
         )
 
     def _categories(self, uri: str | None) -> tuple[str, ...] | None:

@@ -1,8 +1,9 @@
-"""`gtproc consolidate JOB_DIR [--method NAME] [--label-attribute NAME] [--label-categories FILE]`
+"""`gtproc consolidate JOB_DIR [--method NAME] [--label-attribute NAME] [--label-categories FILE] [--element NAME]`
 
 Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all iterations, in
 order, carrying worker quality from one iteration to the next) and writes one JSON line per object
-to stdout, in Ground Truth's consolidation-response form. Exit 0 when every object was consolidated,
+to stdout, in Ground Truth's consolidation-response form. Answers of a custom template are read
+by their shape under any element name (--element picks one). Exit 0 when every object was consolidated,
 1 when some could not be (reported on stderr), 2 when the input cannot be read.
 """
 
@@ -12,6 +13,8 @@ import argparse
 import json
 import re
 import sys
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,11 @@ def register(commands: Any) -> None:
         metavar="TYPE",
         type=_task_type,
         help="task type, e.g. image-classification or groundtruth/object-detection (default: inferred)",
+    )
+    parser.add_argument(
+        "--element",
+        metavar="NAME",
+        help="custom templates: consolidate only this element of the answers (default: every element)",
     )
     parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
     parser.set_defaults(run=run)
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 prior=prior,
                 creation_date=now,
                 mask_uri=lambda oid, it=iteration: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+                element=args.element,
             )
         except ValueError as error:
             print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
@@ -149,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
                 path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(obj.mask_png)
+            for uri, png in obj.masks:  # a custom template's mask elements
+                path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(png)
         for line in result.consolidation_response():
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         for failure in result.failures:

@@ -171,6 +171,10 @@ class ConsolidateAnnotations:
             if obj.mask_png is not None:
                 mask_key = self._mask_key(job_id, location, object_id)
                 self.blobs.write(self.config.results_bucket, mask_key, obj.mask_png)
+            for uri, png in obj.masks:  # a custom template's mask elements, each at its own URI
+                self.blobs.write(
+                    self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png
+                )
 
         entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
         if not self._publish_once(job_id, record_id, record, entry, before_publish=write_mask):
@@ -224,13 +228,12 @@ class ConsolidateAnnotations:
         task = info.task_type
         if task is None:
             inferred = {cons.infer_task_type(a["answerContent"]) for a in answers} - {cons.TaskType.UNKNOWN}
-            if len(inferred) != 1:
-                return None
-            task = inferred.pop()
+            # No single built-in type: a custom template, consolidated by shape as the post-annotation Lambda does.
+            task = inferred.pop() if len(inferred) == 1 else cons.TaskType.CUSTOM
         family = cons.TaskType(task).family
         if prior is not None and prior.get("family") != family:
             prior = None
-        method = self.config.method if self.config.method in cons.METHODS[cons.TaskType(task)] else None
+        method = self.config.method if self.config.method in cons.METHODS.get(cons.TaskType(task), ()) else None
         try:
             return cons.consolidate(
                 task,

@@ -2,7 +2,9 @@
 
 The event names a consolidation-request file (a JSON array of objects with their workers'
 annotations, each a JSON string, or an `s3Uri` to fetch); we return the consolidation-response list.
-Objects without a usable answer are left out of the response, which Ground Truth records as failed.
+Objects without a usable answer are left out of the response, which Ground Truth records as failed;
+answers of a custom template are read by their shape (elements of unknown shape are passed through).
+Only a request that cannot be read at all raises.
 """
 
 from __future__ import annotations
@@ -72,20 +74,27 @@ def consolidate_request(
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise BadRequest(f"{uri} is not a consolidation request: {error}") from None
 
-    objects: dict[str, list[dict[str, Any]]] = {}
+    objects: dict[str, list[cons.WorkerAnswer]] = {}
     failures: list[tuple[str, str]] = []
     for item in items:
-        answers = []
+        answers: list[cons.WorkerAnswer] = []
+        reason = ""
         for annotation in item.annotations:
             content = annotation.annotationData.content
             if content is None and annotation.annotationData.s3Uri:
                 content = _fetch(blobs, annotation.annotationData.s3Uri)
-            if content is not None:
-                answers.append({"workerId": annotation.workerId, "annotationData": {"content": content}})
+            if content is None:
+                continue
+            try:
+                answers.append(
+                    cons.parse_answer({"workerId": annotation.workerId, "annotationData": {"content": content}})
+                )
+            except ValueError as error:  # that answer only is left out
+                reason = str(error)
         if answers:
             objects.setdefault(item.datasetObjectId, []).extend(answers)
         else:
-            failures.append((item.datasetObjectId, "no worker annotation could be read"))
+            failures.append((item.datasetObjectId, reason or "no worker annotation could be read"))
     if not objects:
         return PostAnnotationResult([], failures)
 
@@ -93,21 +102,22 @@ def consolidate_request(
     output = (request_event.outputConfig or "").rstrip("/")
     now = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    options = {
+        "label_attribute_name": request_event.labelAttributeName,
+        "job_name": job_name,
+        "categories": request_event.labelCategories,
+        "method": method,
+        "creation_date": now,
+        "mask_uri": lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
+    }
     try:
-        result = cons.consolidate(
-            None,
-            objects,
-            label_attribute_name=request_event.labelAttributeName,
-            job_name=job_name,
-            categories=request_event.labelCategories,
-            method=method,
-            creation_date=now,
-            mask_uri=lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
-        )
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
+        result = cons.consolidate(None, objects, **options)  # type: ignore[arg-type]
+    except ValueError:
+        # Answers of several built-in types, or a method that does not fit them: never fail the whole
+        # request; read each element by its shape instead (unknown shapes are passed through).
+        result = cons.consolidate(cons.TaskType.CUSTOM, objects, **options)  # type: ignore[arg-type]
     for obj in result.objects:
-        if obj.mask_png is not None:
-            blobs.write(*parse_s3_uri(obj.label), obj.mask_png, "image/png")
+        for uri, png in obj.mask_files():
+            blobs.write(*parse_s3_uri(uri), png, "image/png")
     failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
     return PostAnnotationResult(result.consolidation_response(), failures, result.method, result.task_type.value)

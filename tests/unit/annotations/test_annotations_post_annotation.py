@@ -181,28 +181,6 @@ def test_bounding_box_request():
         (event(), b"{not json", "is not a consolidation request"),
         (event(), [{"datasetObjectId": 7}], "is not a consolidation request"),
         (event(), b'{"datasetObjectId":"7"}', "is not a consolidation request"),
-        (
-            event(),
-            [
-                {
-                    "datasetObjectId": "7",
-                    "dataObject": {},
-                    "annotations": [{"workerId": "w1", "annotationData": {"content": '{"my-form":{"x":1}}'}}],
-                }
-            ],
-            "cannot infer",
-        ),
-        (
-            event(),
-            [
-                {
-                    "datasetObjectId": "7",
-                    "dataObject": {},
-                    "annotations": [{"workerId": "w1", "annotationData": {"content": "{broken"}}],
-                }
-            ],
-            "not valid JSON",
-        ),
     ],
 )
 def test_bad_event_or_request_raises_bad_request(bad_event, request_body, message):

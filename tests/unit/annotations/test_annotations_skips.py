@@ -38,16 +38,8 @@ def assert_nothing_happened(harness: Harness) -> None:
         pytest.param(b'{"answers":[]}', id="no-answers"),
         pytest.param(b'{"answers":[{"answerContent":{"crowd-image-classifier":{"label":"a"}}}]}', id="no-worker-id"),
         pytest.param(b'{"answers":[{"workerId":"w1","answerContent":"Rose"}]}', id="content-not-object"),
-        pytest.param(worker_file({"workerId": "w1", "answerContent": {"my-form": {"x": 1}}}), id="unknown-shape"),
         pytest.param(worker_file(classification_answer("w1", "")), id="empty-label"),
         pytest.param(worker_file(classification_answer("", "Rose")), id="empty-worker-id"),
-        pytest.param(
-            worker_file(
-                classification_answer("w1", "Rose"),
-                {"workerId": "w2", "answerContent": {"boundingBox": {"boundingBoxes": []}}},
-            ),
-            id="two-task-types",
-        ),
     ],
 )
 def test_invalid_worker_response_file(harness: Harness, body: bytes):

@@ -285,7 +285,12 @@ def test_bad_arguments_raise(make_objects):
     with pytest.raises(ValueError, match="cannot infer"):
         consolidate(
             None,
-            {"1": [{"workerId": "w", "answerContent": {"x": 1}}]},
+            {  # two built-in types (answers with no built-in name are a custom template's, see custom.py)
+                "1": [
+                    {"workerId": "w", "answerContent": {"crowd-image-classifier": {"label": "A"}}},
+                    {"workerId": "v", "answerContent": {"boundingBox": {"boundingBoxes": []}}},
+                ]
+            },
             label_attribute_name="x",
             job_name="j",
         )

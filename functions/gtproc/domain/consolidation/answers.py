@@ -119,6 +119,34 @@ def infer_task_type(content: Mapping[str, Any] | str) -> TaskType:
     return TaskType.UNKNOWN
 
 
+# Shapes of a custom template's element (its value), by the keys Ground Truth's crowd elements post.
+BOXES_SHAPE, KEYPOINTS_SHAPE, POLYGONS_SHAPE = "boxes", "keypoints", "polygons"
+SPANS_SHAPE, MASK_SHAPE, MULTI_SHAPE, SINGLE_SHAPE = "spans", "mask", "multi-label", "single-label"
+
+
+def element_shape(value: Any) -> str | None:
+    """The shape of one element's answer, under any element name; None when it is not one we consolidate."""
+    if not isinstance(value, Mapping):
+        return None
+    for key, shape in (
+        ("boundingBoxes", BOXES_SHAPE),
+        ("keypoints", KEYPOINTS_SHAPE),
+        ("polygons", POLYGONS_SHAPE),
+        ("entities", SPANS_SHAPE),
+    ):
+        if isinstance(value.get(key), list):
+            return shape
+    image = value.get("labeledImage")
+    if isinstance(image, Mapping) and image.get("pngImageData"):
+        return MASK_SHAPE
+    if isinstance(value.get("labels"), list):
+        return MULTI_SHAPE
+    label = value.get("label")
+    if isinstance(label, str | int | float) and not isinstance(label, bool) and label != "":
+        return SINGLE_SHAPE
+    return None
+
+
 # --- payload extraction, one per family. Each returns None when the answer has no usable payload. ---
 
 
@@ -160,9 +188,19 @@ def multi_labels_of(content: Mapping[str, Any]) -> list[str] | None:
     return None
 
 
+def _by_shape(content: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    """A custom template's element holding `key`, whatever the element's name."""
+    for inner in _inner_values(content):
+        if key in inner:
+            return inner
+    return None
+
+
 def boxes_of(content: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], Mapping[str, Any]] | None:
     inner = content.get("boundingBox", content.get("crowd-bounding-box"))
     if not isinstance(inner, Mapping):
+        inner = _by_shape(content, "boundingBoxes")
+    if inner is None:
         return None
     boxes = [b for b in (inner.get("boundingBoxes") or []) if isinstance(b, Mapping) and b.get("label")]
     return boxes, inner.get("inputImageProperties") or {}
@@ -171,6 +209,8 @@ def boxes_of(content: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], Mappi
 def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
     inner = content.get("crowd-entity-annotation")
     if not isinstance(inner, Mapping):
+        inner = _by_shape(content, "entities")
+    if inner is None:
         return None
     return [e for e in (inner.get("entities") or []) if isinstance(e, Mapping) and e.get("label")]
 
@@ -178,6 +218,8 @@ def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
 def segmentation_of(content: Mapping[str, Any]) -> Mapping[str, Any] | None:
     inner = content.get("crowd-semantic-segmentation")
     if not isinstance(inner, Mapping):
+        inner = _by_shape(content, "labeledImage")
+    if inner is None:
         return None
     image = inner.get("labeledImage")
     if not isinstance(image, Mapping) or not image.get("pngImageData"):

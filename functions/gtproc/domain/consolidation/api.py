@@ -60,7 +60,7 @@ _FAMILY_METHODS = {
     SEGMENTATION: (PIXEL_VOTE,),
 }
 METHODS: dict[TaskType, tuple[str, ...]] = {
-    task: _FAMILY_METHODS[task.family] for task in TaskType if task is not TaskType.UNKNOWN
+    task: _FAMILY_METHODS[task.family] for task in TaskType if task not in (TaskType.UNKNOWN, TaskType.CUSTOM)
 }
 # Single-label default: Dawid-Skene measured most accurate (benchmarks/consolidation_quality.py).
 # Multi-label: "majority" (a class needs at least half the workers); "any" is GT's documented rule.
@@ -106,6 +106,8 @@ def _resolve_task(task_type: TaskType | str | None, parsed: Mapping[str, list[Wo
         return task
     seen = {ans.infer_task_type(a.content) for answers in parsed.values() for a in answers}
     seen.discard(TaskType.UNKNOWN)
+    if not seen:
+        return TaskType.CUSTOM  # no built-in element name: a custom template, read by shape
     if len(seen) != 1:
         found = sorted(seen) or ["nothing recognisable"]
         raise ValueError(f"cannot infer one task type from the answers (found {', '.join(found)})")
@@ -217,6 +219,7 @@ def consolidate(
     prior: QualityState | Mapping[str, Any] | None = None,
     creation_date: str | datetime | None = None,
     mask_uri: MaskUri | None = None,
+    element: str | None = None,
 ) -> ConsolidationResult:
     """Consolidate one batch of objects.
 
@@ -229,10 +232,25 @@ def consolidate(
     creation_date: written as metadata creation-date (default DEFAULT_CREATION_DATE; no clock is read).
     mask_uri: semantic segmentation only: the S3 URI the caller will upload each mask to
         (a function or a mapping of datasetObjectId).
-    Objects without a usable answer are reported in `failures`, not raised.
+    element: custom templates only: consolidate this element alone (default: every element).
+    Objects without a usable answer are reported in `failures`, not raised. Answers with no built-in
+    element name are a custom template's (task type "custom", see custom.py).
     """
     parsed = {str(oid): ans.parse_answers(raws) for oid, raws in objects.items()}
-    task = _resolve_task(task_type, parsed)
+    task = TaskType.CUSTOM if element is not None else _resolve_task(task_type, parsed)
+    if task is TaskType.CUSTOM:
+        from gtproc.domain.consolidation.custom import consolidate_custom
+
+        return consolidate_custom(
+            parsed,
+            label_attribute_name=label_attribute_name,
+            job_name=job_name,
+            categories=categories,
+            method=method,
+            creation_date=creation_date,
+            mask_uri=mask_uri,
+            element=element,
+        )
     chosen = method or DEFAULT_METHOD[task]
     if chosen not in METHODS[task]:
         raise ValueError(f"method {chosen!r} is not one of {METHODS[task]} for {task.value}")

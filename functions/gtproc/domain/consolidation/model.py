@@ -21,6 +21,7 @@ class TaskType(StrEnum):
     OBJECT_DETECTION = "object-detection"
     TEXT_SPAN = "text-span"
     SEMANTIC_SEGMENTATION = "semantic-segmentation"
+    CUSTOM = "custom"  # a custom template: each element consolidated by its shape (custom.py)
     UNKNOWN = "unknown"
 
     @property
@@ -48,6 +49,7 @@ _FAMILY = {
     TaskType.OBJECT_DETECTION: BOXES,
     TaskType.TEXT_SPAN: SPANS,
     TaskType.SEMANTIC_SEGMENTATION: SEGMENTATION,
+    TaskType.CUSTOM: "custom",
     TaskType.UNKNOWN: "unknown",
 }
 
@@ -71,6 +73,13 @@ class ObjectResult:
     method: str
     worker_ids: tuple[str, ...] = ()
     mask_png: bytes | None = None  # semantic segmentation: the consolidated mask the caller uploads
+    masks: tuple[tuple[str, bytes], ...] = ()  # custom templates: (URI, PNG) of each mask element
+
+    def mask_files(self) -> list[tuple[str, bytes]]:
+        """(URI, PNG) of every consolidated mask the caller uploads."""
+        if self.mask_png is not None:
+            return [(str(self.label), self.mask_png)]
+        return list(self.masks)
 
 
 @dataclass(frozen=True, slots=True)
