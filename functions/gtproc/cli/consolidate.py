@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
 
-        def batch(objects: dict[str, list[dict[str, Any]]], it: int = iteration) -> Any:
+        def batch(objects: dict[str, list[dict[str, Any]]], it: int = iteration, prior: Any = prior) -> Any:
             return cons.consolidate(
                 args.task_type,
                 objects,
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 prior=prior,
                 creation_date=now,
-                mask_uri=lambda oid: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+                mask_uri=lambda object_id: (masks_dir / f"iteration-{it}" / f"{object_id}.png").resolve().as_uri(),
             )
 
         try:
