@@ -66,13 +66,15 @@ class Storage(Construct):
                 ],
             )
 
+        # Versioned: a ledger or labels part overwritten by a faulty run can be recovered.
         self.labels_bucket = _private_bucket(
             self,
             "Labels",
             removal,
+            versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="labels/",
-            lifecycle_rules=[abort_uploads],
+            lifecycle_rules=[abort_uploads, s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
         )
         acknowledge_notifications_handler(Stack.of(self))
 

@@ -236,22 +236,12 @@ def test_post_annotation_lambda_when_enabled(imported_synth):
     assert "SageMaker" in props["FunctionName"]  # invokable under AmazonSageMakerGroundTruthExecution
     statements = role_statements(imported_synth, POST_ANNOTATION)
     actions = {a for s in statements for a in listify(s["Action"])}
-    assert {
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "s3:GetObject*",
-        "s3:GetBucket*",
-        "s3:List*",
-    } <= actions
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "s3:GetObject", "s3:ListBucket"} <= actions
     assert "jobs/*/annotations/consolidated-annotation/consolidation-request/*" in str(statements)
     # It writes only consolidated segmentation masks, where Ground Truth writes its own.
     writes = [s for s in statements if "s3:PutObject" in listify(s["Action"])]
     assert writes and all("consolidated-annotation/output/*" in str(s["Resource"]) for s in writes)
-    assert "s3:DeleteObject*" not in actions or all(
-        "consolidated-annotation/output/*" in str(s["Resource"])
-        for s in statements
-        if "s3:DeleteObject*" in listify(s["Action"])
-    )
+    assert not {a for a in actions if a.startswith(("s3:Delete", "s3:Abort"))}
 
 
 def listify(value: Any) -> list:
@@ -276,8 +266,10 @@ def test_grants(default_synth):
         a for s in role_statements(default_synth, "gtproc.handlers.annotations.handler") for a in listify(s["Action"])
     }
     for actions in (manifests, annotations):
-        assert {"s3:GetObject*", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
-    assert {"s3:PutObject", "s3:DeleteObject*"} <= manifests  # labels bucket
+        assert {"s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
+        # Only what the code calls: no wildcard S3 action, no delete, no multipart abort.
+        assert {a for a in actions if a.startswith("s3:")} <= {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert "s3:PutObject" in manifests  # labels bucket
     # The annotations function writes only consolidated masks, in the labels bucket.
     annotation_writes = [
         s
@@ -351,3 +343,28 @@ def test_outputs(default_synth, imported_synth):
     }
     assert set(default_synth.template.to_json()["Outputs"]) == expected
     assert set(imported_synth.template.to_json()["Outputs"]) == expected | {"PostAnnotationFunctionArn"}
+
+
+def object_resources(synth, handler: str, action: str) -> set[str]:
+    """The key patterns (the tail after the bucket ARN) `action` is allowed on."""
+    tails = set()
+    for statement in role_statements(synth, handler):
+        if action in listify(statement["Action"]):
+            for resource in listify(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::Join" in resource:
+                    tail = resource["Fn::Join"][1][-1]
+                    # An imported bucket's ARN is joined from literals: its name, then the pattern.
+                    tails.add(tail if tail.startswith("/") else "/" + tail.split("/", 1)[1])
+    return tails
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_reads_are_scoped_to_the_keys_each_function_consumes(request, synth):
+    synth = request.getfixturevalue(synth)
+    prefix = "/jobs/" if synth is request.getfixturevalue("imported_synth") else "/"
+    manifests = object_resources(synth, "gtproc.handlers.manifests.handler", "s3:GetObject")
+    assert {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} <= manifests
+    assert manifests - {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} == {"/labels/*", "/state/*"}
+    annotations = object_resources(synth, "gtproc.handlers.annotations.handler", "s3:GetObject")
+    assert annotations == {f"{prefix}{p}" for p in (*ANNOTATION_KEY_PATTERNS, "*/annotation-tool/*")}
+    assert object_resources(synth, "gtproc.handlers.annotations.handler", "s3:PutObject") == {"/consolidated/*"}
