@@ -17,9 +17,6 @@ from gtproc.contract.layout import (
 from gtproc.settings import Settings
 
 from infra.config import GtprocConfig
-
-BOUND_SETTINGS = ("max_file_bytes", "max_mask_pixels", "max_shapes_per_answer", "max_shapes_per_object", "max_classes")
-CATEGORIES_PATTERN = "*/annotation-tool/*"  # data.json of console-created jobs (LabelCategoryConfigS3Uri)
 from infra.constructs.alarms import Alarms
 from infra.constructs.bus import GtprocBus
 from infra.constructs.functions import GtprocFunction, settings_environment
@@ -27,6 +24,9 @@ from infra.constructs.pipeline import S3EventPipeline
 from infra.constructs.state import StateTable
 from infra.constructs.storage import Storage
 from infra.layer import DependenciesLayer
+
+BOUND_SETTINGS = ("max_file_bytes", "max_mask_pixels", "max_shapes_per_answer", "max_shapes_per_object", "max_classes")
+CATEGORIES_PATTERN = "*/annotation-tool/*"  # data.json of console-created jobs (LabelCategoryConfigS3Uri)
 
 
 class GtprocStack(Stack):
