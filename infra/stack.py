@@ -19,10 +19,10 @@ from gtproc.settings import Settings
 from infra.config import GtprocConfig
 from infra.constructs.alarms import Alarms
 from infra.constructs.bus import GtprocBus
-from infra.constructs.functions import GtprocFunction, settings_environment
+from infra.constructs.functions import SERVICE_NAME, GtprocFunction, settings_environment
 from infra.constructs.pipeline import S3EventPipeline
 from infra.constructs.state import StateTable
-from infra.constructs.storage import Storage
+from infra.constructs.storage import Storage, retain_cdk_function_logs
 from infra.layer import DependenciesLayer
 
 BOUND_SETTINGS = ("max_file_bytes", "max_mask_pixels", "max_shapes_per_answer", "max_shapes_per_object", "max_classes")
@@ -86,6 +86,7 @@ class GtprocStack(Stack):
         annotations.describe_labeling_jobs()
 
         alarms = Alarms(self, "Alarms", alarm_email=config.alarm_email)
+        alarms.watch_invalid_annotation_files(SERVICE_NAME, SERVICE_NAME)
         outputs = {}
         for name, function, patterns in (
             ("Manifests", manifests, MANIFEST_KEY_PATTERNS),
@@ -133,3 +134,4 @@ class GtprocStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        retain_cdk_function_logs(self)  # last: CDK's handlers exist once every bucket is defined

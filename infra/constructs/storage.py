@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -88,3 +90,20 @@ def acknowledge_notifications_handler(stack: Stack) -> None:
                 f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
                 "CDK's S3 notifications custom resource handler: that policy only allows CloudWatch Logs.",
             )
+
+
+def retain_cdk_function_logs(stack: Stack) -> None:
+    """CDK's own handlers (bucket notifications, auto-delete of objects) are bare CfnResources that
+    would log to groups kept forever: point each at a log group of ours with the functions' retention."""
+    for construct in stack.node.find_all():
+        if not isinstance(construct, CfnResource) or isinstance(construct, lambda_.CfnFunction):
+            continue  # a CfnFunction is one of ours (GtprocFunction): it has its log group
+        if construct.cfn_resource_type != "AWS::Lambda::Function":
+            continue
+        group = logs.LogGroup(
+            construct.node.scope,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -368,3 +368,51 @@ def test_reads_are_scoped_to_the_keys_each_function_consumes(request, synth):
     annotations = object_resources(synth, "gtproc.handlers.annotations.handler", "s3:GetObject")
     assert annotations == {f"{prefix}{p}" for p in (*ANNOTATION_KEY_PATTERNS, "*/annotation-tool/*")}
     assert object_resources(synth, "gtproc.handlers.annotations.handler", "s3:PutObject") == {"/consolidated/*"}
+
+
+# --- limits and least privilege -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("synth", "expected"), [("default_synth", 10), ("imported_synth", 25)])
+def test_each_pipeline_bounds_its_concurrency(request, synth, expected):
+    synth = request.getfixturevalue(synth)
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert [m["Properties"]["ScalingConfig"] for m in mappings] == [{"MaximumConcurrency": expected}] * 2
+
+
+def test_labels_bucket_versioned_and_retained_table_protected(default_synth, imported_synth):
+    labels = [
+        b["Properties"]
+        for b in default_synth.of_type("AWS::S3::Bucket").values()
+        if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "labels/"
+    ]
+    assert [p["VersioningConfiguration"] for p in labels] == [{"Status": "Enabled"}]
+    (retained,) = default_synth.of_type("AWS::DynamoDB::Table").values()
+    assert retained["Properties"]["DeletionProtectionEnabled"] is True
+    (destroyed,) = imported_synth.of_type("AWS::DynamoDB::Table").values()  # removalPolicy destroy
+    assert not destroyed["Properties"].get("DeletionProtectionEnabled")
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_every_function_logs_to_a_group_with_retention(request, synth):
+    synth = request.getfixturevalue(synth)
+    groups = synth.of_type("AWS::Logs::LogGroup")
+    functions = synth.of_type("AWS::Lambda::Function")
+    assert any("BucketNotificationsHandler" in logical_id for logical_id in functions)  # CDK's own
+    for logical_id, function in functions.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["RetentionInDays"] == 30, logical_id
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_alarms_on_throttles_durations_and_invalid_files(request, synth):
+    synth = request.getfixturevalue(synth)
+    for fn in gtproc_functions(synth):
+        dimensions = [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+        watched = {a["MetricName"]: a for a in alarms(synth) if a.get("Dimensions") == dimensions}
+        assert watched["Throttles"]["Threshold"] == 0 and watched["Throttles"]["Statistic"] == "Sum"
+        assert watched["Duration"]["Threshold"] == 0.8 * 300_000 and watched["Duration"]["Statistic"] == "Maximum"
+    (invalid,) = [a for a in alarms(synth) if a["MetricName"] == "InvalidAnnotationFiles"]
+    # The metric as the annotations handler's Powertools Metrics emits it.
+    assert invalid["Namespace"] == "gtproc" and invalid["Dimensions"] == [{"Name": "service", "Value": "gtproc"}]
+    assert (invalid["Threshold"], invalid["Statistic"]) == (0, "Sum")
