@@ -14,7 +14,7 @@ from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
 from gtproc.settings import Settings
 
 from infra.layer import ARCHITECTURE, RUNTIME
-from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
+from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*"]
@@ -84,7 +84,7 @@ class GtprocFunction(lambda_.Function):
         acknowledge(
             self,
             f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
-            "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs.",
+            f"{BASIC_EXECUTION_ALLOWS}: the function writes only to its own log group.",
         )
         acknowledge(
             self,

@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.nag import BASIC_EXECUTION_ROLE, acknowledge
+from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge
 
 
 def _private_bucket(scope: Construct, construct_id: str, removal: RemovalPolicy, **props) -> s3.Bucket:
@@ -88,7 +88,7 @@ def acknowledge_notifications_handler(stack: Stack) -> None:
             acknowledge(
                 child,
                 f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
-                "CDK's S3 notifications custom resource handler: that policy only allows CloudWatch Logs.",
+                f"CDK's S3 notifications custom resource handler. {BASIC_EXECUTION_ALLOWS}.",
             )
 
 
