@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_UNREADABLE = 0, 1, 2
-MAX_FILE_BYTES = 64 * 1024 * 1024  # as the annotations function's default
+MAX_FILE_BYTES = 16 * 1024 * 1024  # as the annotations function's default
 _ITERATION = re.compile(r"iteration-(\d+)\Z")
 
 

@@ -65,7 +65,7 @@ class AnnotationsConfig:
     results_prefix: str = MASKS_PREFIX
     method: str | None = None  # None: the library's default per task type
     stale_claim_seconds: int = 900  # longer than the function timeout
-    max_file_bytes: int = 64 * 1024 * 1024  # one worker-response or consolidation-response file
+    max_file_bytes: int = 16 * 1024 * 1024  # one worker-response or consolidation-response file
     limits: Limits = DEFAULT_LIMITS
 
 

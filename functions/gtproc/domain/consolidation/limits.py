@@ -18,8 +18,8 @@ class InputTooLarge(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    # 8 Mpx: three RGBA masks of that size consolidate in under 512 MB (benchmarks/bench_bounds.py).
-    max_mask_pixels: int = 8 * 1024 * 1024
+    # 4 Mpx: three RGBA masks of that size consolidate in under 512 MB (benchmarks/bench_bounds.py).
+    max_mask_pixels: int = 4 * 1024 * 1024
     # Box and span clustering is quadratic in the shapes of one object: bounded here.
     max_shapes_per_answer: int = 500
     max_shapes_per_object: int = 1500

@@ -194,6 +194,13 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _filter(pixels: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    if kinds.size and (kinds == kinds[0]).all() and kinds[0] in (0, 2):
+        # One filter for all rows (masks are written with Up): no int16 copies of the whole image.
+        if kinds[0] == 0:
+            return pixels.copy()
+        out = pixels.copy()
+        out[1:] -= pixels[:-1]  # uint8 arithmetic wraps mod 256, as the filter does
+        return out
     x = pixels.astype(np.int16)
     left = np.zeros_like(x)
     left[:, 1:] = x[:, :-1]
