@@ -40,7 +40,8 @@ def mask_file(side_w, side_h, workers=3, row_filter=4):
         pixels[: side_h // 2, :, :3] = (44, 160, 44)  # half bird
         noise = rng.random((side_h, side_w)) < 0.01
         pixels[noise, :3] = 255
-        answers.append(h.segmentation_answer(f"w{k}", encode_png(pixels, row_filter=row_filter, level=1), side_w, side_h))
+        encoded = encode_png(pixels, row_filter=row_filter, level=1)
+        answers.append(h.segmentation_answer(f"w{k}", encoded, side_w, side_h))
     return h.worker_file(*answers)
 
 def classification_file(target_bytes):
@@ -50,7 +51,9 @@ def classification_file(target_bytes):
 
 case = sys.argv[2]
 build = {
-    "bomb": lambda: h.worker_file(*(h.segmentation_answer(f"w{k}", h.png_bomb(64, 64, 512 << 20), 64, 64) for k in range(3))),
+    "bomb": lambda: h.worker_file(
+        *(h.segmentation_answer(f"w{k}", h.png_bomb(64, 64, 512 << 20), 64, 64) for k in range(3))
+    ),
     "mask-cap": lambda: mask_file(2048, 2048),
     "mask-1mpx": lambda: mask_file(1024, 1024),
     "thin-mask": lambda: mask_file(1024 * 1024, 4, workers=3),
@@ -76,7 +79,8 @@ if case in ("inflate-bomb", "diagonals-thin", "bytes-thin"):
             png._unfilter_diagonals(np.full(4, 4), raw, np.zeros((262_144, 4), np.uint8))
         else:
             png._unfilter(np.full(4, 4), raw)
-    print(json.dumps({"mb": 0, "seconds": time.perf_counter() - t, "input_rss": start_rss, "peak_rss": rss(), "outcome": "-"}))
+    seconds = time.perf_counter() - t
+    print(json.dumps({"mb": 0, "seconds": seconds, "input_rss": start_rss, "peak_rss": rss(), "outcome": "-"}))
     sys.exit()
 if len(sys.argv) > 4 and sys.argv[4] == "build":  # built in another process: its memory is not measured
     Path(sys.argv[3]).write_bytes(build[case]())
@@ -125,7 +129,8 @@ def main() -> None:
     for title, case, ref_title, ref in CASES:
         print(f"running {case}", file=sys.stderr)
         r = run(case)
-        row = f"| {title} | {r['mb']:.1f} | {r['outcome']} | {r['seconds']:.2f} | {r['peak_rss']:.0f} ({r['input_rss']:.0f}) |"
+        row = f"| {title} | {r['mb']:.1f} | {r['outcome']} | {r['seconds']:.2f} |"
+        row += f" {r['peak_rss']:.0f} ({r['input_rss']:.0f}) |"
         if ref:
             q = run(ref)
             row += f" {ref_title} | {q['seconds']:.2f} | {q['peak_rss']:.0f} |"
