@@ -34,6 +34,8 @@ class GtprocConfig(BaseModel):
     archive_retention_days: int = Field(default=30, ge=0)
     post_annotation_lambda: bool = False
     manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    # Per pipeline: the most concurrent invocations its SQS event source starts (SQS allows 2 to 1000).
+    max_concurrency: int = Field(default=10, ge=2, le=1000)
     # A lease is never renewed: it must outlast the longest run (function timeout plus the wait for a lease).
     lease_seconds: int = Field(default=900, ge=FUNCTION_TIMEOUT_SECONDS + 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

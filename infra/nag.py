@@ -14,6 +14,11 @@ from constructs import IConstruct
 
 PACK = "AwsSolutions"  # the validation plugin's name: CDK matches "<plugin>::<rule id>" acknowledgments
 BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# Exactly what that managed policy allows (its resource is "*"), for the acknowledgments that cite it.
+BASIC_EXECUTION_ALLOWS = (
+    "AWSLambdaBasicExecutionRole allows logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents"
+    " on any log group of the account, and nothing else"
+)
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:

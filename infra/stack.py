@@ -14,15 +14,19 @@ from gtproc.contract.layout import (
     LEDGERS_PREFIX,
     MASKS_PREFIX,
 )
+from gtproc.settings import Settings
 
 from infra.config import GtprocConfig
 from infra.constructs.alarms import Alarms
 from infra.constructs.bus import GtprocBus
-from infra.constructs.functions import GtprocFunction, settings_environment
+from infra.constructs.functions import SERVICE_NAME, GtprocFunction, settings_environment
 from infra.constructs.pipeline import S3EventPipeline
 from infra.constructs.state import StateTable
-from infra.constructs.storage import Storage
+from infra.constructs.storage import Storage, retain_cdk_function_logs
 from infra.layer import DependenciesLayer
+
+BOUND_SETTINGS = ("max_file_bytes", "max_mask_pixels", "max_shapes_per_answer", "max_shapes_per_object", "max_classes")
+CATEGORIES_PATTERN = "*/annotation-tool/*"  # data.json of console-created jobs (LabelCategoryConfigS3Uri)
 
 
 class GtprocStack(Stack):
@@ -48,10 +52,11 @@ class GtprocStack(Stack):
             key_prefix=config.key_prefix,
             lease_seconds=str(config.lease_seconds),
             describe_jobs="true",
+            # The bounds on one annotation file, at the defaults documented with Annotation File Invalid.
+            **{name: str(Settings.model_fields[name].default) for name in BOUND_SETTINGS},
         )
         layer = DependenciesLayer(self, "Dependencies")
         common = {"layer": layer, "environment": environment, "log_level": config.log_level}
-        watched = f"{config.key_prefix}/*" if config.key_prefix else "*"
 
         manifests = GtprocFunction(
             self,
@@ -61,9 +66,10 @@ class GtprocStack(Stack):
             description="Ground Truth output manifests -> labels, ledgers, events",
             **common,
         )
-        manifests.read_objects(output, watched)
-        manifests.read_write_objects(labels, f"{LABELS_PREFIX}/*")
-        manifests.read_write_objects(labels, f"{LEDGERS_PREFIX}/*")
+        manifests.read_objects(output, *prefixed_key_patterns(MANIFEST_KEY_PATTERNS, config.key_prefix))
+        manifests.list_bucket(output)
+        manifests.read_write_objects(labels, f"{LABELS_PREFIX}/*", f"{LEDGERS_PREFIX}/*")
+        manifests.list_bucket(labels)
         annotations = GtprocFunction(
             self,
             "Annotations",
@@ -71,11 +77,16 @@ class GtprocStack(Stack):
             description="Ground Truth worker responses and consolidations -> state, events",
             **common,
         )
-        annotations.read_objects(output, watched)
-        annotations.read_write_objects(labels, f"{MASKS_PREFIX}/*")
+        # Worker and Ground Truth consolidations, and the label category file the console writes.
+        annotations.read_objects(
+            output, *prefixed_key_patterns((*ANNOTATION_KEY_PATTERNS, CATEGORIES_PATTERN), config.key_prefix)
+        )
+        annotations.list_bucket(output)  # the worker responses of an object (Ground Truth's result first)
+        annotations.write_objects(labels, f"{MASKS_PREFIX}/*")
         annotations.describe_labeling_jobs()
 
         alarms = Alarms(self, "Alarms", alarm_email=config.alarm_email)
+        alarms.watch_invalid_annotation_files(SERVICE_NAME, SERVICE_NAME)
         outputs = {}
         for name, function, patterns in (
             ("Manifests", manifests, MANIFEST_KEY_PATTERNS),
@@ -90,6 +101,7 @@ class GtprocStack(Stack):
                 key_patterns=patterns,
                 key_prefix=config.key_prefix,
                 function=function,
+                max_concurrency=config.max_concurrency,
             )
             alarms.watch_pipeline(name, pipeline)
             outputs[f"{name}QueueUrl"] = pipeline.queue.queue_url
@@ -107,8 +119,9 @@ class GtprocStack(Stack):
                 **common,
             )
             post.read_objects(output, prefixed_key_patterns(CONSOLIDATION_REQUEST_PATTERNS, config.key_prefix)[0])
+            post.list_bucket(output)
             # Consolidated segmentation masks go where Ground Truth puts its own.
-            post.read_write_objects(output, prefixed_key_patterns(CONSOLIDATED_OUTPUT_PATTERNS, config.key_prefix)[0])
+            post.write_objects(output, prefixed_key_patterns(CONSOLIDATED_OUTPUT_PATTERNS, config.key_prefix)[0])
             alarms.watch_function("PostAnnotation", post)
             outputs["PostAnnotationFunctionArn"] = post.function_arn
 
@@ -121,3 +134,4 @@ class GtprocStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        retain_cdk_function_logs(self)  # last: CDK's handlers exist once every bucket is defined

@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     labels_prefix: str = Field(default="labels", description="Key prefix under labels_bucket")
     key_prefix: str = Field(default="", description="Ground Truth output prefix the pipeline watches")
     lease_seconds: int = Field(default=900, description="How long a job lease lasts without renewal")
+    max_file_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, description="Largest worker-response or consolidation file read"
+    )
+    max_mask_pixels: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest segmentation mask decoded")
+    max_shapes_per_answer: int = Field(default=500, gt=0, description="Most boxes or spans in one answer")
+    max_shapes_per_object: int = Field(default=1500, gt=0, description="Most boxes or spans over one object's answers")
+    max_classes: int = Field(default=1000, gt=0, description="Most classes in a job")
     describe_jobs: bool = Field(
         default=True, description="Ask SageMaker (DescribeLabelingJob) for a job's attribute, task and categories"
     )

@@ -15,6 +15,7 @@ from constructs import Construct
 from infra.constructs.pipeline import S3EventPipeline
 
 OLDEST_MESSAGE_AGE = Duration.minutes(30)
+NEAR_TIMEOUT = 0.8  # a run longer than this share of the timeout is one large input away from timing out
 
 
 class Alarms(Construct):
@@ -46,12 +47,42 @@ class Alarms(Construct):
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms.append(alarm)
 
-    def watch_function(self, name: str, function: lambda_.IFunction) -> None:
+    def watch_function(self, name: str, function: lambda_.Function) -> None:
         self._alarm(
             f"{name}Errors",
             function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
             0,
             f"{name}: the function failed (errors, timeouts, out of memory); see its logs",
+        )
+        self._alarm(
+            f"{name}Throttles",
+            function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
+            0,
+            f"{name}: invocations were throttled (account concurrency or maxConcurrency reached)",
+        )
+        timeout = (function.timeout or Duration.seconds(3)).to_milliseconds()
+        self._alarm(
+            f"{name}NearTimeout",
+            function.metric_duration(period=Duration.minutes(5), statistic="Maximum"),
+            timeout * NEAR_TIMEOUT,
+            f"{name}: a run took over {NEAR_TIMEOUT:.0%} of the {timeout / 1000:.0f} s timeout",
+        )
+
+    def watch_invalid_annotation_files(self, namespace: str, service: str) -> None:
+        """The annotations function's own metric, once per file reported as `Annotation File Invalid`."""
+        metric = cloudwatch.Metric(
+            namespace=namespace,
+            metric_name="InvalidAnnotationFiles",
+            dimensions_map={"service": service},  # Powertools' default dimension
+            period=Duration.minutes(5),
+            statistic="Sum",
+        )
+        self._alarm(
+            "InvalidAnnotationFiles",
+            metric,
+            0,
+            "Annotations: a worker-response or consolidation file could not be used; see the Annotation File"
+            " Invalid event (fileUri, code, message)",
         )
 
     def watch_pipeline(self, name: str, pipeline: S3EventPipeline) -> None:

@@ -14,16 +14,16 @@ from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
 from gtproc.settings import Settings
 
 from infra.layer import ARCHITECTURE, RUNTIME
-from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
+from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 # gtproc/report (the `gtproc report` command, matplotlib) is never imported by a function.
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*", "gtproc/report"]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
 SERVICE_NAME = "gtproc"
-S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
-S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")
-OBJECTS_REASON = "CDK's S3 grant for the objects under one key pattern: job names and keys are only known at run time"
+# Only what the code calls: GetObject, PutObject, and ListBucket (listings, and a 404 rather than a 403
+# for an object deleted after its notification). Nothing is ever deleted or uploaded in parts.
+S3_READ, S3_WRITE, S3_LIST = "s3:GetObject", "s3:PutObject", "s3:ListBucket"
 
 
 def settings_environment(**values: str) -> dict[str, str]:
@@ -85,7 +85,7 @@ class GtprocFunction(lambda_.Function):
         acknowledge(
             self,
             f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
-            "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs.",
+            f"{BASIC_EXECUTION_ALLOWS}: the function writes only to its own log group.",
         )
         acknowledge(
             self,
@@ -93,20 +93,28 @@ class GtprocFunction(lambda_.Function):
             "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
         )
 
-    def read_objects(self, bucket: s3.IBucket, key_pattern: str) -> None:
-        bucket.grant_read(self, key_pattern)
-        acknowledge_wildcards(
-            self, OBJECTS_REASON, actions=S3_READ_ACTIONS, resources=(bucket.arn_for_objects(key_pattern),)
-        )
+    def _objects(self, bucket: s3.IBucket, actions: list[str], key_patterns: tuple[str, ...]) -> None:
+        resources = [bucket.arn_for_objects(pattern) for pattern in key_patterns]
+        self.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        for pattern, arn in zip(key_patterns, resources, strict=True):
+            acknowledge_wildcards(
+                self,
+                f"Only {' and '.join(actions)} of the keys matching {pattern!r} in this bucket: the job and"
+                " object names in them are only known at run time",
+                resources=(arn,),
+            )
 
-    def read_write_objects(self, bucket: s3.IBucket, key_pattern: str) -> None:
-        bucket.grant_read_write(self, key_pattern)
-        acknowledge_wildcards(
-            self,
-            OBJECTS_REASON,
-            actions=S3_READ_ACTIONS + S3_WRITE_ACTIONS,
-            resources=(bucket.arn_for_objects(key_pattern),),
-        )
+    def list_bucket(self, bucket: s3.IBucket) -> None:
+        self.add_to_role_policy(iam.PolicyStatement(actions=[S3_LIST], resources=[bucket.bucket_arn]))
+
+    def read_objects(self, bucket: s3.IBucket, *key_patterns: str) -> None:
+        self._objects(bucket, [S3_READ], key_patterns)
+
+    def write_objects(self, bucket: s3.IBucket, *key_patterns: str) -> None:
+        self._objects(bucket, [S3_WRITE], key_patterns)
+
+    def read_write_objects(self, bucket: s3.IBucket, *key_patterns: str) -> None:
+        self._objects(bucket, [S3_READ, S3_WRITE], key_patterns)
 
     def describe_labeling_jobs(self) -> None:
         """sagemaker:DescribeLabelingJob has no CDK grant; any labeling job of this account and region."""

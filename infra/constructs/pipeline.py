@@ -39,6 +39,7 @@ class S3EventPipeline(Construct):
         key_patterns: tuple[str, ...],
         key_prefix: str,
         function: lambda_.Function,
+        max_concurrency: int = 10,
     ) -> None:
         super().__init__(scope, construct_id)
         timeout = function.timeout or Duration.seconds(3)
@@ -74,5 +75,6 @@ class S3EventPipeline(Construct):
                 batch_size=BATCH_SIZE,
                 max_batching_window=MAX_BATCHING_WINDOW,
                 report_batch_item_failures=True,
+                max_concurrency=max_concurrency,  # bounds the table, bus and SageMaker calls of a burst
             )
         )

@@ -25,4 +25,6 @@ class StateTable(dynamodb.Table):
             time_to_live_attribute=TTL_ATTRIBUTE,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=removal,
+            # A retained table is one to keep: a stack update that would replace or drop it fails instead.
+            deletion_protection=removal == RemovalPolicy.RETAIN,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.nag import BASIC_EXECUTION_ROLE, acknowledge
+from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge
 
 
 def _private_bucket(scope: Construct, construct_id: str, removal: RemovalPolicy, **props) -> s3.Bucket:
@@ -66,13 +68,15 @@ class Storage(Construct):
                 ],
             )
 
+        # Versioned: a ledger or labels part overwritten by a faulty run can be recovered.
         self.labels_bucket = _private_bucket(
             self,
             "Labels",
             removal,
+            versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="labels/",
-            lifecycle_rules=[abort_uploads],
+            lifecycle_rules=[abort_uploads, s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
         )
         acknowledge_notifications_handler(Stack.of(self))
 
@@ -84,5 +88,22 @@ def acknowledge_notifications_handler(stack: Stack) -> None:
             acknowledge(
                 child,
                 f"AwsSolutions-IAM4[{BASIC_EXECUTION_ROLE}]",
-                "CDK's S3 notifications custom resource handler: that policy only allows CloudWatch Logs.",
+                f"CDK's S3 notifications custom resource handler. {BASIC_EXECUTION_ALLOWS}.",
             )
+
+
+def retain_cdk_function_logs(stack: Stack) -> None:
+    """CDK's own handlers (bucket notifications, auto-delete of objects) are bare CfnResources that
+    would log to groups kept forever: point each at a log group of ours with the functions' retention."""
+    for construct in stack.node.find_all():
+        if not isinstance(construct, CfnResource) or isinstance(construct, lambda_.CfnFunction):
+            continue  # a CfnFunction is one of ours (GtprocFunction): it has its log group
+        if construct.cfn_resource_type != "AWS::Lambda::Function":
+            continue
+        group = logs.LogGroup(
+            construct.node.scope,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -182,9 +182,29 @@ def test_unreadable_worker_file_is_reported_and_skipped(birds: Path, capsys):
     broken = birds / "annotations" / "worker-response" / "iteration-1" / "7"
     next(broken.glob("*.json")).write_text("{oops")
     code, lines, err = run(capsys, birds)
-    assert code == 0
+    assert code == 1
     assert "7" not in {line["datasetObjectId"] for line in lines} and len(lines) == 9
-    assert "skipping" in err
+    (message,) = err.splitlines()
+    assert message.startswith("gtproc consolidate: iteration 1: object 7 left out: ") and ".json: " in message
+
+
+def test_hostile_files_are_left_out_by_name_and_the_others_still_written(birds: Path, capsys):
+    responses = birds / "annotations" / "worker-response" / "iteration-1"
+    deep = b'{"answers":[{"workerId":"w","answerContent":{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}]}"
+    next((responses / "36").glob("*.json")).write_bytes(deep)
+    labels = [f"c{i}" for i in range(1001)]
+    many = {
+        "answers": [{"workerId": f"w{n}", "answerContent": {"crowd-image-classifier": {"label": n}}} for n in labels]
+    }
+    next((responses / "40").glob("*.json")).write_text(json.dumps(many))
+    code, lines, err = run(capsys, birds)
+    assert code == 1
+    ids = {path.name for path in responses.iterdir()}
+    assert {line["datasetObjectId"] for line in lines} == ids - {"36", "40"}
+    first, second = err.splitlines()
+    assert first.startswith("gtproc consolidate: iteration 1: object 36 left out: ")
+    assert first.endswith(".json: nesting too deep to decode")
+    assert second == "gtproc consolidate: iteration 1: object 40 left out: 1001 classes, over the limit of 1000"
 
 
 def test_bounding_box_job_over_three_iterations(capsys):

@@ -33,6 +33,7 @@ IMPORTED = {
     "alarmEmail": "ops@example.com",
     "removalPolicy": "destroy",
     "manifestsMemoryMb": "2048",
+    "maxConcurrency": "25",
 }
 
 

@@ -37,6 +37,8 @@ def test_removal_policy():
     [
         {"eventSource": "aws.s3"},
         {"manifestsMemoryMb": 64},
+        {"maxConcurrency": 1},  # SQS event sources take 2 to 1000
+        {"maxConcurrency": 1001},
         {"outputBucketName": "Not_A_Bucket"},
         {"removalPolicy": "delete"},
         {"alarmEmail": "nobody"},

@@ -32,3 +32,24 @@ def test_a_finding_fails_the_synth(tmp_path):
     sqs.Queue(stack, "Unencrypted", encryption=sqs.QueueEncryption.UNENCRYPTED)  # SQS2, SQS3, SQS4
     with pytest.raises(Exception, match="AwsSolutions-SQS"):
         app.synth()
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_acknowledgments_say_exactly_what_is_allowed(request, synth):
+    synth = request.getfixturevalue(synth)
+    (report,) = synth.validation_report()["pluginReports"]
+    reasons = {(s["ruleName"], s["reason"]) for s in report["suppressedViolations"]}
+    managed = [reason for rule, reason in reasons if "IAM4" in rule]
+    assert managed and all(
+        "logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents on any log group" in r for r in managed
+    )
+    s3_wildcards = [reason for rule, reason in reasons if "IAM5" in rule and "s3:" in reason]
+    assert s3_wildcards
+    for reason in s3_wildcards:  # the actions and the key pattern, nothing broader
+        assert reason.startswith(
+            (
+                "Only s3:GetObject of the keys matching",
+                "Only s3:PutObject of the keys",
+                "Only s3:GetObject and s3:PutObject of the keys",
+            )
+        ), reason

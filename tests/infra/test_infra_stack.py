@@ -236,22 +236,12 @@ def test_post_annotation_lambda_when_enabled(imported_synth):
     assert "SageMaker" in props["FunctionName"]  # invokable under AmazonSageMakerGroundTruthExecution
     statements = role_statements(imported_synth, POST_ANNOTATION)
     actions = {a for s in statements for a in listify(s["Action"])}
-    assert {
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "s3:GetObject*",
-        "s3:GetBucket*",
-        "s3:List*",
-    } <= actions
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "s3:GetObject", "s3:ListBucket"} <= actions
     assert "jobs/*/annotations/consolidated-annotation/consolidation-request/*" in str(statements)
     # It writes only consolidated segmentation masks, where Ground Truth writes its own.
     writes = [s for s in statements if "s3:PutObject" in listify(s["Action"])]
     assert writes and all("consolidated-annotation/output/*" in str(s["Resource"]) for s in writes)
-    assert "s3:DeleteObject*" not in actions or all(
-        "consolidated-annotation/output/*" in str(s["Resource"])
-        for s in statements
-        if "s3:DeleteObject*" in listify(s["Action"])
-    )
+    assert not {a for a in actions if a.startswith(("s3:Delete", "s3:Abort"))}
 
 
 def listify(value: Any) -> list:
@@ -276,8 +266,10 @@ def test_grants(default_synth):
         a for s in role_statements(default_synth, "gtproc.handlers.annotations.handler") for a in listify(s["Action"])
     }
     for actions in (manifests, annotations):
-        assert {"s3:GetObject*", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
-    assert {"s3:PutObject", "s3:DeleteObject*"} <= manifests  # labels bucket
+        assert {"s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
+        # Only what the code calls: no wildcard S3 action, no delete, no multipart abort.
+        assert {a for a in actions if a.startswith("s3:")} <= {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert "s3:PutObject" in manifests  # labels bucket
     # The annotations function writes only consolidated masks, in the labels bucket.
     annotation_writes = [
         s
@@ -351,3 +343,76 @@ def test_outputs(default_synth, imported_synth):
     }
     assert set(default_synth.template.to_json()["Outputs"]) == expected
     assert set(imported_synth.template.to_json()["Outputs"]) == expected | {"PostAnnotationFunctionArn"}
+
+
+def object_resources(synth, handler: str, action: str) -> set[str]:
+    """The key patterns (the tail after the bucket ARN) `action` is allowed on."""
+    tails = set()
+    for statement in role_statements(synth, handler):
+        if action in listify(statement["Action"]):
+            for resource in listify(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::Join" in resource:
+                    tail = resource["Fn::Join"][1][-1]
+                    # An imported bucket's ARN is joined from literals: its name, then the pattern.
+                    tails.add(tail if tail.startswith("/") else "/" + tail.split("/", 1)[1])
+    return tails
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_reads_are_scoped_to_the_keys_each_function_consumes(request, synth):
+    synth = request.getfixturevalue(synth)
+    prefix = "/jobs/" if synth is request.getfixturevalue("imported_synth") else "/"
+    manifests = object_resources(synth, "gtproc.handlers.manifests.handler", "s3:GetObject")
+    assert {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} <= manifests
+    assert manifests - {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} == {"/labels/*", "/state/*"}
+    annotations = object_resources(synth, "gtproc.handlers.annotations.handler", "s3:GetObject")
+    assert annotations == {f"{prefix}{p}" for p in (*ANNOTATION_KEY_PATTERNS, "*/annotation-tool/*")}
+    assert object_resources(synth, "gtproc.handlers.annotations.handler", "s3:PutObject") == {"/consolidated/*"}
+
+
+# --- limits and least privilege -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("synth", "expected"), [("default_synth", 10), ("imported_synth", 25)])
+def test_each_pipeline_bounds_its_concurrency(request, synth, expected):
+    synth = request.getfixturevalue(synth)
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert [m["Properties"]["ScalingConfig"] for m in mappings] == [{"MaximumConcurrency": expected}] * 2
+
+
+def test_labels_bucket_versioned_and_retained_table_protected(default_synth, imported_synth):
+    labels = [
+        b["Properties"]
+        for b in default_synth.of_type("AWS::S3::Bucket").values()
+        if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "labels/"
+    ]
+    assert [p["VersioningConfiguration"] for p in labels] == [{"Status": "Enabled"}]
+    (retained,) = default_synth.of_type("AWS::DynamoDB::Table").values()
+    assert retained["Properties"]["DeletionProtectionEnabled"] is True
+    (destroyed,) = imported_synth.of_type("AWS::DynamoDB::Table").values()  # removalPolicy destroy
+    assert not destroyed["Properties"].get("DeletionProtectionEnabled")
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_every_function_logs_to_a_group_with_retention(request, synth):
+    synth = request.getfixturevalue(synth)
+    groups = synth.of_type("AWS::Logs::LogGroup")
+    functions = synth.of_type("AWS::Lambda::Function")
+    assert any("BucketNotificationsHandler" in logical_id for logical_id in functions)  # CDK's own
+    for logical_id, function in functions.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["RetentionInDays"] == 30, logical_id
+
+
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+def test_alarms_on_throttles_durations_and_invalid_files(request, synth):
+    synth = request.getfixturevalue(synth)
+    for fn in gtproc_functions(synth):
+        dimensions = [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+        watched = {a["MetricName"]: a for a in alarms(synth) if a.get("Dimensions") == dimensions}
+        assert watched["Throttles"]["Threshold"] == 0 and watched["Throttles"]["Statistic"] == "Sum"
+        assert watched["Duration"]["Threshold"] == 0.8 * 300_000 and watched["Duration"]["Statistic"] == "Maximum"
+    (invalid,) = [a for a in alarms(synth) if a["MetricName"] == "InvalidAnnotationFiles"]
+    # The metric as the annotations handler's Powertools Metrics emits it.
+    assert invalid["Namespace"] == "gtproc" and invalid["Dimensions"] == [{"Name": "service", "Value": "gtproc"}]
+    assert (invalid["Threshold"], invalid["Statistic"]) == (0, "Sum")

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gtproc.domain.ledger import FactKey
-from gtproc.usecases.ports import EventEntry, JobInfo, JobLease, LeaseHeld, ObjectMissing
+from gtproc.usecases.ports import EventEntry, JobInfo, JobLease, LeaseHeld, ObjectMissing, ObjectTooLarge
 
 
 @dataclass
@@ -113,8 +113,11 @@ class MemoryBlobs:
 
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
-    def read(self, bucket: str, key: str) -> bytes | None:
-        return self.objects.get((bucket, key))
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
+        data = self.objects.get((bucket, key))
+        if data is not None and max_bytes is not None and len(data) > max_bytes:
+            raise ObjectTooLarge(f"{bucket}/{key} is {len(data)} bytes, over the limit of {max_bytes}")
+        return data
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         return sorted(key for b, key in self.objects if b == bucket and key.startswith(prefix))

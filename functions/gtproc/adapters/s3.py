@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from gtproc.adapters.aws import client
-from gtproc.usecases.ports import ObjectMissing
+from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge
 
 CHUNK_BYTES = 1024 * 1024
 __all__ = ["ObjectMissing", "S3Objects", "parse_s3_uri"]
@@ -50,13 +50,19 @@ class S3Objects:
         """The object reader port of the manifests pipeline."""
         return self.open_chunks(bucket, key)[1]
 
-    def read(self, bucket: str, key: str) -> bytes | None:
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
         try:
-            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
+            size, chunks = self.open_chunks(bucket, key)
+        except ObjectMissing:
+            return None
+        if max_bytes is not None and size > max_bytes:
+            raise ObjectTooLarge(f"s3://{bucket}/{key} is {size} bytes, over the limit of {max_bytes}")
+        data = bytearray()
+        for chunk in chunks:  # counted as it streams: a length header that lies cannot make us read more
+            data += chunk
+            if max_bytes is not None and len(data) > max_bytes:
+                raise ObjectTooLarge(f"s3://{bucket}/{key} is over the limit of {max_bytes} bytes")
+        return bytes(data)
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)

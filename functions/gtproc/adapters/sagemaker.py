@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gtproc.adapters.aws import client
 from gtproc.adapters.s3 import S3Objects, parse_s3_uri
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import JobInfo, ObjectTooLarge
 
 # Built-in annotation-consolidation functions (ACS-<name>) and the task each consolidates.
 _ACS_TASKS = {
@@ -25,6 +25,8 @@ _ACS_TASKS = {
     "AdjustmentSemanticSegmentation": "semantic-segmentation",
     "NamedEntityRecognition": "text-span",
 }
+
+CATEGORIES_MAX_BYTES = 1024 * 1024  # a label category file of any real job is a few KB
 
 
 # DescribeLabelingJob errors that mean the job will never be described (others are transient).
@@ -86,9 +88,9 @@ class SageMakerJobs:
         if not uri:
             return None
         try:
-            data = self.objects.read(*parse_s3_uri(uri))
+            data = self.objects.read(*parse_s3_uri(uri), max_bytes=CATEGORIES_MAX_BYTES)
             return categories_of(msgspec.json.decode(data)) if data else None
-        except (ClientError, BotoCoreError, ValueError, msgspec.DecodeError):
+        except (ClientError, BotoCoreError, ValueError, RecursionError, msgspec.DecodeError, ObjectTooLarge):
             return None
 
 

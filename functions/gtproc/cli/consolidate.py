@@ -4,7 +4,8 @@ Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all
 order, carrying worker quality from one iteration to the next) and writes one JSON line per object
 to stdout, in Ground Truth's consolidation-response form. Answers of a custom template are read
 by their shape under any element name (--element picks one). Exit 0 when every object was consolidated,
-1 when some could not be (reported on stderr), 2 when the input cannot be read.
+1 when some could not be (each named on stderr with the reason; the others are still written), 2 when
+the folder cannot be read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_UNREADABLE = 0, 1, 2
+MAX_FILE_BYTES = 16 * 1024 * 1024  # as the annotations function's default
 _ITERATION = re.compile(r"iteration-(\d+)\Z")
 
 
@@ -84,8 +86,11 @@ def load_categories(path: Path) -> list[str]:
     raise InputError(f'{path}: expected {{"labels": [{{"label": ...}}]}} or a JSON list of names')
 
 
-def worker_responses(job_dir: Path) -> dict[int, dict[str, list[dict[str, Any]]]]:
-    """{iteration: {datasetObjectId: answers}} from the worker-response tree."""
+def worker_responses(
+    job_dir: Path, left_out: dict[tuple[int, str], str] | None = None
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """{iteration: {datasetObjectId: answers}} from the worker-response tree; unusable files go to left_out."""
+    left_out = {} if left_out is None else left_out
     root = job_dir / "annotations" / "worker-response"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
@@ -99,14 +104,19 @@ def worker_responses(job_dir: Path) -> dict[int, dict[str, list[dict[str, Any]]]
             if not object_dir.name.isdigit():
                 continue
             for path in sorted(object_dir.glob("*.json")):
+                where = (int(match.group(1)), object_dir.name)
                 try:
+                    if path.stat().st_size > MAX_FILE_BYTES:
+                        left_out[where] = f"{path}: over the limit of {MAX_FILE_BYTES} bytes"
+                        continue
                     document = json.loads(path.read_bytes())
-                except (OSError, ValueError) as error:
-                    print(f"gtproc consolidate: skipping {path}: {error}", file=sys.stderr)
+                except (OSError, ValueError, RecursionError) as error:
+                    reason = "nesting too deep to decode" if isinstance(error, RecursionError) else error
+                    left_out[where] = f"{path}: {reason}"
                     continue
                 answers = document.get("answers") if isinstance(document, dict) else None
                 if not isinstance(answers, list):
-                    print(f'gtproc consolidate: skipping {path}: no "answers" list', file=sys.stderr)
+                    left_out[where] = f'{path}: no "answers" list'
                     continue
                 objects.setdefault(object_dir.name, []).extend(answers)
     if not iterations:
@@ -121,9 +131,10 @@ def run(args: argparse.Namespace) -> int:
         known = sorted({method for methods in cons.METHODS.values() for method in methods})
         print(f"gtproc consolidate: unknown method {args.method!r}; one of {', '.join(known)}", file=sys.stderr)
         return EXIT_UNREADABLE
+    left_out: dict[tuple[int, str], str] = {}
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
-        iterations = worker_responses(args.job_dir)
+        iterations = worker_responses(args.job_dir, left_out)
     except InputError as error:
         print(f"gtproc consolidate: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -136,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
-        try:
-            result = cons.consolidate(
+
+        def batch(objects: dict[str, list[dict[str, Any]]], it: int = iteration, prior: Any = prior) -> Any:
+            return cons.consolidate(
                 args.task_type,
                 objects,
                 label_attribute_name=attribute,
@@ -146,10 +158,25 @@ def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 prior=prior,
                 creation_date=now,
-                mask_uri=lambda oid, it=iteration: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+                mask_uri=lambda object_id: (masks_dir / f"iteration-{it}" / f"{object_id}.png").resolve().as_uri(),
                 element=args.element,
             )
-        except ValueError as error:
+
+        try:
+            try:
+                result = batch(objects)
+            except (ValueError, RecursionError, OverflowError):
+                # Find the objects that cannot be consolidated on their own (over a bound, a bad
+                # value), leave them out and consolidate the others together.
+                for oid in list(objects):
+                    try:
+                        batch({oid: objects[oid]})
+                    except (ValueError, RecursionError, OverflowError) as error:
+                        left_out[(iteration, oid)] = str(error) or type(error).__name__
+                        del objects[oid]
+                        del iterations[iteration][oid]
+                result = batch(objects)
+        except (ValueError, RecursionError, OverflowError) as error:
             print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
             return EXIT_UNREADABLE
         prior = result.quality
@@ -168,4 +195,9 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
     out.flush()
+    for (iteration, oid), reason in sorted(left_out.items(), key=lambda item: (item[0][0], int(item[0][1]))):
+        failed += 1
+        # An object whose other files were read was consolidated without this one.
+        what = "file skipped" if oid in iterations[iteration] else "left out"
+        print(f"gtproc consolidate: iteration {iteration}: object {oid} {what}: {reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else EXIT_OK

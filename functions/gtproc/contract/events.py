@@ -17,6 +17,7 @@ VALIDATION_FAILED = "Validation Failed"
 JOB_COMPLETED = "Labeling Job Completed"
 ANNOTATIONS_CONSOLIDATED = "Annotations Consolidated"
 CONSOLIDATION_COMPARED = "Consolidation Compared"
+ANNOTATION_FILE_INVALID = "Annotation File Invalid"
 
 # EventBridge PutEvents: at most 10 entries per call, 256 KiB per entry and per call.
 MAX_ENTRIES_PER_PUT = 10
@@ -120,6 +121,19 @@ class ConsolidationCompared(_Camel, kw_only=True):
     ground_truth: ConsolidatedLabel
 
 
+class AnnotationFileInvalid(_Camel, kw_only=True):
+    """A worker-response or consolidation file that cannot be used; published once, never retried."""
+
+    job_name: str
+    job_path: str  # the key's path up to and including the job folder
+    bucket: str
+    iteration: int
+    dataset_object_id: str | None  # None for a consolidation-response file (it holds many objects)
+    file_uri: str
+    code: str
+    message: str
+
+
 DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
     OBJECTS_LABELED: ObjectsLabeled,
     OBJECTS_FAILED: ObjectsFailed,
@@ -127,6 +141,7 @@ DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
     JOB_COMPLETED: LabelingJobCompleted,
     ANNOTATIONS_CONSOLIDATED: AnnotationsConsolidated,
     CONSOLIDATION_COMPARED: ConsolidationCompared,
+    ANNOTATION_FILE_INVALID: AnnotationFileInvalid,
 }
 
 

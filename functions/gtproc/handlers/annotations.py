@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gtproc.contract.events import ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
+from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
@@ -31,8 +31,10 @@ def record_handler(record: SQSRecord) -> None:
         outcome = wiring.consolidate_annotations()(write.bucket, write.key)
         logger.append_keys(job=outcome.job_name)
         if outcome.status == "invalid":
-            logger.error("annotation file not usable", extra={"reason": outcome.reason})
-            metrics.add_metric(name="InvalidAnnotationFiles", unit=MetricUnit.Count, value=1)
+            logger.error("annotation file not usable", extra={"code": outcome.code, "reason": outcome.reason})
+            # Once per file: a redelivery of a file already reported counts nothing.
+            reported = outcome.published.get(ANNOTATION_FILE_INVALID, 0)
+            metrics.add_metric(name="InvalidAnnotationFiles", unit=MetricUnit.Count, value=reported)
             continue
         if outcome.status != "processed":
             logger.info("annotation file skipped", extra={"reason": outcome.reason})

@@ -10,6 +10,7 @@ from gtproc.adapters.eventbridge import EventBridgePublisher
 from gtproc.adapters.labels_store import S3LabelStore
 from gtproc.adapters.s3 import S3Objects
 from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
@@ -38,7 +39,17 @@ def consolidate_annotations() -> ConsolidateAnnotations:
         jobs=SageMakerJobs(objects=objects) if settings.describe_jobs else NoJobDescriptions(),
         store=DynamoAnnotationStore(settings.table_name),
         publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        config=AnnotationsConfig(key_prefix=settings.key_prefix, results_bucket=settings.labels_bucket),
+        config=AnnotationsConfig(
+            key_prefix=settings.key_prefix,
+            results_bucket=settings.labels_bucket,
+            max_file_bytes=settings.max_file_bytes,
+            limits=Limits(
+                max_mask_pixels=settings.max_mask_pixels,
+                max_shapes_per_answer=settings.max_shapes_per_answer,
+                max_shapes_per_object=settings.max_shapes_per_object,
+                max_classes=settings.max_classes,
+            ),
+        ),
     )
 
 

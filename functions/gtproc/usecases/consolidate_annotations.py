@@ -5,10 +5,14 @@ and published as `Annotations Consolidated` once per object and iteration: the f
 create the object's record publishes, duplicates find the record and stop. The job's worker quality
 is updated once per object, with a conditional write that is retried on conflict. When Ground
 Truth's consolidation-response lands, each object is compared with ours (`Consolidation Compared`).
+
+A file that cannot be used (over a size or work bound, undecodable, no usable answer) is a permanent
+failure, never retried: it is published once as `Annotation File Invalid`, claimed like the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -19,8 +23,10 @@ from typing import Any
 import msgspec
 
 from gtproc.contract.events import (
+    ANNOTATION_FILE_INVALID,
     ANNOTATIONS_CONSOLIDATED,
     CONSOLIDATION_COMPARED,
+    AnnotationFileInvalid,
     AnnotationsConsolidated,
     ConsolidatedLabel,
     ConsolidationCompared,
@@ -28,6 +34,7 @@ from gtproc.contract.events import (
 from gtproc.contract.layout import MASKS_PREFIX
 from gtproc.domain import consolidation as cons
 from gtproc.domain.comparison import same_label
+from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
 from gtproc.usecases.ports import (
@@ -37,11 +44,17 @@ from gtproc.usecases.ports import (
     EventPublisher,
     JobDescriptions,
     JobInfo,
+    ObjectTooLarge,
     PublishFailed,
 )
 from gtproc.usecases.publishing import BatchSender
 
 QUALITY_SAVE_ATTEMPTS = 8
+# DynamoDB items are at most 400 KB: what we write stays below this, with room for the key and names.
+MAX_ITEM_BYTES = 350 * 1024
+# Everything a decoder can raise on hostile JSON: bad syntax or shape, nesting past the recursion
+# limit, numbers past float range.
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OverflowError, ValueError)
 _encoder = msgspec.json.Encoder()
 
 
@@ -52,6 +65,16 @@ class AnnotationsConfig:
     results_prefix: str = MASKS_PREFIX
     method: str | None = None  # None: the library's default per task type
     stale_claim_seconds: int = 900  # longer than the function timeout
+    max_file_bytes: int = 16 * 1024 * 1024  # one worker-response or consolidation-response file
+    limits: Limits = DEFAULT_LIMITS
+
+
+class InvalidFile(Exception):
+    """The file cannot be used, whatever the retries: reported once, never retried."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 @dataclass
@@ -62,6 +85,7 @@ class AnnotationOutcome:
     job_name: str = ""
     published: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    code: str = ""  # why a file is invalid (Annotation File Invalid's code)
 
 
 def worker_answers(data: bytes) -> list[dict[str, Any]]:
@@ -93,20 +117,53 @@ class ConsolidateAnnotations:
         location = parse_output_key(key)
         if location is None:
             return AnnotationOutcome(key, "skipped", "not a file of the Ground Truth output layout")
-        if location.area is Area.WORKER_RESPONSE:
-            if location.is_video_frame:
-                return AnnotationOutcome(key, "skipped", "per-frame video responses are not consolidated")
-            return self._on_worker_response(bucket, location)
-        if location.area is Area.CONSOLIDATION_RESPONSE:
-            return self._on_consolidation_response(bucket, location)
+        try:
+            if location.area is Area.WORKER_RESPONSE:
+                if location.is_video_frame:
+                    return AnnotationOutcome(key, "skipped", "per-frame video responses are not consolidated")
+                return self._on_worker_response(bucket, location)
+            if location.area is Area.CONSOLIDATION_RESPONSE:
+                return self._on_consolidation_response(bucket, location)
+        except InvalidFile as invalid:
+            return self._report_invalid(bucket, location, invalid)
         return AnnotationOutcome(key, "skipped", f"{location.area} files are not consolidated")
 
     def _read(self, bucket: str, location: OutputKey) -> bytes | AnnotationOutcome:
         """The file's bytes, or the outcome of a file deleted before it could be read."""
-        data = self.blobs.read(bucket, location.key)
+        try:
+            data = self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
+        except ObjectTooLarge as error:
+            raise InvalidFile("file-too-large", str(error)) from error
         if data is None:
             return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
         return data
+
+    def _report_invalid(self, bucket: str, location: OutputKey, invalid: InvalidFile) -> AnnotationOutcome:
+        """Publish `Annotation File Invalid` once per file (the claim makes redeliveries publish nothing)."""
+        outcome = AnnotationOutcome(location.key, "invalid", invalid.message, location.job_name, code=invalid.code)
+        object_id = str(location.object_index) if location.area is Area.WORKER_RESPONSE else None
+        detail = AnnotationFileInvalid(
+            job_name=location.job_name,
+            job_path=location.job_root,
+            bucket=bucket,
+            iteration=location.iteration or 0,
+            dataset_object_id=object_id,
+            file_uri=f"s3://{bucket}/{location.key}",
+            code=invalid.code,
+            message=invalid.message[:1000],
+        )
+        # Keys are up to 1 KB, as are sort keys: the record is named by the key's digest.
+        record_id = f"INV#{location.iteration}#{hashlib.sha256(location.key.encode()).hexdigest()[:32]}"
+        job_id = location.job_id(bucket)
+        if self._published_before(job_id, record_id):
+            outcome.duplicates += 1
+            return outcome
+        entry = EventEntry(ANNOTATION_FILE_INVALID, _encoder.encode(detail), ())
+        if self._publish_once(job_id, record_id, {"status": "pending", "code": invalid.code}, entry):
+            outcome.published[ANNOTATION_FILE_INVALID] = 1
+        else:
+            outcome.duplicates += 1
+        return outcome
 
     # ---- worker responses -----------------------------------------------------------------------
 
@@ -117,8 +174,8 @@ class ConsolidateAnnotations:
             return data
         try:
             answers = worker_answers(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            return AnnotationOutcome(location.key, "invalid", f"not a worker-response file: {error}", location.job_name)
+        except DECODE_ERRORS as error:
+            raise InvalidFile("undecodable", f"not a worker-response file: {_describe_error(error)}") from error
         job_id = location.job_id(bucket)
         published = self._consolidate_and_publish(bucket, job_id, location, str(location.object_index), answers)
         if published is None:
@@ -126,7 +183,7 @@ class ConsolidateAnnotations:
         elif published:
             outcome.published[ANNOTATIONS_CONSOLIDATED] = 1
         else:
-            return AnnotationOutcome(location.key, "invalid", "no usable worker answer", location.job_name)
+            raise InvalidFile("no-usable-answer", "no usable worker answer")
         return outcome
 
     def _consolidate_and_publish(
@@ -153,6 +210,7 @@ class ConsolidateAnnotations:
             "agreement": obj.agreement,
             "workerIds": list(obj.worker_ids),
         }
+        _check_item_size("the consolidation record", record)
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
             iteration=location.iteration or 0,
@@ -235,7 +293,7 @@ class ConsolidateAnnotations:
             prior = None
         method = self.config.method if self.config.method in cons.METHODS.get(cons.TaskType(task), ()) else None
         try:
-            return cons.consolidate(
+            result = cons.consolidate(
                 task,
                 {object_id: answers},
                 label_attribute_name=info.label_attribute_name,
@@ -245,9 +303,16 @@ class ConsolidateAnnotations:
                 prior=prior,
                 creation_date=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None),
                 mask_uri=lambda oid: f"s3://{self.config.results_bucket}/{self._mask_key(job_id, location, oid)}",
+                limits=self.config.limits,
             )
+        except InputTooLarge as error:
+            raise InvalidFile(error.code, str(error)) from error
+        except (RecursionError, OverflowError) as error:
+            raise InvalidFile("bad-value", _describe_error(error)) from error
         except ValueError:  # answers the library rejects (e.g. an empty workerId): not usable, never retryable
             return None
+        _check_item_size("the job's worker quality", result.quality.to_json())
+        return result
 
     def _mask_key(self, job_id: str, location: OutputKey, object_id: str) -> str:
         return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"
@@ -258,7 +323,10 @@ class ConsolidateAnnotations:
         """Fold this object's answers into the job's worker quality, once, whatever the races."""
         for attempt in range(QUALITY_SAVE_ATTEMPTS):
             prior, version = self.store.load_quality(job_id)
-            result = self._consolidate(job_id, location, info, object_id, answers, prior)
+            try:
+                result = self._consolidate(job_id, location, info, object_id, answers, prior)
+            except InvalidFile:  # the label is out; the quality it would grow past the bounds is not kept
+                return
             if result is None or self.store.save_quality(job_id, result.quality.to_json(), version):
                 return
             self.sleep(0.05 * (attempt + 1))
@@ -290,9 +358,8 @@ class ConsolidateAnnotations:
             return data
         try:
             items = consolidation_response_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            reason = f"not a consolidation-response file: {error}"
-            return AnnotationOutcome(location.key, "invalid", reason, location.job_name)
+        except DECODE_ERRORS as error:
+            raise InvalidFile("undecodable", f"not a consolidation-response file: {_describe_error(error)}") from error
         job_id = location.job_id(bucket)
         seen: set[str] = set()
         for item in items:
@@ -313,8 +380,11 @@ class ConsolidateAnnotations:
         if ours is None:
             # Ground Truth's result landed before we saw the worker responses: consolidate them now.
             answers = self._find_answers(bucket, location, object_id)
-            if answers and self._consolidate_and_publish(bucket, job_id, location, object_id, answers):
-                published[ANNOTATIONS_CONSOLIDATED] = 1
+            try:
+                if answers and self._consolidate_and_publish(bucket, job_id, location, object_id, answers):
+                    published[ANNOTATIONS_CONSOLIDATED] = 1
+            except InvalidFile:  # the worker-response file is reported when its own write is processed
+                return published
             ours = self.store.get(job_id, f"ANN#{location.iteration}#{object_id}")
         if ours is None:
             return published
@@ -348,11 +418,24 @@ class ConsolidateAnnotations:
         prefix = f"{location.job_root}/annotations/worker-response/iteration-{location.iteration}/{object_id}/"
         answers: list[dict[str, Any]] = []
         for key in sorted(self.blobs.list_keys(bucket, prefix)):
-            data = self.blobs.read(bucket, key)
-            if data is None:
-                continue
-            try:
-                answers.extend(worker_answers(data))
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            try:  # a bad one is reported when its own write is processed
+                data = self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)
+                if data is not None:
+                    answers.extend(worker_answers(data))
+            except (ObjectTooLarge, *DECODE_ERRORS):
                 continue
         return answers
+
+
+def _describe_error(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "nesting too deep to decode"
+    if isinstance(error, OverflowError):
+        return f"a number out of range ({error})"
+    return str(error)
+
+
+def _check_item_size(what: str, item: dict[str, Any]) -> None:
+    size = len(_encoder.encode(item))
+    if size > MAX_ITEM_BYTES:
+        raise InvalidFile("item-too-large", f"{what} would be {size} bytes, over DynamoDB's item limit")

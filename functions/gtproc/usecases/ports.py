@@ -17,6 +17,10 @@ class LeaseHeld(Exception):
     """Another invocation is processing the same job; retry later."""
 
 
+class ObjectTooLarge(Exception):
+    """The object is over the size a read may take (a permanent failure: the file is invalid)."""
+
+
 class PublishFailed(Exception):
     """Some events could not be published after retries; what was published is committed."""
 
@@ -104,7 +108,9 @@ class JobDescriptions(Protocol):
 
 
 class BlobStore(Protocol):
-    def read(self, bucket: str, key: str) -> bytes | None: ...
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
+        """None when the object is gone; raises ObjectTooLarge past max_bytes, having read no more."""
+        ...
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
 

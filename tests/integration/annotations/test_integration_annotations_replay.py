@@ -186,6 +186,7 @@ def test_invalid_and_foreign_files_do_not_fail_the_batch(tmp_path: Path):
         f"{base}/7/2019-04-18_16:17:19.json": valid.read_bytes(),
         f"{base}/8/2019-04-18_16:17:20.json": b"{not json",
         f"{base}/9/2019-04-18_16:17:21.json": b'{"answers":[]}',
+        f"{base}/10/2019-04-18_16:17:22.json": b'{"answers":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         f"{base}/7/2ff99e13e1e053f494f4457accb039ac1342c7c3/frame_0019.jpeg.json": valid.read_bytes(),
         f"{JOB}/annotations/consolidated-annotation/consolidation-request/iteration-1/2019-04-18_16:17:40.json": b"[]",
     }
@@ -198,5 +199,32 @@ def test_invalid_and_foreign_files_do_not_fail_the_batch(tmp_path: Path):
         recorder = Recorder()
         result = Replayer(resources, {"annotations": recorder}).run(writes)
     assert result.dead_letters == {"manifests": 0, "annotations": 0}
-    assert result.deliveries == 4  # the request is not routed; the others reach the handler once
-    assert [(e.detail_type, e.detail["datasetObjectId"]) for e in result.events] == [(CONSOLIDATED, "7")]
+    assert result.deliveries == 5  # the request is not routed; the others reach the handler once
+    # Each bad file is reported once, as a permanent failure: never retried, never dead-lettered.
+    assert sorted((e.detail_type, e.detail["datasetObjectId"]) for e in result.events) == [
+        ("Annotation File Invalid", "10"),
+        ("Annotation File Invalid", "8"),
+        ("Annotation File Invalid", "9"),
+        (CONSOLIDATED, "7"),
+    ]
+    invalid = {e.detail["datasetObjectId"]: e.detail for e in result.events if e.detail_type != CONSOLIDATED}
+    assert {oid: d["code"] for oid, d in invalid.items()} == {
+        "8": "undecodable",
+        "9": "no-usable-answer",
+        "10": "undecodable",
+    }
+    assert invalid["8"]["fileUri"] == f"s3://gt-output-bucket/{base}/8/2019-04-18_16:17:20.json"
+
+
+def test_s3_reads_stop_at_the_size_cap():
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.usecases.ports import ObjectTooLarge
+
+    with embedded_aws() as resources:
+        s3 = resources.client("s3")
+        s3.put_object(Bucket=resources.output_bucket, Key="big.json", Body=b"x" * 5000)
+        objects = S3Objects(s3)
+        assert objects.read(resources.output_bucket, "big.json", max_bytes=5000) == b"x" * 5000
+        with pytest.raises(ObjectTooLarge, match="5000 bytes, over the limit of 4999"):
+            objects.read(resources.output_bucket, "big.json", max_bytes=4999)
+        assert objects.read(resources.output_bucket, "missing.json", max_bytes=10) is None

@@ -1,10 +1,12 @@
 """Writes the annotations pipeline does not consolidate: invalid files, deleted objects, keys outside the
-prefix or of other areas. None of them publishes, stores anything or raises."""
+prefix or of other areas. None of them raises; an invalid file publishes `Annotation File Invalid` once,
+the others publish and store nothing."""
 
 from __future__ import annotations
 
 import pytest
 from annotations_support import (
+    BUCKET,
     CONSOLIDATED,
     FLOWERS,
     FLOWERS_TREE,
@@ -13,12 +15,26 @@ from annotations_support import (
     worker_file,
     worker_key,
 )
+from gtproc.contract.events import ANNOTATION_FILE_INVALID
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
 
 KEY = worker_key(FLOWERS, 1, 7)
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"
 VALID = (FLOWERS_TREE / FLOWERS_7).read_bytes()
 REQUEST_1 = f"{FLOWERS}/annotations/consolidated-annotation/consolidation-request/iteration-1/2019-04-18_16:17:40.json"
+
+
+def assert_reported_once(harness: Harness, key: str, outcome) -> None:
+    """One `Annotation File Invalid` naming the file; nothing else stored; a redelivery publishes nothing."""
+    assert len(harness.events()) == 1
+    (detail,) = harness.events(ANNOTATION_FILE_INVALID)
+    assert detail["fileUri"] == f"s3://{BUCKET}/{key}" and detail["code"] == outcome.code
+    assert detail["jobName"] == FLOWERS and detail["jobPath"] == FLOWERS and detail["bucket"] == BUCKET
+    assert harness.store.quality == {}
+    assert [r for (_, r) in harness.store.records if not r.startswith("INV#")] == []
+    again = harness(key)
+    assert again.status == "invalid" and again.published == {} and again.duplicates == 1
+    assert len(harness.events()) == 1
 
 
 def assert_nothing_happened(harness: Harness) -> None:
@@ -45,9 +61,9 @@ def assert_nothing_happened(harness: Harness) -> None:
 def test_invalid_worker_response_file(harness: Harness, body: bytes):
     harness.put(KEY, body)
     outcome = harness(KEY)
-    assert (outcome.status, outcome.job_name, outcome.published) == ("invalid", FLOWERS, {})
-    assert outcome.reason
-    assert_nothing_happened(harness)
+    assert (outcome.status, outcome.job_name, outcome.published) == ("invalid", FLOWERS, {ANNOTATION_FILE_INVALID: 1})
+    assert outcome.reason and outcome.code
+    assert_reported_once(harness, KEY, outcome)
 
 
 def test_invalid_file_does_not_block_the_object_once_fixed(harness: Harness):
@@ -62,9 +78,10 @@ def test_invalid_consolidation_response_file(harness: Harness, body: bytes):
     key = f"{FLOWERS}/annotations/consolidated-annotation/consolidation-response/iteration-1/2019-04-18_16:17:42.json"
     harness.put(key, body)
     outcome = harness(key)
-    assert (outcome.status, outcome.published) == ("invalid", {})
+    assert (outcome.status, outcome.published) == ("invalid", {ANNOTATION_FILE_INVALID: 1})
     assert "consolidation-response" in outcome.reason
-    assert_nothing_happened(harness)
+    assert_reported_once(harness, key, outcome)
+    assert harness.events()[0]["datasetObjectId"] is None
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import numpy as np
 from gtproc.domain.consolidation import answers as ans
 from gtproc.domain.consolidation import shapes as shp
 from gtproc.domain.consolidation import single_label as sl
+from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits
 from gtproc.domain.consolidation.model import (
     BOXES,
     DEFAULT_CREATION_DATE,
@@ -130,6 +131,7 @@ class _Batch:
         self.lan = label_attribute_name
         self.base = base_metadata
         self.failures: list[ObjectFailure] = []
+        self.limits = DEFAULT_LIMITS
 
     def fail(self, oid: str, reason: str) -> None:
         self.failures.append(ObjectFailure(oid, reason))
@@ -157,6 +159,9 @@ class _Batch:
         )
 
     def aligned_state(self, classes: Sequence[str], used_workers: set[str], confusion: bool) -> QualityState:
+        if len(classes) > self.limits.max_classes:
+            limit = self.limits.max_classes
+            raise InputTooLarge("too-many-classes", f"{len(classes)} classes, over the limit of {limit}")
         previous = self.state or QualityState.empty(self.task.family, classes, with_confusion=confusion)
         if confusion and previous.confusion is None:
             previous = QualityState.empty(self.task.family, classes, with_confusion=True)
@@ -220,6 +225,7 @@ def consolidate(
     creation_date: str | datetime | None = None,
     mask_uri: MaskUri | None = None,
     element: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ConsolidationResult:
     """Consolidate one batch of objects.
 
@@ -233,6 +239,7 @@ def consolidate(
     mask_uri: semantic segmentation only: the S3 URI the caller will upload each mask to
         (a function or a mapping of datasetObjectId).
     element: custom templates only: consolidate this element alone (default: every element).
+    limits: bounds on one object's work; an object over them raises InputTooLarge (a ValueError).
     Objects without a usable answer are reported in `failures`, not raised. Answers with no built-in
     element name are a custom template's (task type "custom", see custom.py).
     """
@@ -264,6 +271,7 @@ def consolidate(
         "creation-date": _format_date(creation_date),
     }
     batch = _Batch(task, chosen, parsed, state, label_attribute_name, base)
+    batch.limits = limits
     if task.family == SEGMENTATION:
         if mask_uri is None:
             raise ValueError("semantic segmentation needs mask_uri (where each consolidated mask goes)")
@@ -386,6 +394,8 @@ def _box_coords(box: Mapping[str, Any]) -> tuple[float, float, float, float] | N
     left, top, width, height = (_number(box.get(key)) for key in ("left", "top", "width", "height"))
     if left is None or top is None or width is None or height is None or width <= 0 or height <= 0:
         return None
+    if not (math.isfinite(left + width) and math.isfinite(top + height) and math.isfinite(width * height)):
+        return None  # e.g. 1e308 + 1e308: no area to compare
     return (left, top, left + width, top + height)
 
 
@@ -412,8 +422,15 @@ def _shape_batch(
             if payload is None:
                 continue
             items, extra = payload if isinstance(payload, tuple) else (payload, None)
+            if len(items) > batch.limits.max_shapes_per_answer:
+                limit = batch.limits.max_shapes_per_answer
+                raise InputTooLarge("too-many-shapes", f"an answer has {len(items)} {what}, over the limit of {limit}")
             shapes = [(xy, str(item["label"])) for item in items if (xy := coords_of(item)) is not None]
             rows[oid].append((a.worker_id, shapes, extra))
+        total = sum(len(shapes) for _, shapes, _ in rows[oid])
+        if total > batch.limits.max_shapes_per_object:
+            limit = batch.limits.max_shapes_per_object
+            raise InputTooLarge("too-many-shapes", f"object {oid} has {total} {what}, over the limit of {limit}")
     previous = batch.state.classes if batch.state else ()
     seen = (name for answers in rows.values() for _, shapes, _ in answers for _, name in shapes)
     classes = ans.resolve_classes(seen, categories, previous)
@@ -487,10 +504,19 @@ def _spans(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResu
 # --- semantic segmentation -----------------------------------------------------------------------
 
 
-def _decode_worker_mask(payload: Mapping[str, Any]) -> np.ndarray | None:
+def _expected_size(payload: Mapping[str, Any]) -> tuple[int, int] | None:
+    props = payload.get("inputImageProperties")
+    if not isinstance(props, Mapping):
+        return None
+    width, height = _number(props.get("width")), _number(props.get("height"))
+    return None if width is None or height is None else (int(width), int(height))
+
+
+def _decode_worker_mask(payload: Mapping[str, Any], limits: Limits) -> np.ndarray | None:
+    """The worker's mask; None (the answer is dropped) when it is not a PNG of the image's size within the cap."""
     try:
         raw = base64.b64decode(payload["labeledImage"]["pngImageData"], validate=False)
-        return decode_png(raw)
+        return decode_png(raw, max_pixels=limits.max_mask_pixels, expected_size=_expected_size(payload))
     except (PngError, binascii.Error, ValueError, KeyError, TypeError):
         return None
 
@@ -513,7 +539,7 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         rows[oid] = []
         for a in answers:
             payload = ans.segmentation_of(a.content)
-            pixels = None if payload is None else _decode_worker_mask(payload)
+            pixels = None if payload is None else _decode_worker_mask(payload, batch.limits)
             if pixels is not None:
                 rows[oid].append((a.worker_id, pixels, _mappings(payload)))
     previous = batch.state.classes if batch.state else ()

@@ -49,22 +49,34 @@ def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
 
 
-def _unfilter(kinds: np.ndarray, filtered: np.ndarray) -> np.ndarray:
-    """filtered: (H, W, bpp) uint8 -> raw pixels (H, W, bpp) uint8."""
-    h, w, _ = filtered.shape
-    if kinds.max(initial=0) > 4:
-        raise PngError("unknown row filter")
-    if np.isin(kinds, (0, 2)).all():
-        out = np.empty_like(filtered)
-        previous = np.zeros_like(filtered[0])
-        for r in range(h):
-            previous = filtered[r] + previous if kinds[r] == 2 else filtered[r]
-            out[r] = previous
-        return out
-    # Sub/Average/Paeth depend on the pixel to the left: sweep anti-diagonals so that each step is
-    # vectorised over rows (pixel (r, c) needs (r, c-1), (r-1, c) and (r-1, c-1) only).
-    f = filtered.astype(np.int16)
-    x = np.zeros((h + 1, w + 1, f.shape[2]), np.int16)  # padded: x[r+1, c+1] is pixel (r, c)
+# Estimated costs (seconds) of undoing Average/Paeth rows: a Python loop per byte, or one numpy step
+# per anti-diagonal. Each block of such rows takes the cheaper, so the work stays linear in the pixels
+# with a bounded constant whatever the shape (a 2,000,000 x 4 image runs no 2,000,000 numpy steps).
+_LOOP_COST_PER_BYTE = 4e-7
+_DIAGONAL_COST_PER_STEP = 4e-5
+
+
+def _unfilter_bytes(kind: int, f: bytes, up: bytes, bpp: int) -> bytearray:
+    """One Average (3) or Paeth (4) row, byte by byte."""
+    out = bytearray(len(f))
+    for i in range(len(f)):
+        a = out[i - bpp] if i >= bpp else 0
+        b = up[i]
+        if kind == 3:
+            out[i] = (f[i] + ((a + b) >> 1)) & 0xFF
+            continue
+        c = up[i - bpp] if i >= bpp else 0
+        pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - c - c)
+        out[i] = (f[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+    return out
+
+
+def _unfilter_diagonals(kinds: np.ndarray, f: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Rows of any filter, one step per anti-diagonal (pixel (r, c) needs (r, c-1), (r-1, c), (r-1, c-1))."""
+    h, w, bpp = f.shape
+    f = f.astype(np.int16)
+    x = np.zeros((h + 1, w + 1, bpp), np.int16)  # padded: x[r+1, c+1] is pixel (r, c); x[0] the row above
+    x[0, 1:] = previous
     kind_of = kinds.astype(np.int16)
     for d in range(h + w - 1):
         r = np.arange(max(0, d - w + 1), min(h - 1, d) + 1)
@@ -80,8 +92,62 @@ def _unfilter(kinds: np.ndarray, filtered: np.ndarray) -> np.ndarray:
     return x[1:, 1:].astype(np.uint8)
 
 
-def decode_png(data: bytes) -> np.ndarray:
-    """PNG bytes -> (H, W, C) uint8; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (palette is expanded)."""
+def _unfilter(kinds: np.ndarray, filtered: np.ndarray) -> np.ndarray:
+    """filtered: (H, W, bpp) uint8 -> raw pixels (H, W, bpp) uint8, in time linear in the pixels."""
+    h, w, bpp = filtered.shape
+    if kinds.max(initial=0) > 4:
+        raise PngError("unknown row filter")
+    out = np.empty_like(filtered)
+    previous = np.zeros((w, bpp), np.uint8)
+    r = 0
+    while r < h:
+        kind = int(kinds[r])
+        if kind <= 2:  # None, Sub (a running sum per channel, mod 256) and Up are vectorised per row
+            row = filtered[r]
+            if kind == 1:
+                row = np.cumsum(row, axis=0, dtype=np.uint8)
+            elif kind == 2:
+                row = row + previous
+            out[r] = previous = row
+            r += 1
+            continue
+        end = r
+        while end < h and kinds[end] >= 3:
+            end += 1
+        rows = end - r
+        if rows * w * bpp * _LOOP_COST_PER_BYTE <= (rows + w) * _DIAGONAL_COST_PER_STEP:
+            up = previous.tobytes()
+            for i in range(r, end):
+                up = bytes(_unfilter_bytes(int(kinds[i]), filtered[i].tobytes(), up, bpp))
+                out[i] = np.frombuffer(up, np.uint8).reshape(w, bpp)
+        else:
+            out[r:end] = _unfilter_diagonals(kinds[r:end], filtered[r:end], previous)
+        previous = out[end - 1]
+        r = end
+    return out
+
+
+def _inflate(idat: bytes, expected: int) -> bytes:
+    """Inflate at most `expected` bytes: a stream that would expand further is refused, not expanded."""
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(idat, expected + 1)
+    except zlib.error as exc:
+        raise PngError(f"bad image data: {exc}") from exc
+    if len(raw) > expected or inflater.unconsumed_tail:
+        raise PngError("image data inflates beyond the size in its header")
+    if len(raw) != expected or not inflater.eof:
+        raise PngError("image data has the wrong size")
+    return raw
+
+
+def decode_png(
+    data: bytes, *, max_pixels: int | None = None, expected_size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """PNG bytes -> (H, W, C) uint8; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (palette is expanded).
+
+    max_pixels and expected_size (width, height) are checked against the header before inflating.
+    """
     header = None
     palette = None
     transparency = None
@@ -100,14 +166,13 @@ def decode_png(data: bytes) -> np.ndarray:
     width, height, depth, color_type, compression, filter_method, interlace = header
     if depth != 8 or color_type not in _CHANNELS or compression or filter_method or interlace:
         raise PngError(f"unsupported PNG (depth {depth}, color type {color_type}, interlace {interlace})")
+    if expected_size is not None and (width, height) != tuple(expected_size):
+        raise PngError(f"mask is {width}x{height}, the image is {expected_size[0]}x{expected_size[1]}")
+    if max_pixels is not None and width * height > max_pixels:
+        raise PngError(f"mask of {width}x{height} pixels is over the limit of {max_pixels}")
     channels = _CHANNELS[color_type]
     stride = width * channels
-    try:
-        raw = zlib.decompress(bytes(idat))
-    except zlib.error as exc:
-        raise PngError(f"bad image data: {exc}") from exc
-    if len(raw) != height * (stride + 1):
-        raise PngError("image data has the wrong size")
+    raw = _inflate(bytes(idat), height * (stride + 1))
     rows = np.frombuffer(raw, np.uint8).reshape(height, stride + 1)
     pixels = _unfilter(rows[:, 0], rows[:, 1:].reshape(height, width, channels))
     if color_type != 3:
@@ -129,6 +194,13 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _filter(pixels: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    if kinds.size and (kinds == kinds[0]).all() and kinds[0] in (0, 2):
+        # One filter for all rows (masks are written with Up): no int16 copies of the whole image.
+        if kinds[0] == 0:
+            return pixels.copy()
+        out = pixels.copy()
+        out[1:] -= pixels[:-1]  # uint8 arithmetic wraps mod 256, as the filter does
+        return out
     x = pixels.astype(np.int16)
     left = np.zeros_like(x)
     left[:, 1:] = x[:, :-1]

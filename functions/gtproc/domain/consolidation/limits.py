@@ -1,0 +1,30 @@
+"""Bounds on the work one object may cost, so a hostile answer cannot exhaust a 512 MB function.
+
+Exceeding a bound is not a crash and not retryable: the input is reported invalid (`InputTooLarge`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class InputTooLarge(ValueError):
+    """An input over one of the Limits; `code` names the bound."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # 4 Mpx: three RGBA masks of that size consolidate in under 512 MB (benchmarks/bench_bounds.py).
+    max_mask_pixels: int = 4 * 1024 * 1024
+    # Box and span clustering is quadratic in the shapes of one object: bounded here.
+    max_shapes_per_answer: int = 500
+    max_shapes_per_object: int = 1500
+    # Classes of a job (its worker quality is one DynamoDB item, at most 400 KB).
+    max_classes: int = 1000
+
+
+DEFAULT_LIMITS = Limits()
