@@ -34,7 +34,7 @@ class GtprocConfig(BaseModel):
     archive_retention_days: int = Field(default=30, ge=0)
     post_annotation_lambda: bool = False
     manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
-    # A lease is never renewed: it must outlast the longest run (function timeout plus the wait for a lease).
+    # Only for runs without a deadline; a Lambda run's lease ends at its deadline (+10 s).
     lease_seconds: int = Field(default=900, ge=FUNCTION_TIMEOUT_SECONDS + 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

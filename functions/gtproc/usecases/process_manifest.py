@@ -7,6 +7,7 @@ job's labels so far, then commit the ledger. A final manifest also publishes the
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -73,8 +74,11 @@ _object_id_decoder = msgspec.json.Decoder(_ObjectId)
 @dataclass(frozen=True)
 class PipelineConfig:
     key_prefix: str = ""
-    lease_seconds: int = 900
+    lease_seconds: int = 900  # the lease of a run with no deadline (CLI, tests)
     lease_wait_seconds: float = 20.0  # how long to wait for another run of the same job before retrying later
+    # A run with a deadline holds its lease until the deadline plus this margin (clock skew between
+    # Lambda and DynamoDB's clients); Lambda ends the run at its deadline, so the lease always covers it.
+    lease_grace_seconds: float = 10.0
 
 
 @dataclass
@@ -105,29 +109,38 @@ class ProcessManifest:
         self.config = config or PipelineConfig()
         self.clock, self.sleep = clock, sleep
 
-    def __call__(self, bucket: str, key: str) -> ManifestOutcome:
+    def __call__(self, bucket: str, key: str, deadline: float | None = None) -> ManifestOutcome:
+        """`deadline`: when the invocation ends (the handler's remaining time), on `clock`'s scale."""
         if not is_under_prefix(key, self.config.key_prefix):
             return ManifestOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
         location = parse_output_key(key)
         if location is None or not location.is_manifest:
             return ManifestOutcome(key, "skipped", "not an output manifest of the Ground Truth layout")
         job_id = location.job_id(bucket)
-        lease = self._acquire(job_id)
+        lease = self._acquire(job_id, deadline)
         try:
             return _Run(self, lease, bucket, location).execute()
         except BaseException:
             self.state.release(lease)
             raise
 
-    def _acquire(self, job_id: str) -> JobLease:
+    def _lease_seconds(self, now: float, deadline: float | None) -> int:
+        if deadline is None:
+            return self.config.lease_seconds
+        return max(1, math.ceil(deadline - now + self.config.lease_grace_seconds))
+
+    def _acquire(self, job_id: str, deadline: float | None) -> JobLease:
         owner = uuid.uuid4().hex
-        deadline = self.clock() + self.config.lease_wait_seconds
+        give_up = self.clock() + self.config.lease_wait_seconds
+        if deadline is not None:
+            give_up = min(give_up, deadline - self.config.lease_wait_seconds)  # leave time for the run
         delay = 0.25
         while True:
+            now = self.clock()
             try:
-                return self.state.acquire(job_id, owner, self.clock(), self.config.lease_seconds)
+                return self.state.acquire(job_id, owner, now, self._lease_seconds(now, deadline))
             except LeaseHeld:
-                if self.clock() + delay > deadline:
+                if self.clock() + delay > give_up:
                     raise
                 self.sleep(delay)
                 delay = min(delay * 2, 4.0)
