@@ -21,6 +21,14 @@ class PublishFailed(Exception):
     """Some events could not be published after retries; what was published is committed."""
 
 
+class JournalFailed(PublishFailed):
+    """Events were accepted but their journal write kept failing: the run commits its ledger and stops."""
+
+    def __init__(self, message: str, entries: Sequence[EventEntry] = ()) -> None:
+        super().__init__(message)
+        self.entries = tuple(entries)
+
+
 @dataclass(frozen=True, slots=True)
 class EventEntry:
     """One event to put on the bus, with the facts it publishes (recorded once it is on the bus)."""

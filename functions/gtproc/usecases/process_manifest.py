@@ -31,6 +31,7 @@ from gtproc.usecases.ports import (
     EventPublisher,
     JobLease,
     JobStateStore,
+    JournalFailed,
     LabelStore,
     LeaseHeld,
     ObjectMissing,
@@ -79,6 +80,7 @@ class PipelineConfig:
     # A run with a deadline holds its lease until the deadline plus this margin (clock skew between
     # Lambda and DynamoDB's clients); Lambda ends the run at its deadline, so the lease always covers it.
     lease_grace_seconds: float = 10.0
+    journal_attempts: int = 5  # about 3 s of backoff before the run gives up and commits what it published
 
 
 @dataclass
@@ -202,6 +204,12 @@ class _Run:
             if tally is not None and not self.ledger.completed:
                 sender.send(self._completion(tally))
                 sender.flush()
+        except JournalFailed as failure:
+            # The facts of the batch the journal missed are in this run's ledger: committing it (ledger
+            # to S3 first) is what keeps the retry from publishing them again. Nothing more is published.
+            self._fold_in(failure.entries, [fact for entry in failure.entries for fact in entry.facts])
+            self._commit(sender)
+            raise
         except PublishFailed:
             self._commit(sender)  # what was published is committed; the retry publishes the rest
             raise
@@ -227,7 +235,23 @@ class _Run:
 
     def _on_published(self, entries: Sequence[EventEntry]) -> None:
         facts = [fact for entry in entries for fact in entry.facts]
-        self.uc.state.record_published(self.lease, facts, self.uc.clock())
+        self._journal(entries, facts)
+        self._fold_in(entries, facts)
+
+    def _journal(self, entries: Sequence[EventEntry], facts: list[FactKey]) -> None:
+        """Journal facts that are on the bus, retried: a journal lost here is a batch published twice."""
+        attempts = self.uc.config.journal_attempts
+        for attempt in range(attempts):
+            try:
+                self.uc.state.record_published(self.lease, facts, self.uc.clock())
+                return
+            except Exception as error:
+                if attempt == attempts - 1:
+                    message = f"journaling {len(facts)} published facts failed {attempts} times: {error}"
+                    raise JournalFailed(message, entries) from error
+                self.uc.sleep(min(0.2 * 2**attempt, 5.0))
+
+    def _fold_in(self, entries: Sequence[EventEntry], facts: list[FactKey]) -> None:
         for entry in entries:
             self.outcome.published[entry.detail_type] = self.outcome.published.get(entry.detail_type, 0) + len(
                 entry.facts

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from gtproc.adapters.memory import MemoryJobState
 from gtproc.contract.events import OBJECTS_LABELED
-from gtproc.usecases.ports import LeaseHeld
+from gtproc.usecases.ports import LeaseHeld, PublishFailed
 from gtproc.usecases.process_manifest import PipelineConfig
 from pipeline_support import BUCKET, Harness, intermediate_key, snapshot
 
@@ -87,3 +87,52 @@ def test_the_wait_for_a_busy_job_leaves_the_run_its_time() -> None:
     with pytest.raises(LeaseHeld):
         h.pm(BUCKET, intermediate_key(JOB, 1), deadline=start + 25.0)
     assert h.clock() - start <= 5.0  # 25 s left: at least 20 s of them stay for the run
+
+
+# ---- a journal write that fails after PutEvents accepted the batch ------------------------------------------
+
+
+class FlakyJournal(MemoryJobState):
+    """DynamoDB errors (not a crash) on the next `journal_failures` journal writes and `commit_failures` commits."""
+
+    def __init__(self, journal_failures: int, commit_failures: int = 0) -> None:
+        super().__init__()
+        self.journal_failures, self.commit_failures = journal_failures, commit_failures
+
+    def record_published(self, lease: Any, facts: Any, now: float) -> None:
+        if self.journal_failures:
+            self.journal_failures -= 1
+            raise ConnectionError("ProvisionedThroughputExceededException")
+        super().record_published(lease, facts, now)
+
+    def commit(self, lease: Any, new_version: int, now: float, summary: dict[str, object]) -> None:
+        if self.commit_failures:
+            self.commit_failures -= 1
+            raise ConnectionError("InternalServerError")
+        super().commit(lease, new_version, now, summary)
+
+
+def test_a_failing_journal_write_is_retried() -> None:
+    h = Harness(state=FlakyJournal(journal_failures=2))
+    outcome = h.process(intermediate_key(JOB, 1), snapshot(JOB, 20, labeled=range(8)))
+    assert outcome.published == {OBJECTS_LABELED: 8}
+    assert h.published() == Counter({(JOB, str(i)): 1 for i in range(8)})
+    assert len(h.clock.sleeps) >= 2
+
+
+@pytest.mark.parametrize("commit_failures", [0, 1], ids=["commit-ok", "dynamodb-down"])
+def test_a_journal_that_keeps_failing_stops_the_run_and_the_retry_publishes_nothing_twice(commit_failures) -> None:
+    state = FlakyJournal(journal_failures=10**6, commit_failures=commit_failures)
+    h = Harness(state=state)
+    key = intermediate_key(JOB, 1)
+    with pytest.raises((PublishFailed, ConnectionError)):  # the commit's own error when DynamoDB is down
+        h.process(key, snapshot(JOB, 20, labeled=range(8)))
+    assert h.publisher.calls == 1  # nothing more published once the journal failed
+    assert h.published() == Counter({(JOB, str(i)): 1 for i in range(8)})
+
+    state.journal_failures = 0
+    more = h.process(key, snapshot(JOB, 20, labeled=range(12)))
+    assert more.published == {OBJECTS_LABELED: 4}
+    assert h.published() == Counter({(JOB, str(i)): 1 for i in range(12)})
+    labels = Counter(r["datasetObjectId"] for r in h.label_lines(JOB_ID))
+    assert labels == Counter({str(i): 1 for i in range(12)})
