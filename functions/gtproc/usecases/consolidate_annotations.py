@@ -10,7 +10,6 @@ Truth's consolidation-response lands, each object is compared with ours (`Consol
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,8 +36,8 @@ from gtproc.usecases.ports import (
     EventPublisher,
     JobDescriptions,
     JobInfo,
-    PublishFailed,
 )
+from gtproc.usecases.publish_once import Claim, PublishOnce
 from gtproc.usecases.publishing import BatchSender
 
 QUALITY_SAVE_ATTEMPTS = 8
@@ -134,7 +133,11 @@ class ConsolidateAnnotations:
     ) -> bool | None:
         """True when published now, None when another delivery already did, False when nothing usable."""
         record_id = f"ANN#{location.iteration}#{object_id}"
-        if self._published_before(job_id, record_id):
+        claim = self._once.check(job_id, record_id)
+        if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
+            self._learn_quality(job_id, location, self._describe(location.job_name, answers), object_id, answers)
+            return True
+        if claim is not Claim.FREE:
             return None
         info = self._describe(location.job_name, answers)
         prior, _ = self.store.load_quality(job_id)
@@ -142,17 +145,6 @@ class ConsolidateAnnotations:
         if result is None or not result.objects:
             return False
         obj = result.objects[0]
-        record = {
-            "status": "pending",
-            "labelAttributeName": info.label_attribute_name,
-            "taskType": result.task_type.groundtruth_type,
-            "label": obj.label,
-            "metadata": obj.metadata,
-            "method": obj.method,
-            "workers": obj.workers,
-            "agreement": obj.agreement,
-            "workerIds": list(obj.worker_ids),
-        }
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
             iteration=location.iteration or 0,
@@ -166,51 +158,18 @@ class ConsolidateAnnotations:
             method=obj.method,
             worker_ids=list(obj.worker_ids),
         )
-
-        def write_mask() -> None:
-            if obj.mask_png is not None:
-                mask_key = self._mask_key(job_id, location, object_id)
-                self.blobs.write(self.config.results_bucket, mask_key, obj.mask_png)
-
+        if obj.mask_png is not None:
+            # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
         entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
-        if not self._publish_once(job_id, record_id, record, entry, before_publish=write_mask):
+        if not self._once.publish(job_id, record_id, entry):
             return None
         self._learn_quality(job_id, location, info, object_id, answers)
         return True
 
-    def _published_before(self, job_id: str, record_id: str) -> bool:
-        """True when the record's event is out; a claim left unpublished for too long is released."""
-        existing = self.store.get(job_id, record_id)
-        if existing is None:
-            return False
-        if existing.get("status") == "published":
-            return True
-        # A claim never published: its invocation died (a timeout) or is still publishing. Once it is
-        # older than any invocation can live, release it so this delivery can take it over.
-        self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
-        return False
-
-    def _publish_once(
-        self,
-        job_id: str,
-        record_id: str,
-        record: dict[str, Any],
-        entry: EventEntry,
-        before_publish: Callable[[], None] | None = None,
-    ) -> bool:
-        """Claim the record (the first claimer publishes), publish, mark it published. False: not ours."""
-        owner = uuid.uuid4().hex
-        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
-            return False
-        try:
-            if before_publish is not None:
-                before_publish()
-            self._publish(entry)
-        except PublishFailed:
-            self.store.unclaim(job_id, record_id, owner)  # let the retry publish it
-            raise
-        self.store.mark_published(job_id, record_id)
-        return True
+    @property
+    def _once(self) -> PublishOnce:
+        return PublishOnce(self.store, self._publish, self.clock, self.config.stale_claim_seconds)
 
     def _consolidate(
         self,
@@ -324,7 +283,10 @@ class ConsolidateAnnotations:
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
-        if self._published_before(job_id, record_id):
+        claim = self._once.check(job_id, record_id)
+        if claim is Claim.RESUMED:
+            published[CONSOLIDATION_COMPARED] = 1
+        if claim is not Claim.FREE:
             return published
         detail = ConsolidationCompared(
             job_name=location.job_name,
@@ -337,7 +299,7 @@ class ConsolidateAnnotations:
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
         entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())
-        if self._publish_once(job_id, record_id, {"status": "pending", "agree": agree}, entry):
+        if self._once.publish(job_id, record_id, entry):
             published[CONSOLIDATION_COMPARED] = 1
         return published
 

@@ -140,3 +140,13 @@ class AnnotationStore(Protocol):
     def release_stale(self, job_id: str, record_id: str, claimed_before: float) -> None:
         """Delete the record if it is still unpublished and was claimed before the given time."""
         ...
+
+    def take_over(
+        self, job_id: str, record_id: str, owner: str, now: float, claimed_before: float
+    ) -> dict[str, object] | None:
+        """Become the owner of an unpublished claim made before the given time; the record, or None."""
+        ...
+
+    def release_claim(self, job_id: str, record_id: str, owner: str) -> None:
+        """Keep the record but make it stale at once, so the next delivery takes it over (if still the owner)."""
+        ...
