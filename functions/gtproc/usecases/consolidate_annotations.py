@@ -147,6 +147,8 @@ class ConsolidateAnnotations:
         obj = result.objects[0]
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
+            bucket=bucket,
+            job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=info.label_attribute_name,
@@ -290,6 +292,8 @@ class ConsolidateAnnotations:
             return published
         detail = ConsolidationCompared(
             job_name=location.job_name,
+            bucket=bucket,
+            job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=attribute,

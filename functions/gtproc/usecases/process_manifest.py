@@ -180,7 +180,7 @@ class _Run:
         relabel = self._labels_missing() if self.recovered else set()
         detector = Detector(location.job_name, self.ledger, tally, relabel)
         sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
-        packers = self.packers = _Packers(location, self.manifest_uri)
+        packers = self.packers = _Packers(self.bucket, location, self.manifest_uri)
         try:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
         except ObjectMissing:
@@ -219,6 +219,8 @@ class _Run:
     def _completion(self, tally: JobTally) -> EventEntry:
         detail = LabelingJobCompleted(
             job_name=self.location.job_name,
+            bucket=self.bucket,
+            job_path=self.location.job_root,
             manifest_uri=self.manifest_uri,
             objects=tally.objects,
             labeled=tally.labeled,
@@ -347,7 +349,8 @@ class _Run:
 class _Packers:
     """One event packer per detail type and label attribute of the manifest being processed."""
 
-    def __init__(self, location: OutputKey, manifest_uri: str) -> None:
+    def __init__(self, bucket: str, location: OutputKey, manifest_uri: str) -> None:
+        self.bucket = bucket
         self.location = location
         self.manifest_uri = manifest_uri
         self.packers: dict[tuple[str, str], EventPacker] = {}
@@ -359,12 +362,14 @@ class _Packers:
         packer = self.packers.get((detail_type, attribute))
         if packer is None:
             job = self.location.job_name
+            identity = {"bucket": self.bucket, "jobPath": self.location.job_root}
             if detail_type == VALIDATION_FAILED:
-                frame = {"jobName": job, "manifestUri": self.manifest_uri}
+                frame = {"jobName": job, **identity, "manifestUri": self.manifest_uri}
                 packer = EventPacker(detail_type, frame, "errors", "invalidCount")
             else:
                 frame = {
                     "jobName": job,
+                    **identity,
                     "labelAttributeName": attribute,
                     "iteration": self.location.iteration,
                     "manifestUri": self.manifest_uri,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from annotations_support import (
     BIRDS_JOB,
+    BUCKET,
     CARS,
     CARS_TREE,
     CLASSIFICATION_METADATA_KEYS,
@@ -61,6 +62,7 @@ def test_classification_write_publishes_one_event_with_the_contract_fields(harne
     assert set(event) == CONTRACT_FIELDS
     msgspec.convert(event, AnnotationsConsolidated)  # and it decodes as the published schema
     assert event["jobName"] == FLOWERS
+    assert (event["bucket"], event["jobPath"]) == (BUCKET, FLOWERS)
     assert event["iteration"] == 1
     assert event["datasetObjectId"] == "3"
     assert event["labelAttributeName"] == FLOWERS  # no job description: the console's default, the job name
@@ -253,3 +255,21 @@ def test_segmentation_mask_is_written_to_the_results_bucket_and_not_compared():
     harness.put(response, [{"datasetObjectId": "0", "consolidatedAnnotation": {"content": content}}])
     assert harness(response).published == {}  # masks live in other objects: no comparison
     assert [record for _, record in harness.store.records if record.startswith("CMP#")] == []
+
+
+def test_a_job_of_the_same_name_in_another_folder_or_bucket_is_told_apart(harness: Harness):
+    harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_3)
+    body = harness.read(FLOWERS_3)
+    harness.put(f"other/{FLOWERS_3}", body)
+    harness.put(FLOWERS_3, body, bucket="another-bucket")
+
+    harness(FLOWERS_3)
+    harness(f"other/{FLOWERS_3}")
+    harness(FLOWERS_3, bucket="another-bucket")
+
+    identities = [(e["jobName"], e["bucket"], e["jobPath"]) for e in harness.events(CONSOLIDATED)]
+    assert identities == [
+        (FLOWERS, BUCKET, FLOWERS),
+        (FLOWERS, BUCKET, f"other/{FLOWERS}"),
+        (FLOWERS, "another-bucket", FLOWERS),
+    ]
