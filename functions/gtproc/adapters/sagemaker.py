@@ -74,6 +74,7 @@ class SageMakerJobs:
             task_type=task_of_consolidation_arn(arn),
             workers_per_object=human.get("NumberOfHumanWorkersPerDataObject"),
             source="sagemaker",
+            output_path=(job.get("OutputConfig") or {}).get("S3OutputPath"),
         )
 
     def _categories(self, uri: str | None) -> tuple[str, ...] | None:

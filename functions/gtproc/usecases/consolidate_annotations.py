@@ -9,6 +9,7 @@ Truth's consolidation-response lands, each object is compared with ours (`Consol
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from gtproc.usecases.publish_once import Claim, PublishOnce
 from gtproc.usecases.publishing import BatchSender
 
 QUALITY_SAVE_ATTEMPTS = 8
+_log = logging.getLogger("gtproc")
 _encoder = msgspec.json.Encoder()
 
 
@@ -63,6 +65,15 @@ class AnnotationOutcome:
     duplicates: int = 0
 
 
+def _describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
+    """Whether a SageMaker description is of the job whose key this is: its output path is the key's folder."""
+    if info.source != "sagemaker":
+        return True
+    if not info.output_path:
+        return False
+    return f"{info.output_path.rstrip('/')}/{location.job_name}" == f"s3://{bucket}/{location.job_root}"
+
+
 def worker_answers(data: bytes) -> list[dict[str, Any]]:
     """The answers of a worker-response file, as the consolidation library takes them."""
     return [
@@ -80,11 +91,13 @@ class ConsolidateAnnotations:
         config: AnnotationsConfig | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.blobs, self.jobs, self.store, self.publisher = blobs, jobs, store, publisher
         self.config = config or AnnotationsConfig()
         self.clock, self.sleep = clock, sleep
         self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
+        self.warn = warn or _log.warning
 
     def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
         if not is_under_prefix(key, self.config.key_prefix):
@@ -135,11 +148,11 @@ class ConsolidateAnnotations:
         record_id = f"ANN#{location.iteration}#{object_id}"
         claim = self._once.check(job_id, record_id)
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
-            self._learn_quality(job_id, location, self._describe(location.job_name, answers), object_id, answers)
+            self._learn_quality(job_id, location, self._describe(bucket, location, answers), object_id, answers)
             return True
         if claim is not Claim.FREE:
             return None
-        info = self._describe(location.job_name, answers)
+        info = self._describe(bucket, location, answers)
         prior, _ = self.store.load_quality(job_id)
         result = self._consolidate(job_id, location, info, object_id, answers, prior)
         if result is None or not result.objects:
@@ -221,12 +234,19 @@ class ConsolidateAnnotations:
                 return
             self.sleep(0.05 * (attempt + 1))
 
-    def _describe(self, job_name: str, answers: list[dict[str, Any]]) -> JobInfo:
+    def _describe(self, bucket: str, location: OutputKey, answers: list[dict[str, Any]]) -> JobInfo:
+        job_name = location.job_name
         if job_name not in self._job_info:
             self._job_info[job_name] = self.jobs.describe(job_name)
         info = self._job_info[job_name]
-        if info is not None:
+        if info is not None and _describes(info, bucket, location):
             return info
+        if info is not None:
+            # Another folder's job of the same name: its attribute and categories are not this key's.
+            self.warn(
+                f"s3://{bucket}/{location.job_root}: SageMaker's job {job_name!r} writes to {info.output_path}, "
+                "not here; using the key's own facts"
+            )
         # Without a description the job's name is the attribute (the console's default) and the
         # answers' shape tells the task type; a segmentation label is an S3 URI, so its attribute ends in -ref.
         shapes = {cons.infer_task_type(answer["answerContent"]) for answer in answers}

@@ -102,6 +102,7 @@ class JobInfo:
     task_type: str | None = None  # a gtproc.domain.consolidation.TaskType value; None: infer from answers
     workers_per_object: int | None = None
     source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
+    output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
 
 
 class JobDescriptions(Protocol):
