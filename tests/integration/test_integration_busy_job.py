@@ -73,3 +73,21 @@ def test_a_failed_requeue_fails_the_record_so_the_original_is_not_lost(aws, busy
         VisibilityTimeout=0,
     )
     assert [m["MessageId"] for m in aws.queued()] == [message["MessageId"]]
+
+
+def test_the_handler_gives_the_use_case_its_invocations_deadline(aws, monkeypatch) -> None:
+    import time
+
+    from gtproc.usecases.process_manifest import ManifestOutcome
+
+    deadlines = []
+
+    def use_case(bucket, key, deadline=None):
+        deadlines.append(deadline)
+        return ManifestOutcome(key, "skipped", "test")
+
+    monkeypatch.setattr(wiring, "process_manifest", lambda: use_case)
+    aws.put_sample(KEY, "bbox-three-iterations/cars-bbox/manifests/intermediate/1/output.manifest")
+    before = time.time()
+    aws.invoke(aws.records())  # the test context has 300 s left
+    assert len(deadlines) == 1 and before + 299 <= deadlines[0] <= time.time() + 300
