@@ -36,7 +36,7 @@ class GtprocConfig(BaseModel):
     manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
     # Per pipeline: the most concurrent invocations its SQS event source starts (SQS allows 2 to 1000).
     max_concurrency: int = Field(default=10, ge=2, le=1000)
-    # A lease is never renewed: it must outlast the longest run (function timeout plus the wait for a lease).
+    # Only for runs without a deadline; a Lambda run's lease ends at its deadline (+10 s).
     lease_seconds: int = Field(default=900, ge=FUNCTION_TIMEOUT_SECONDS + 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -69,6 +69,8 @@ class S3EventPipeline(Construct):
             event_pattern=event_pattern(self.pattern),
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
         )
+        # A busy job's message is sent back to its queue with a delay (gtproc.adapters.sqs.requeue).
+        self.queue.grant_send_messages(function)
         function.add_event_source(
             sources.SqsEventSource(
                 self.queue,

@@ -14,9 +14,11 @@ INT1 = "cars-bbox/manifests/intermediate/1/output.manifest"
 FINAL = "cars-bbox/manifests/output/output.manifest"
 INT1_FILE = "bbox-three-iterations/" + INT1
 FINAL_FILE = "bbox-three-iterations/" + FINAL
-LABELED_KEYS = {"jobName", "labelAttributeName", "iteration", "manifestUri", "count", "objects"}
+LABELED_KEYS = {"jobName", "bucket", "jobPath", "labelAttributeName", "iteration", "manifestUri", "count", "objects"}
 COMPLETED_KEYS = {
     "jobName",
+    "bucket",
+    "jobPath",
     "manifestUri",
     "objects",
     "labeled",
@@ -44,6 +46,7 @@ def test_objects_labeled_detail_has_exactly_the_contract_shape(aws, helpers) -> 
     (detail,) = helpers.by_type(events, "Objects Labeled")
     assert set(detail) == LABELED_KEYS
     assert detail["jobName"] == "cars-bbox" and detail["labelAttributeName"] == "cars-bbox"
+    assert (detail["bucket"], detail["jobPath"]) == (aws.resources.output_bucket, "cars-bbox")
     assert detail["iteration"] == 1 and isinstance(detail["iteration"], int)
     assert detail["manifestUri"] == f"s3://gt-output-bucket/{INT1}"
     assert detail["count"] == len(detail["objects"]) == 10
@@ -205,7 +208,7 @@ def test_bad_input_reports_invalid_lines_and_the_empty_manifest_publishes_nothin
     events = aws.observed()
 
     (invalid,) = helpers.by_type(events, "Validation Failed")
-    assert set(invalid) == {"jobName", "manifestUri", "invalidCount", "errors"}
+    assert set(invalid) == {"jobName", "bucket", "jobPath", "manifestUri", "invalidCount", "errors"}
     assert [e["line"] for e in invalid["errors"]] == [3, 4, 5, 6, 7, 8]
     for error in invalid["errors"]:
         assert {"line", "code", "message"} <= set(error) <= {"line", "code", "message", "attribute"}

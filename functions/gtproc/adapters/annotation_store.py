@@ -117,6 +117,46 @@ class DynamoAnnotationStore:
             if not _conditional_failed(error):
                 raise
 
+    def take_over(
+        self, job_id: str, record_id: str, owner: str, now: float, claimed_before: float
+    ) -> dict[str, Any] | None:
+        try:
+            item = self.ddb.update_item(
+                TableName=self.table_name,
+                Key=self._key(job_id, record_id),
+                UpdateExpression="SET #owner = :owner, claimedAt = :now",
+                ConditionExpression="attribute_exists(pk) AND #status <> :published AND claimedAt < :before",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":now": {"N": str(int(now))},
+                    ":published": {"S": "published"},
+                    ":before": {"N": str(int(claimed_before))},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        record = msgspec.json.decode(item["body"]["S"])
+        record["status"] = item["status"]["S"]
+        return record
+
+    def release_claim(self, job_id: str, record_id: str, owner: str) -> None:
+        try:
+            self.ddb.update_item(
+                TableName=self.table_name,
+                Key=self._key(job_id, record_id),
+                UpdateExpression="SET claimedAt = :zero",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+
     def unclaim(self, job_id: str, record_id: str, owner: str) -> None:
         try:
             self.ddb.delete_item(

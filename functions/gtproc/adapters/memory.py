@@ -173,3 +173,17 @@ class MemoryAnnotationStore:
         record = self.records.get((job_id, record_id))
         if record is not None and record.get("status") != "published" and record["_claimed_at"] < claimed_before:
             del self.records[(job_id, record_id)]
+
+    def take_over(
+        self, job_id: str, record_id: str, owner: str, now: float, claimed_before: float
+    ) -> dict[str, object] | None:
+        record = self.records.get((job_id, record_id))
+        if record is None or record.get("status") == "published" or record["_claimed_at"] >= claimed_before:
+            return None
+        record["_owner"], record["_claimed_at"] = owner, now
+        return self.get(job_id, record_id)
+
+    def release_claim(self, job_id: str, record_id: str, owner: str) -> None:
+        record = self.records.get((job_id, record_id))
+        if record is not None and record.get("_owner") == owner:
+            record["_claimed_at"] = float("-inf")

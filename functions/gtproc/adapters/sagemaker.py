@@ -82,6 +82,7 @@ class SageMakerJobs:
             custom_template=task_type is None
             and bool(arn)
             and bool((human.get("UiConfig") or {}).get("UiTemplateS3Uri")),
+            output_path=(job.get("OutputConfig") or {}).get("S3OutputPath"),
         )
 
     def _categories(self, uri: str | None) -> tuple[str, ...] | None:

@@ -46,6 +46,8 @@ class FailedObject(_Camel, kw_only=True):
 
 class ObjectsLabeled(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     label_attribute_name: str
     iteration: int | None  # null for the final manifest; always present
     manifest_uri: str
@@ -55,6 +57,8 @@ class ObjectsLabeled(_Camel, kw_only=True):
 
 class ObjectsFailed(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     label_attribute_name: str
     iteration: int | None
     manifest_uri: str
@@ -71,6 +75,8 @@ class LineError(_Camel, kw_only=True):
 
 class ValidationFailed(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     manifest_uri: str
     invalid_count: int
     errors: list[LineError]
@@ -78,6 +84,8 @@ class ValidationFailed(_Camel, kw_only=True):
 
 class LabelingJobCompleted(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     manifest_uri: str
     objects: int
     labeled: int
@@ -93,6 +101,8 @@ class LabelingJobCompleted(_Camel, kw_only=True):
 
 class AnnotationsConsolidated(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     iteration: int
     dataset_object_id: str
     label_attribute_name: str
@@ -112,6 +122,8 @@ class ConsolidatedLabel(_Camel, kw_only=True):
 
 class ConsolidationCompared(_Camel, kw_only=True):
     job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     iteration: int
     dataset_object_id: str
     label_attribute_name: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gtproc.adapters.sqs import retry_in
+from gtproc.adapters.sqs import requeue, requeues
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
@@ -26,19 +27,23 @@ LEASE_RETRY_SECONDS = 30
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     # Counted before parsing, so a batch of unusable messages still flushes a metric, never an empty set.
     metrics.add_metric(name="ManifestMessagesReceived", unit=MetricUnit.Count, value=1)
     for write in object_writes(record.body):
         metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)
         logger.append_keys(bucket=write.bucket, key=write.key)
         try:
-            outcome = wiring.process_manifest()(write.bucket, write.key)
+            outcome = wiring.process_manifest()(write.bucket, write.key, deadline=_deadline(lambda_context))
         except LeaseHeld:
-            # Another invocation is on this job: come back in seconds, not after the visibility timeout.
-            logger.info("job busy, retrying soon", extra={"retryInSeconds": LEASE_RETRY_SECONDS})
-            retry_in(record.event_source_arn, record.receipt_handle, LEASE_RETRY_SECONDS)
-            raise
+            # Another invocation is on this job: a delayed copy comes back in seconds with a fresh
+            # receive count, then this record succeeds. Waiting never moves a message toward the DLQ.
+            # Writes of the message already processed are rewrites to the copy: nothing new (the ledger).
+            count = requeues(record.raw_event) + 1
+            logger.info("job busy, requeued", extra={"retryInSeconds": LEASE_RETRY_SECONDS, "requeues": count})
+            requeue(record.raw_event, LEASE_RETRY_SECONDS)
+            metrics.add_metric(name="ManifestMessagesRequeued", unit=MetricUnit.Count, value=1)
+            return
         logger.append_keys(job=outcome.job_name)
         if outcome.status != "processed":
             logger.info("manifest skipped", extra={"reason": outcome.reason})
@@ -61,6 +66,13 @@ def record_handler(record: SQSRecord) -> None:
                 "completed": outcome.completed,
             },
         )
+
+
+def _deadline(context: LambdaContext | None) -> float | None:
+    """When this invocation ends, on the wall clock the use case's lease is measured by."""
+    if context is None:
+        return None
+    return time.time() + context.get_remaining_time_in_millis() / 1000
 
 
 @logger.inject_lambda_context(clear_state=True)

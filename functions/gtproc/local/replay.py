@@ -129,7 +129,10 @@ class Lambda:
         messages = []
         while True:
             response = self.sqs.receive_message(
-                QueueUrl=self.pipeline.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+                QueueUrl=self.pipeline.queue_url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             )
             batch = response.get("Messages", [])
             if not batch:
@@ -143,7 +146,10 @@ class Lambda:
             "receiptHandle": message["ReceiptHandle"],
             "body": body,
             "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
+            "messageAttributes": {
+                name: {"stringValue": value.get("StringValue"), "dataType": value.get("DataType")}
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
             "md5OfBody": message.get("MD5OfBody", ""),
             "eventSource": "aws:sqs",
             "eventSourceARN": self.pipeline.queue_arn,

@@ -13,8 +13,8 @@ failure, never retried: it is published once as `Annotation File Invalid`, claim
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,8 +45,8 @@ from gtproc.usecases.ports import (
     JobDescriptions,
     JobInfo,
     ObjectTooLarge,
-    PublishFailed,
 )
+from gtproc.usecases.publish_once import Claim, PublishOnce
 from gtproc.usecases.publishing import BatchSender
 
 QUALITY_SAVE_ATTEMPTS = 8
@@ -55,6 +55,7 @@ MAX_ITEM_BYTES = 350 * 1024
 # Everything a decoder can raise on hostile JSON: bad syntax or shape, nesting past the recursion
 # limit, numbers past float range.
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OverflowError, ValueError)
+_log = logging.getLogger("gtproc")
 _encoder = msgspec.json.Encoder()
 
 
@@ -88,6 +89,15 @@ class AnnotationOutcome:
     code: str = ""  # why a file is invalid (Annotation File Invalid's code)
 
 
+def _describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
+    """Whether a SageMaker description is of the job whose key this is: its output path is the key's folder."""
+    if info.source != "sagemaker":
+        return True
+    if not info.output_path:
+        return False
+    return f"{info.output_path.rstrip('/')}/{location.job_name}" == f"s3://{bucket}/{location.job_root}"
+
+
 def worker_answers(data: bytes) -> list[dict[str, Any]]:
     """The answers of a worker-response file, as the consolidation library takes them."""
     return [
@@ -105,11 +115,13 @@ class ConsolidateAnnotations:
         config: AnnotationsConfig | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.blobs, self.jobs, self.store, self.publisher = blobs, jobs, store, publisher
         self.config = config or AnnotationsConfig()
         self.clock, self.sleep = clock, sleep
         self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
+        self.warn = warn or _log.warning
 
     def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
         if not is_under_prefix(key, self.config.key_prefix):
@@ -155,11 +167,9 @@ class ConsolidateAnnotations:
         # Keys are up to 1 KB, as are sort keys: the record is named by the key's digest.
         record_id = f"INV#{location.iteration}#{hashlib.sha256(location.key.encode()).hexdigest()[:32]}"
         job_id = location.job_id(bucket)
-        if self._published_before(job_id, record_id):
-            outcome.duplicates += 1
-            return outcome
+        claim = self._once.check(job_id, record_id)
         entry = EventEntry(ANNOTATION_FILE_INVALID, _encoder.encode(detail), ())
-        if self._publish_once(job_id, record_id, {"status": "pending", "code": invalid.code}, entry):
+        if claim is Claim.RESUMED or (claim is Claim.FREE and self._once.publish(job_id, record_id, entry)):
             outcome.published[ANNOTATION_FILE_INVALID] = 1
         else:
             outcome.duplicates += 1
@@ -191,28 +201,22 @@ class ConsolidateAnnotations:
     ) -> bool | None:
         """True when published now, None when another delivery already did, False when nothing usable."""
         record_id = f"ANN#{location.iteration}#{object_id}"
-        if self._published_before(job_id, record_id):
+        claim = self._once.check(job_id, record_id)
+        if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
+            self._learn_quality(job_id, location, self._describe(bucket, location, answers), object_id, answers)
+            return True
+        if claim is not Claim.FREE:
             return None
-        info = self._describe(location.job_name, answers)
+        info = self._describe(bucket, location, answers)
         prior, _ = self.store.load_quality(job_id)
         result = self._consolidate(job_id, location, info, object_id, answers, prior)
         if result is None or not result.objects:
             return False
         obj = result.objects[0]
-        record = {
-            "status": "pending",
-            "labelAttributeName": info.label_attribute_name,
-            "taskType": result.task_type.groundtruth_type,
-            "label": obj.label,
-            "metadata": obj.metadata,
-            "method": obj.method,
-            "workers": obj.workers,
-            "agreement": obj.agreement,
-            "workerIds": list(obj.worker_ids),
-        }
-        _check_item_size("the consolidation record", record)
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
+            bucket=bucket,
+            job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=info.label_attribute_name,
@@ -224,55 +228,21 @@ class ConsolidateAnnotations:
             method=obj.method,
             worker_ids=list(obj.worker_ids),
         )
-
-        def write_mask() -> None:
-            if obj.mask_png is not None:
-                mask_key = self._mask_key(job_id, location, object_id)
-                self.blobs.write(self.config.results_bucket, mask_key, obj.mask_png)
-            for uri, png in obj.masks:  # a custom template's mask elements, each at its own URI
-                self.blobs.write(
-                    self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png
-                )
-
+        # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+        if obj.mask_png is not None:
+            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
+        for uri, png in obj.masks:  # a custom template's mask elements, each at its own URI
+            self.blobs.write(self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png)
         entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
-        if not self._publish_once(job_id, record_id, record, entry, before_publish=write_mask):
+        _check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
+        if not self._once.publish(job_id, record_id, entry):
             return None
         self._learn_quality(job_id, location, info, object_id, answers)
         return True
 
-    def _published_before(self, job_id: str, record_id: str) -> bool:
-        """True when the record's event is out; a claim left unpublished for too long is released."""
-        existing = self.store.get(job_id, record_id)
-        if existing is None:
-            return False
-        if existing.get("status") == "published":
-            return True
-        # A claim never published: its invocation died (a timeout) or is still publishing. Once it is
-        # older than any invocation can live, release it so this delivery can take it over.
-        self.store.release_stale(job_id, record_id, self.clock() - self.config.stale_claim_seconds)
-        return False
-
-    def _publish_once(
-        self,
-        job_id: str,
-        record_id: str,
-        record: dict[str, Any],
-        entry: EventEntry,
-        before_publish: Callable[[], None] | None = None,
-    ) -> bool:
-        """Claim the record (the first claimer publishes), publish, mark it published. False: not ours."""
-        owner = uuid.uuid4().hex
-        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
-            return False
-        try:
-            if before_publish is not None:
-                before_publish()
-            self._publish(entry)
-        except PublishFailed:
-            self.store.unclaim(job_id, record_id, owner)  # let the retry publish it
-            raise
-        self.store.mark_published(job_id, record_id)
-        return True
+    @property
+    def _once(self) -> PublishOnce:
+        return PublishOnce(self.store, self._publish, self.clock, self.config.stale_claim_seconds)
 
     def _consolidate(
         self,
@@ -331,12 +301,19 @@ class ConsolidateAnnotations:
                 return
             self.sleep(0.05 * (attempt + 1))
 
-    def _describe(self, job_name: str, answers: list[dict[str, Any]]) -> JobInfo:
+    def _describe(self, bucket: str, location: OutputKey, answers: list[dict[str, Any]]) -> JobInfo:
+        job_name = location.job_name
         if job_name not in self._job_info:
             self._job_info[job_name] = self.jobs.describe(job_name)
         info = self._job_info[job_name]
-        if info is not None:
+        if info is not None and _describes(info, bucket, location):
             return info
+        if info is not None:
+            # Another folder's job of the same name: its attribute and categories are not this key's.
+            self.warn(
+                f"s3://{bucket}/{location.job_root}: SageMaker's job {job_name!r} writes to {info.output_path}, "
+                "not here; using the key's own facts"
+            )
         # Without a description the job's name is the attribute (the console's default) and the
         # answers' shape tells the task type; a segmentation label is an S3 URI, so its attribute ends in -ref.
         shapes = {cons.infer_task_type(answer["answerContent"]) for answer in answers}
@@ -397,10 +374,15 @@ class ConsolidateAnnotations:
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
-        if self._published_before(job_id, record_id):
+        claim = self._once.check(job_id, record_id)
+        if claim is Claim.RESUMED:
+            published[CONSOLIDATION_COMPARED] = 1
+        if claim is not Claim.FREE:
             return published
         detail = ConsolidationCompared(
             job_name=location.job_name,
+            bucket=bucket,
+            job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=attribute,
@@ -410,7 +392,7 @@ class ConsolidateAnnotations:
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
         entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())
-        if self._publish_once(job_id, record_id, {"status": "pending", "agree": agree}, entry):
+        if self._once.publish(job_id, record_id, entry):
             published[CONSOLIDATION_COMPARED] = 1
         return published
 
@@ -435,7 +417,7 @@ def _describe_error(error: BaseException) -> str:
     return str(error)
 
 
-def _check_item_size(what: str, item: dict[str, Any]) -> None:
-    size = len(_encoder.encode(item))
+def _check_item_size(what: str, item: dict[str, Any] | bytes) -> None:
+    size = len(item if isinstance(item, bytes) else _encoder.encode(item))
     if size > MAX_ITEM_BYTES:
         raise InvalidFile("item-too-large", f"{what} would be {size} bytes, over DynamoDB's item limit")

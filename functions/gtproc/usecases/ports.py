@@ -25,6 +25,14 @@ class PublishFailed(Exception):
     """Some events could not be published after retries; what was published is committed."""
 
 
+class JournalFailed(PublishFailed):
+    """Events were accepted but their journal write kept failing: the run commits its ledger and stops."""
+
+    def __init__(self, message: str, entries: Sequence[EventEntry] = ()) -> None:
+        super().__init__(message)
+        self.entries = tuple(entries)
+
+
 @dataclass(frozen=True, slots=True)
 class EventEntry:
     """One event to put on the bus, with the facts it publishes (recorded once it is on the bus)."""
@@ -99,6 +107,7 @@ class JobInfo:
     workers_per_object: int | None = None
     source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
     custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
+    output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
 
 
 class JobDescriptions(Protocol):
@@ -138,4 +147,14 @@ class AnnotationStore(Protocol):
 
     def release_stale(self, job_id: str, record_id: str, claimed_before: float) -> None:
         """Delete the record if it is still unpublished and was claimed before the given time."""
+        ...
+
+    def take_over(
+        self, job_id: str, record_id: str, owner: str, now: float, claimed_before: float
+    ) -> dict[str, object] | None:
+        """Become the owner of an unpublished claim made before the given time; the record, or None."""
+        ...
+
+    def release_claim(self, job_id: str, record_id: str, owner: str) -> None:
+        """Keep the record but make it stale at once, so the next delivery takes it over (if still the owner)."""
         ...

@@ -7,6 +7,7 @@ job's labels so far, then commit the ledger. A final manifest also publishes the
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from gtproc.usecases.ports import (
     EventPublisher,
     JobLease,
     JobStateStore,
+    JournalFailed,
     LabelStore,
     LeaseHeld,
     ObjectMissing,
@@ -73,8 +75,12 @@ _object_id_decoder = msgspec.json.Decoder(_ObjectId)
 @dataclass(frozen=True)
 class PipelineConfig:
     key_prefix: str = ""
-    lease_seconds: int = 900
+    lease_seconds: int = 900  # the lease of a run with no deadline (CLI, tests)
     lease_wait_seconds: float = 20.0  # how long to wait for another run of the same job before retrying later
+    # A run with a deadline holds its lease until the deadline plus this margin (clock skew between
+    # Lambda and DynamoDB's clients); Lambda ends the run at its deadline, so the lease always covers it.
+    lease_grace_seconds: float = 10.0
+    journal_attempts: int = 5  # about 3 s of backoff before the run gives up and commits what it published
 
 
 @dataclass
@@ -105,29 +111,38 @@ class ProcessManifest:
         self.config = config or PipelineConfig()
         self.clock, self.sleep = clock, sleep
 
-    def __call__(self, bucket: str, key: str) -> ManifestOutcome:
+    def __call__(self, bucket: str, key: str, deadline: float | None = None) -> ManifestOutcome:
+        """`deadline`: when the invocation ends (the handler's remaining time), on `clock`'s scale."""
         if not is_under_prefix(key, self.config.key_prefix):
             return ManifestOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
         location = parse_output_key(key)
         if location is None or not location.is_manifest:
             return ManifestOutcome(key, "skipped", "not an output manifest of the Ground Truth layout")
         job_id = location.job_id(bucket)
-        lease = self._acquire(job_id)
+        lease = self._acquire(job_id, deadline)
         try:
             return _Run(self, lease, bucket, location).execute()
         except BaseException:
             self.state.release(lease)
             raise
 
-    def _acquire(self, job_id: str) -> JobLease:
+    def _lease_seconds(self, now: float, deadline: float | None) -> int:
+        if deadline is None:
+            return self.config.lease_seconds
+        return max(1, math.ceil(deadline - now + self.config.lease_grace_seconds))
+
+    def _acquire(self, job_id: str, deadline: float | None) -> JobLease:
         owner = uuid.uuid4().hex
-        deadline = self.clock() + self.config.lease_wait_seconds
+        give_up = self.clock() + self.config.lease_wait_seconds
+        if deadline is not None:
+            give_up = min(give_up, deadline - self.config.lease_wait_seconds)  # leave time for the run
         delay = 0.25
         while True:
+            now = self.clock()
             try:
-                return self.state.acquire(job_id, owner, self.clock(), self.config.lease_seconds)
+                return self.state.acquire(job_id, owner, now, self._lease_seconds(now, deadline))
             except LeaseHeld:
-                if self.clock() + delay > deadline:
+                if self.clock() + delay > give_up:
                     raise
                 self.sleep(delay)
                 delay = min(delay * 2, 4.0)
@@ -165,7 +180,7 @@ class _Run:
         relabel = self._labels_missing() if self.recovered else set()
         detector = Detector(location.job_name, self.ledger, tally, relabel)
         sender = BatchSender(uc.publisher, self._on_published, sleep=uc.sleep)
-        packers = self.packers = _Packers(location, self.manifest_uri)
+        packers = self.packers = _Packers(self.bucket, location, self.manifest_uri)
         try:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
         except ObjectMissing:
@@ -189,6 +204,12 @@ class _Run:
             if tally is not None and not self.ledger.completed:
                 sender.send(self._completion(tally))
                 sender.flush()
+        except JournalFailed as failure:
+            # The facts of the batch the journal missed are in this run's ledger: committing it (ledger
+            # to S3 first) is what keeps the retry from publishing them again. Nothing more is published.
+            self._fold_in(failure.entries, [fact for entry in failure.entries for fact in entry.facts])
+            self._commit(sender)
+            raise
         except PublishFailed:
             self._commit(sender)  # what was published is committed; the retry publishes the rest
             raise
@@ -198,6 +219,8 @@ class _Run:
     def _completion(self, tally: JobTally) -> EventEntry:
         detail = LabelingJobCompleted(
             job_name=self.location.job_name,
+            bucket=self.bucket,
+            job_path=self.location.job_root,
             manifest_uri=self.manifest_uri,
             objects=tally.objects,
             labeled=tally.labeled,
@@ -214,7 +237,23 @@ class _Run:
 
     def _on_published(self, entries: Sequence[EventEntry]) -> None:
         facts = [fact for entry in entries for fact in entry.facts]
-        self.uc.state.record_published(self.lease, facts, self.uc.clock())
+        self._journal(entries, facts)
+        self._fold_in(entries, facts)
+
+    def _journal(self, entries: Sequence[EventEntry], facts: list[FactKey]) -> None:
+        """Journal facts that are on the bus, retried: a journal lost here is a batch published twice."""
+        attempts = self.uc.config.journal_attempts
+        for attempt in range(attempts):
+            try:
+                self.uc.state.record_published(self.lease, facts, self.uc.clock())
+                return
+            except Exception as error:
+                if attempt == attempts - 1:
+                    message = f"journaling {len(facts)} published facts failed {attempts} times: {error}"
+                    raise JournalFailed(message, entries) from error
+                self.uc.sleep(min(0.2 * 2**attempt, 5.0))
+
+    def _fold_in(self, entries: Sequence[EventEntry], facts: list[FactKey]) -> None:
         for entry in entries:
             self.outcome.published[entry.detail_type] = self.outcome.published.get(entry.detail_type, 0) + len(
                 entry.facts
@@ -310,7 +349,8 @@ class _Run:
 class _Packers:
     """One event packer per detail type and label attribute of the manifest being processed."""
 
-    def __init__(self, location: OutputKey, manifest_uri: str) -> None:
+    def __init__(self, bucket: str, location: OutputKey, manifest_uri: str) -> None:
+        self.bucket = bucket
         self.location = location
         self.manifest_uri = manifest_uri
         self.packers: dict[tuple[str, str], EventPacker] = {}
@@ -322,12 +362,14 @@ class _Packers:
         packer = self.packers.get((detail_type, attribute))
         if packer is None:
             job = self.location.job_name
+            identity = {"bucket": self.bucket, "jobPath": self.location.job_root}
             if detail_type == VALIDATION_FAILED:
-                frame = {"jobName": job, "manifestUri": self.manifest_uri}
+                frame = {"jobName": job, **identity, "manifestUri": self.manifest_uri}
                 packer = EventPacker(detail_type, frame, "errors", "invalidCount")
             else:
                 frame = {
                     "jobName": job,
+                    **identity,
                     "labelAttributeName": attribute,
                     "iteration": self.location.iteration,
                     "manifestUri": self.manifest_uri,

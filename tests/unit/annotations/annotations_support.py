@@ -32,8 +32,8 @@ CONSOLIDATED = "Annotations Consolidated"
 COMPARED = "Consolidation Compared"
 CLASSIFICATION_METADATA_KEYS = {"class-name", "confidence", "type", "job-name", "human-annotated", "creation-date"}
 CONTRACT_FIELDS = {
-    "jobName", "iteration", "datasetObjectId", "labelAttributeName", "taskType", "label", "metadata",
-    "workers", "agreement", "method", "workerIds",
+    "jobName", "bucket", "jobPath", "iteration", "datasetObjectId", "labelAttributeName", "taskType", "label",
+    "metadata", "workers", "agreement", "method", "workerIds",
 }  # fmt: skip
 
 

@@ -23,7 +23,8 @@ RESPONSE_1 = (
 )
 GT_RESPONSE_1 = json.loads((FLOWERS_TREE / RESPONSE_1).read_bytes())
 COMPARED_FIELDS = {
-    "jobName", "iteration", "datasetObjectId", "labelAttributeName", "taskType", "agree", "ours", "groundTruth",
+    "jobName", "bucket", "jobPath", "iteration", "datasetObjectId", "labelAttributeName", "taskType", "agree", "ours",
+    "groundTruth",
 }  # fmt: skip
 
 

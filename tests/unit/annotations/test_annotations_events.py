@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from annotations_support import (
     BIRDS_JOB,
+    BUCKET,
     CARS,
     CARS_TREE,
     CLASSIFICATION_METADATA_KEYS,
@@ -38,7 +39,7 @@ FLOWERS_3 = f"{FLOWERS}/annotations/worker-response/iteration-1/3/2019-04-18_16:
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"  # Rose, Rose, Daisy
 CARS_0 = f"{CARS}/annotations/worker-response/iteration-3/0/2024-03-12_10:00:55.json"  # a truck and a car
 CARS_15 = f"{CARS}/annotations/worker-response/iteration-1/15/2024-03-12_09:10:38.json"  # no box at all
-CARS_INFO = JobInfo("cars-bbox", ("car", "truck", "bus"), "object-detection", 3, "sagemaker")
+CARS_INFO = JobInfo("cars-bbox", ("car", "truck", "bus"), "object-detection", 3, "sagemaker", f"s3://{BUCKET}/")
 
 
 def gt_content(tree, job: str, object_id: str) -> dict:
@@ -61,6 +62,7 @@ def test_classification_write_publishes_one_event_with_the_contract_fields(harne
     assert set(event) == CONTRACT_FIELDS
     msgspec.convert(event, AnnotationsConsolidated)  # and it decodes as the published schema
     assert event["jobName"] == FLOWERS
+    assert (event["bucket"], event["jobPath"]) == (BUCKET, FLOWERS)
     assert event["iteration"] == 1
     assert event["datasetObjectId"] == "3"
     assert event["labelAttributeName"] == FLOWERS  # no job description: the console's default, the job name
@@ -95,7 +97,7 @@ def test_majority_with_a_dissenting_spammer(harness: Harness):
 
 def test_job_description_gives_attribute_task_and_class_index_by_category_position():
     categories = ("Tulip", "Sunflower", "Rose", "Daisy")
-    info = JobInfo("flowers-label", categories, "image-classification", 3, "sagemaker")
+    info = JobInfo("flowers-label", categories, "image-classification", 3, "sagemaker", f"s3://{BUCKET}")
     harness = Harness({FLOWERS: info})
     for key in (FLOWERS_3, FLOWERS_7):
         harness.put(key, (FLOWERS_TREE / key).read_bytes())
@@ -181,7 +183,9 @@ def test_an_image_without_boxes_is_labeled_with_empty_lists():
 def test_real_birds_job_reproduces_ground_truth_labels_and_indexes():
     """The real job's worker responses: with its categories, every label (index and class name) is GT's own."""
     job = BIRDS_JOB.name
-    harness = Harness({job: JobInfo(job, tuple(birds_categories()), "image-classification", 5, "sagemaker")})
+    harness = Harness(
+        {job: JobInfo(job, tuple(birds_categories()), "image-classification", 5, "sagemaker", f"s3://{BUCKET}/")}
+    )
     keys = harness.put_tree(BIRDS_JOB.parent, "worker-response", only=lambda key: key.startswith(f"{job}/"))
     assert len(keys) == 10
     for key in keys:
@@ -253,3 +257,44 @@ def test_segmentation_mask_is_written_to_the_results_bucket_and_not_compared():
     harness.put(response, [{"datasetObjectId": "0", "consolidatedAnnotation": {"content": content}}])
     assert harness(response).published == {}  # masks live in other objects: no comparison
     assert [record for _, record in harness.store.records if record.startswith("CMP#")] == []
+
+
+def test_a_job_of_the_same_name_in_another_folder_or_bucket_is_told_apart(harness: Harness):
+    harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_3)
+    body = harness.read(FLOWERS_3)
+    harness.put(f"other/{FLOWERS_3}", body)
+    harness.put(FLOWERS_3, body, bucket="another-bucket")
+
+    harness(FLOWERS_3)
+    harness(f"other/{FLOWERS_3}")
+    harness(FLOWERS_3, bucket="another-bucket")
+
+    identities = [(e["jobName"], e["bucket"], e["jobPath"]) for e in harness.events(CONSOLIDATED)]
+    assert identities == [
+        (FLOWERS, BUCKET, FLOWERS),
+        (FLOWERS, BUCKET, f"other/{FLOWERS}"),
+        (FLOWERS, "another-bucket", FLOWERS),
+    ]
+
+
+def test_a_description_of_a_job_writing_elsewhere_is_not_lent_to_this_key(harness: Harness, caplog):
+    categories = ("Rose", "Sunflower", "Daisy", "Tulip", "Lilac")
+    real = JobInfo("flowers-label", categories, "image-classification", 3, "sagemaker", f"s3://{BUCKET}/")
+    harness = Harness({FLOWERS: real})
+    harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_3)
+    body = harness.read(FLOWERS_3)
+    harness.put(f"other/{FLOWERS_3}", body)  # same job name, another folder
+    harness.put(FLOWERS_3, body, bucket="another-bucket")
+
+    harness(FLOWERS_3)
+    harness(f"other/{FLOWERS_3}")
+    harness(FLOWERS_3, bucket="another-bucket")
+
+    attributes = [(e["bucket"], e["jobPath"], e["labelAttributeName"]) for e in harness.events(CONSOLIDATED)]
+    assert attributes == [
+        (BUCKET, FLOWERS, "flowers-label"),  # the described job itself
+        (BUCKET, f"other/{FLOWERS}", FLOWERS),  # the key's own facts
+        ("another-bucket", FLOWERS, FLOWERS),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("using the key's own facts" in w for w in warnings)

@@ -178,7 +178,9 @@ def test_publish_failure_releases_the_claim_and_the_retry_publishes(harness: Har
         harness(FLOWERS_7)
 
     assert harness.publisher.events == []
-    assert harness.store.records == {}  # claim released
+    # The claim is released: kept with its event, stale at once, so the retry publishes that event.
+    [claim] = harness.store.records.values()
+    assert claim["status"] == "pending" and claim["_claimed_at"] == float("-inf")
     assert harness.quality(FLOWERS) is None  # nothing learned from an object that was not published
 
     retry = harness(FLOWERS_7)
@@ -279,3 +281,21 @@ def test_a_comparison_claim_left_by_a_dead_invocation_is_taken_over_once_stale(h
     compared = [e["datasetObjectId"] for e in harness.events(COMPARED)]
     assert "7" in compared and len(compared) == len(set(compared))
     assert harness.store.get(job_id, "CMP#1#7")["status"] == "published"
+
+
+def test_a_stale_claim_is_resumed_with_the_event_it_recorded_not_a_new_consolidation(harness: Harness):
+    harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_7)
+    job_id = f"{BUCKET}/{FLOWERS}"
+    # A run claimed object 7 with its event, published it, and was killed before marking it.
+    recorded = {"jobName": FLOWERS, "iteration": 1, "datasetObjectId": "7", "labelAttributeName": FLOWERS}
+    recorded |= {"taskType": "groundtruth/image-classification", "label": 2, "metadata": {"class-name": "recorded"}}
+    record = {"status": "pending", "eventDetailType": CONSOLIDATED, **recorded}
+    assert harness.store.claim(job_id, "ANN#1#7", "killed-owner", 0.0, record)
+
+    outcome = harness(FLOWERS_7)
+
+    assert outcome.published == {CONSOLIDATED: 1}
+    [event] = harness.events(CONSOLIDATED)
+    assert event == recorded  # the same event again, whatever the worker quality says now
+    assert harness.store.get(job_id, "ANN#1#7")["status"] == "published"
+    assert harness(FLOWERS_7).duplicates == 1

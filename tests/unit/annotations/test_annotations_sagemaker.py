@@ -97,6 +97,7 @@ def test_bounding_box_job_with_label_categories():
         task_type="object-detection",
         workers_per_object=3,
         source="sagemaker",
+        output_path="s3://gt-output-bucket/",
     )
     stubber.assert_no_pending_responses()
 
@@ -134,7 +135,9 @@ def test_job_without_category_file_consolidation_function_or_attribute():
     response = describe_response(attribute=None, categories_uri=None, consolidation_arn=None, workers=1)
     client, _ = stubbed(response)
     info = SageMakerJobs(client, objects=MemoryBlobs()).describe(JOB)  # type: ignore[arg-type]
-    assert info == JobInfo(label_attribute_name=JOB, workers_per_object=1, source="sagemaker")
+    assert info == JobInfo(
+        label_attribute_name=JOB, workers_per_object=1, source="sagemaker", output_path="s3://gt-output-bucket/"
+    )
 
 
 def test_custom_consolidation_lambda_leaves_the_task_to_the_answers():

@@ -22,6 +22,10 @@ class Crash(Exception):
     """The Lambda dies (timeout, out of memory) at this point."""
 
 
+class Killed(BaseException):
+    """The instance is gone: not an error a retry loop (`except Exception`) could catch."""
+
+
 class LabelsDyingOnSave(MemoryLabels):
     def __init__(self, failures: int = 1) -> None:
         super().__init__()
@@ -293,13 +297,13 @@ class StateDyingAfterJournal(MemoryJobState):
         super().record_published(lease, facts, now)
         if self.armed:
             self.armed = False
-            raise Crash("died after journaling, before writing the labels")
+            raise Killed("died after journaling, before writing the labels")
 
 
 def test_labels_of_a_run_that_died_mid_publish_are_written_by_the_next_run(make_harness) -> None:
     h: Harness = make_harness(state=StateDyingAfterJournal())
     key = intermediate_key(JOB, 1)
-    with pytest.raises(Crash):
+    with pytest.raises(Killed):
         h.process(key, snapshot(JOB, 20, labeled=range(8)))
     assert h.published() == Counter({(JOB, str(i)): 1 for i in range(8)})
     assert not h.labels.parts  # the dead run wrote no label line

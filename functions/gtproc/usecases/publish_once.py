@@ -1,0 +1,88 @@
+"""Publish-once for the annotations pipeline: claim a record with the event it will publish, publish,
+mark it published.
+
+The claim holds the exact event. So whoever resumes a claim whose invocation died publishes that
+same event, never a second, different one (worker quality may have moved on since). A failure before
+or during the publish releases the claim, so the next delivery starts afresh. The one window left:
+an invocation killed between PutEvents and the mark; its claim is resumed once stale and the same
+event goes out a second time.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from gtproc.usecases.ports import AnnotationStore, EventEntry
+
+_DETAIL_TYPE = "eventDetailType"  # claim fields that are not part of the event's detail
+_STATUS = "status"
+
+
+class Claim(enum.Enum):
+    FREE = "free"  # no record: consolidate and publish
+    PUBLISHED = "published"  # out already (or being published by a live invocation)
+    BUSY = "busy"
+    RESUMED = "resumed"  # a dead invocation's claim, published now with its recorded event
+
+
+class PublishOnce:
+    def __init__(
+        self,
+        store: AnnotationStore,
+        publish: Callable[[EventEntry], None],
+        clock: Callable[[], float],
+        stale_seconds: float,
+    ) -> None:
+        self.store, self.publish_entry, self.clock, self.stale_seconds = store, publish, clock, stale_seconds
+
+    def check(self, job_id: str, record_id: str) -> Claim:
+        """Where the record stands; a stale claim holding its event is resumed (published) here."""
+        existing = self.store.get(job_id, record_id)
+        if existing is None:
+            return Claim.FREE
+        if existing.get(_STATUS) == "published":
+            return Claim.PUBLISHED
+        stale_before = self.clock() - self.stale_seconds
+        if _DETAIL_TYPE not in existing:
+            # A claim of an older release, without its event: release it once stale, publish afresh.
+            self.store.release_stale(job_id, record_id, stale_before)
+            return Claim.FREE if self.store.get(job_id, record_id) is None else Claim.BUSY
+        owner = uuid.uuid4().hex
+        taken = self.store.take_over(job_id, record_id, owner, self.clock(), stale_before)
+        if taken is None:
+            return Claim.BUSY  # its invocation may still be publishing; if it died, its message returns
+        detail = {k: v for k, v in taken.items() if k not in (_STATUS, _DETAIL_TYPE)}
+        self._publish_and_mark(job_id, record_id, owner, EventEntry(str(taken[_DETAIL_TYPE]), _encode(detail), ()))
+        return Claim.RESUMED
+
+    def publish(self, job_id: str, record_id: str, entry: EventEntry) -> bool:
+        """Claim the record with the event, publish it, mark it. False: another delivery claimed first."""
+        owner = uuid.uuid4().hex
+        record: dict[str, Any] = {
+            _STATUS: "pending",
+            _DETAIL_TYPE: entry.detail_type,
+            **msgspec.json.decode(entry.detail),
+        }
+        if not self.store.claim(job_id, record_id, owner, self.clock(), record):
+            return False
+        self._publish_and_mark(job_id, record_id, owner, entry)
+        return True
+
+    def _publish_and_mark(self, job_id: str, record_id: str, owner: str, entry: EventEntry) -> None:
+        try:
+            self.publish_entry(entry)
+        except Exception:
+            # Perhaps not published (refused, throttled, or a timeout PutEvents may still have taken):
+            # the claim is freed for the retry at once, and the retry publishes this same event.
+            self.store.release_claim(job_id, record_id, owner)
+            raise
+        self.store.mark_published(job_id, record_id)
+
+
+def _encode(detail: dict[str, Any]) -> bytes:
+    return msgspec.json.encode(detail)
