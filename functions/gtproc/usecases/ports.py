@@ -106,8 +106,8 @@ class JobInfo:
     task_type: str | None = None  # a gtproc.domain.consolidation.TaskType value; None: infer from answers
     workers_per_object: int | None = None
     source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
-    custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
     output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
+    custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
 
 
 class JobDescriptions(Protocol):
