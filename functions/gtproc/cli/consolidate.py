@@ -47,6 +47,11 @@ def register(commands: Any) -> None:
         help="task type, e.g. image-classification or groundtruth/object-detection (default: inferred)",
     )
     parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="as the deployed pipeline does: each object alone, in arrival order, with the quality so far",
+    )
     parser.set_defaults(run=run)
 
 
@@ -128,31 +133,57 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
-        try:
-            result = cons.consolidate(
-                args.task_type,
-                objects,
-                label_attribute_name=attribute,
-                job_name=job_name,
-                categories=categories,
-                method=args.method,
-                prior=prior,
-                creation_date=now,
-                mask_uri=lambda oid, it=iteration: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+        if getattr(args, "live", False):
+            objects = {oid: objects[oid] for oid in _arrival_order(args.job_dir, iteration, objects)}
+            chunks = [{oid: answers} for oid, answers in objects.items()]
+        else:
+            chunks = [objects]
+        for chunk in chunks:
+            code, prior, some_failed = _consolidate_chunk(
+                cons, args, chunk, iteration, attribute, job_name, categories, prior, now, masks_dir, out
             )
-        except ValueError as error:
-            print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
-            return EXIT_UNREADABLE
-        prior = result.quality
-        for obj in result.objects:
-            if obj.mask_png is not None:
-                path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(obj.mask_png)
-        for line in result.consolidation_response():
-            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-        for failure in result.failures:
-            failed += 1
-            print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+            failed += some_failed
+            if code is not None:
+                return code
     out.flush()
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _arrival_order(job_dir: Path, iteration: int, objects: dict[str, Any]) -> list[str]:
+    """Objects in the order `gtproc replay` writes their files: by key (`<id>/<time>.json`)."""
+    folder = job_dir / "annotations" / "worker-response" / f"iteration-{iteration}"
+    first = {oid: min((f"{oid}/{p.name}" for p in (folder / oid).glob("*.json")), default=oid) for oid in objects}
+    return sorted(objects, key=lambda oid: first[oid])
+
+
+def _consolidate_chunk(cons, args, objects, iteration, attribute, job_name, categories, prior, now, masks_dir, out):
+    """Consolidate one batch; returns (exit code or None, the quality to carry, failures)."""
+    failed = 0
+    try:
+        result = cons.consolidate(
+            args.task_type,
+            objects,
+            label_attribute_name=attribute,
+            job_name=job_name,
+            categories=categories,
+            method=args.method,
+            prior=prior,
+            creation_date=now,
+            mask_uri=lambda oid, it=iteration: (masks_dir / f"iteration-{it}" / f"{oid}.png").resolve().as_uri(),
+        )
+    except ValueError as error:
+        print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE, prior, failed
+    # Live: the state as the pipeline stores it (JSON), so the floats carried are the same.
+    prior = json.loads(json.dumps(result.quality.to_json())) if getattr(args, "live", False) else result.quality
+    for obj in result.objects:
+        if obj.mask_png is not None:
+            path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(obj.mask_png)
+    for line in result.consolidation_response():
+        out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+    for failure in result.failures:
+        failed += 1
+        print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+    return None, prior, failed
