@@ -46,10 +46,10 @@ def figures(name, method, iteration=None):
     return correct.mean(), expected_calibration_error(confidence, correct)
 
 
-# measured: dog 0.838 / 0.111, face 0.635 / 0.261, product 0.938 / 0.027
+# measured: dog 0.843 / 0.106, face 0.646 / 0.234, product 0.938 / 0.027
 @pytest.mark.parametrize(
     ("crowd", "min_accuracy", "max_ece"),
-    [("dog", 0.83, 0.12), ("face-sentiment", 0.625, 0.275), ("product-matching", 0.93, 0.035)],
+    [("dog", 0.835, 0.115), ("face-sentiment", 0.64, 0.245), ("product-matching", 0.93, 0.035)],
 )
 def test_tempered_dawid_skene_on_real_crowds(crowd, min_accuracy, max_ece):
     accuracy, ece = figures(crowd, TEMPERED)
@@ -59,20 +59,18 @@ def test_tempered_dawid_skene_on_real_crowds(crowd, min_accuracy, max_ece):
 
 @pytest.mark.parametrize("crowd", ["dog", "face-sentiment"])
 def test_tempering_lowers_the_overconfidence_of_plain_dawid_skene(crowd):
-    # Correlated answers: held-out answers choose T > 1, so the ECE drops clearly. Accuracy may move a
-    # little (measured -0.5 and -1.1 points): a tempered likelihood lets the class prior weigh more.
+    # Correlated answers: held-out answers choose T > 1, so the ECE drops clearly. Tempering the whole
+    # posterior keeps its argmax: the labels, and so the accuracy, are plain Dawid-Skene's.
     plain_accuracy, plain_ece = figures(crowd, "dawid-skene-classic")
     accuracy, ece = figures(crowd, TEMPERED)
     assert ece <= plain_ece - 0.03
-    assert accuracy >= plain_accuracy - 0.015
+    assert accuracy == plain_accuracy
 
 
-# measured live (iterations of 100): dog 0.831 / 0.121, face 0.630 / 0.288, product 0.928 / 0.044
-@pytest.mark.parametrize(
-    ("crowd", "max_ece_gap"), [("dog", 0.02), ("face-sentiment", 0.035), ("product-matching", 0.02)]
-)
-def test_live_iterations_stay_close_to_batch(crowd, max_ece_gap):
+# measured live (iterations of 100): dog 0.835 / 0.115, face 0.644 / 0.249, product 0.931 / 0.038
+@pytest.mark.parametrize("crowd", ["dog", "face-sentiment", "product-matching"])
+def test_live_iterations_stay_close_to_batch(crowd):  # the live targets
     batch_accuracy, batch_ece = figures(crowd, TEMPERED)
     live_accuracy, live_ece = figures(crowd, TEMPERED, iteration=100)
     assert live_accuracy >= batch_accuracy - 0.015
-    assert live_ece <= batch_ece + max_ece_gap
+    assert live_ece <= batch_ece + 0.02

@@ -373,7 +373,10 @@ def dawid_skene_tempered(
     `folds`, so no randomness); for each fold the model is fitted on the other answers, and each
     held-out answer is predicted as sum_c P_T(c | the object's training answers) confusion[w, c, answer].
     T maximises the summed log of those predictions; the final posterior is the full-data fit's,
-    tempered by T. T = 1 (no change) when the answers are as independent as the model assumes.
+    tempered by T: posterior ∝ (class prior x likelihood)^(1/T). Tempering the whole posterior keeps
+    its argmax, so the labels are plain Dawid-Skene's and only the confidences change (tempering the
+    likelihood alone would let the class prior overrule a clear majority). T = 1 (no change) when the
+    answers are as independent as the model assumes.
     """
     if votes.n_classes == 1:
         return _single_class(votes)
@@ -398,11 +401,11 @@ def dawid_skene_tempered(
         own = confusion[votes.worker[test], :, votes.label[test]]
         held = terms[votes.obj[test]]
         for a, temperature in enumerate(_TEMPERATURES):
-            p, _ = _softmax_rows(held / temperature + log_prior)
+            p, _ = _softmax_rows((held + log_prior) / temperature)
             held_out_ll[a] += np.log(np.maximum(_class_sum(p * own, axis=1), _FLOOR)).sum()
     temperature = float(_TEMPERATURES[held_out_ll.argmax()]) if held_out_ll.any() else 1.0
     _, confusion, log_prior = _dawid_skene_em(votes, *fit)
-    posterior, _ = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) / temperature + log_prior)
+    posterior, _ = _softmax_rows((votes.log_likelihood_terms(np.log(confusion)) + log_prior) / temperature)
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
     return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)
