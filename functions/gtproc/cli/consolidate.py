@@ -57,6 +57,11 @@ def register(commands: Any) -> None:
         help="custom templates: consolidate only this element of the answers (default: every element)",
     )
     parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="as the deployed pipeline does: each object alone, in arrival order, with the quality so far",
+    )
     parser.set_defaults(run=run)
 
 
@@ -147,53 +152,37 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
-
-        def batch(objects: dict[str, list[dict[str, Any]]], it: int = iteration, prior: Any = prior) -> Any:
-            return cons.consolidate(
-                args.task_type,
-                objects,
-                label_attribute_name=attribute,
-                job_name=job_name,
-                categories=categories,
-                method=args.method,
-                prior=prior,
-                creation_date=now,
-                mask_uri=lambda object_id: (masks_dir / f"iteration-{it}" / f"{object_id}.png").resolve().as_uri(),
-                element=args.element,
-            )
-
-        try:
+        if args.live:
+            objects = {oid: objects[oid] for oid in _arrival_order(args.job_dir, iteration, objects)}
+            chunks = [{oid: answers} for oid, answers in objects.items()]
+        else:
+            chunks = [objects]
+        for chunk in chunks:
             try:
-                result = batch(objects)
-            except (ValueError, RecursionError, OverflowError):
-                # Find the objects that cannot be consolidated on their own (over a bound, a bad
-                # value), leave them out and consolidate the others together.
-                for oid in list(objects):
-                    try:
-                        batch({oid: objects[oid]})
-                    except (ValueError, RecursionError, OverflowError) as error:
-                        left_out[(iteration, oid)] = str(error) or type(error).__name__
-                        del objects[oid]
-                        del iterations[iteration][oid]
-                result = batch(objects)
-        except (ValueError, RecursionError, OverflowError) as error:
-            print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
-            return EXIT_UNREADABLE
-        prior = result.quality
-        for obj in result.objects:
-            if obj.mask_png is not None:
-                path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(obj.mask_png)
-            for uri, png in obj.masks:  # a custom template's mask elements
-                path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(png)
-        for line in result.consolidation_response():
-            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-        for failure in result.failures:
-            failed += 1
-            print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+                result, kept = _consolidate_chunk(
+                    cons, args, chunk, iteration, attribute, job_name, categories, prior, now, masks_dir, left_out
+                )
+            except (ValueError, RecursionError, OverflowError) as error:
+                print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
+                return EXIT_UNREADABLE
+            for oid in chunk.keys() - kept:
+                del iterations[iteration][oid]
+            # Live: the state as the pipeline stores it (JSON), so the floats carried are the same.
+            prior = json.loads(json.dumps(result.quality.to_json())) if args.live else result.quality
+            for obj in result.objects:
+                if obj.mask_png is not None:
+                    path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(obj.mask_png)
+                for uri, png in obj.masks:  # a custom template's mask elements
+                    path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(png)
+            for line in result.consolidation_response():
+                out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            for failure in result.failures:
+                failed += 1
+                print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
     out.flush()
     for (iteration, oid), reason in sorted(left_out.items(), key=lambda item: (item[0][0], int(item[0][1]))):
         failed += 1
@@ -201,3 +190,54 @@ def run(args: argparse.Namespace) -> int:
         what = "file skipped" if oid in iterations[iteration] else "left out"
         print(f"gtproc consolidate: iteration {iteration}: object {oid} {what}: {reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _arrival_order(job_dir: Path, iteration: int, objects: dict[str, Any]) -> list[str]:
+    """Objects in the order `gtproc replay` writes their files: by key (`<id>/<time>.json`)."""
+    folder = job_dir / "annotations" / "worker-response" / f"iteration-{iteration}"
+    first = {oid: min((f"{oid}/{p.name}" for p in (folder / oid).glob("*.json")), default=oid) for oid in objects}
+    return sorted(objects, key=lambda oid: first[oid])
+
+
+def _consolidate_chunk(
+    cons: Any,
+    args: argparse.Namespace,
+    objects: dict[str, list[dict[str, Any]]],
+    iteration: int,
+    attribute: str,
+    job_name: str,
+    categories: list[str] | None,
+    prior: Any,
+    now: datetime,
+    masks_dir: Path,
+    left_out: dict[tuple[int, str], str],
+) -> tuple[Any, set[str]]:
+    """Consolidate one batch, and name the objects that went in. An object that cannot be
+    consolidated on its own (over a bound, a bad value) is left out, with its reason in left_out, and
+    the others are consolidated together."""
+
+    def batch(objects: dict[str, list[dict[str, Any]]]) -> Any:
+        return cons.consolidate(
+            args.task_type,
+            objects,
+            label_attribute_name=attribute,
+            job_name=job_name,
+            categories=categories,
+            method=args.method,
+            prior=prior,
+            creation_date=now,
+            mask_uri=lambda oid: (masks_dir / f"iteration-{iteration}" / f"{oid}.png").resolve().as_uri(),
+            element=args.element,
+        )
+
+    objects = dict(objects)
+    try:
+        return batch(objects), set(objects)
+    except (ValueError, RecursionError, OverflowError):
+        for oid in list(objects):
+            try:
+                batch({oid: objects[oid]})
+            except (ValueError, RecursionError, OverflowError) as error:
+                left_out[(iteration, oid)] = str(error) or type(error).__name__
+                del objects[oid]
+        return batch(objects), set(objects)

@@ -81,6 +81,12 @@ def test_calibration_on_the_birds():
     # Dawid-Skene is sure of all ten (1.0): ECE 0.10 on this tiny sample; majority vote's 0.6 for the
     # 3-2 split gives 0.06. Ten objects cannot rank calibration: see benchmarks/consolidation_quality.py.
     assert expected_calibration_error(conf, hit) == pytest.approx(0.10)
+    # Tempered by held-out answers (T > 1 here: the Goose/Duck split is dissent): ECE 0.082, same labels.
+    tempered = run(method="dawid-skene-tempered")
+    tempered_hit = [o.metadata["class-name"] == TRUTH[o.dataset_object_id] for o in tempered.objects]
+    tempered_conf = [o.metadata["confidence"] for o in tempered.objects]
+    assert [o.metadata["class-name"] for o in tempered.objects] == [o.metadata["class-name"] for o in ours.objects]
+    assert expected_calibration_error(tempered_conf, tempered_hit) == pytest.approx(0.082)
 
 
 def test_worker_figures_and_state():

@@ -37,6 +37,7 @@ def test_default_single_label_method_is_the_measured_best():
         "aws-modified-dawid-skene",
         "weighted-vote",
         "majority-vote",
+        "dawid-skene-tempered",
     }
 
 

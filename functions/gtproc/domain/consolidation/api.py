@@ -42,6 +42,7 @@ from gtproc.domain.consolidation.segmentation import (
 
 DAWID_SKENE = "dawid-skene"
 DAWID_SKENE_CLASSIC = "dawid-skene-classic"
+DAWID_SKENE_TEMPERED = "dawid-skene-tempered"
 AWS_MODIFIED_DAWID_SKENE = "aws-modified-dawid-skene"
 WEIGHTED_VOTE = "weighted-vote"
 MAJORITY_VOTE = "majority-vote"
@@ -51,7 +52,14 @@ IOU_MEAN = "iou-cluster-mean"
 JACCARD_VOTE = "jaccard-cluster-vote"
 PIXEL_VOTE = "pixel-vote"
 
-_SINGLE = (DAWID_SKENE, DAWID_SKENE_CLASSIC, AWS_MODIFIED_DAWID_SKENE, WEIGHTED_VOTE, MAJORITY_VOTE)
+_SINGLE = (
+    DAWID_SKENE,
+    DAWID_SKENE_CLASSIC,
+    AWS_MODIFIED_DAWID_SKENE,
+    WEIGHTED_VOTE,
+    MAJORITY_VOTE,
+    DAWID_SKENE_TEMPERED,
+)
 _MULTI = (MAJORITY_VOTE, ANY_VOTE)
 _FAMILY_METHODS = {
     SINGLE_LABEL: _SINGLE,
@@ -321,6 +329,8 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
         out = sl.dawid_skene(votes, state.confusion)
     elif batch.method == DAWID_SKENE_CLASSIC:
         out = sl.dawid_skene_classic(votes, state.confusion)
+    elif batch.method == DAWID_SKENE_TEMPERED:
+        out = sl.dawid_skene_tempered(votes, state.confusion)
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)

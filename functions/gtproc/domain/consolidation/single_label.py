@@ -244,6 +244,34 @@ def dawid_skene(
         raise ValueError("crowd_error_prior must be positive (a class nobody got wrong needs a spread)")
     if votes.n_classes == 1:
         return _single_class(votes)
+    posterior, confusion, log_prior = _dawid_skene_em(
+        votes,
+        prior_confusion,
+        one_coin_strength,
+        crowd_strength,
+        crowd_error_prior,
+        diagonal_prior,
+        off_diagonal_prior,
+        max_iter,
+        tol,
+    )
+    labels = pick_labels(posterior, votes)
+    accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
+    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)
+
+
+def _dawid_skene_em(
+    votes: Votes,
+    prior_confusion: np.ndarray | None,
+    one_coin_strength: float,
+    crowd_strength: float,
+    crowd_error_prior: float | None,
+    diagonal_prior: float,
+    off_diagonal_prior: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EM of dawid_skene: (posterior, confusion, log class prior)."""
     k, w = votes.n_classes, votes.n_workers
     fixed = _confusion_prior(k, diagonal_prior, off_diagonal_prior)
     carried = np.zeros((w, k, k)) if prior_confusion is None else prior_confusion.astype(np.float64)
@@ -267,9 +295,7 @@ def dawid_skene(
         if previous is not None and abs(log_likelihood - previous) <= tol * abs(previous):
             break
         previous = log_likelihood
-    labels = pick_labels(posterior, votes)
-    accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
-    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)
+    return posterior, confusion, log_prior
 
 
 def dawid_skene_classic(votes: Votes, prior_confusion: np.ndarray | None = None) -> SingleLabelOutput:
@@ -330,3 +356,56 @@ def aws_modified_dawid_skene(
     class_prior = posterior.mean(axis=0)
     estimated = np.einsum("t,wtt->w", class_prior, confusion)
     return SingleLabelOutput(labels, posterior, confidence, estimated)
+
+
+_TEMPERATURES = np.exp(np.linspace(0.0, np.log(20.0), 60))  # 1 .. 20, log-spaced
+
+
+def dawid_skene_tempered(
+    votes: Votes, prior_confusion: np.ndarray | None = None, *, folds: int = 5
+) -> SingleLabelOutput:
+    """Plain Dawid-Skene whose answer log-likelihood is divided by a temperature T >= 1 chosen without
+    true labels: by the likelihood of held-out answers.
+
+    Why: real crowds' errors correlate (hard items, shared look-alikes), so an object's answers are
+    less than independent proofs and the point-estimate posterior is overconfident. Cross-validation
+    over answers measures how much: the answers are split into `folds` folds (answer position modulo
+    `folds`, so no randomness); for each fold the model is fitted on the other answers, and each
+    held-out answer is predicted as sum_c P_T(c | the object's training answers) confusion[w, c, answer].
+    T maximises the summed log of those predictions; the final posterior is the full-data fit's,
+    tempered by T: posterior ∝ (class prior x likelihood)^(1/T). Tempering the whole posterior keeps
+    its argmax, so the labels are plain Dawid-Skene's and only the confidences change (tempering the
+    likelihood alone would let the class prior overrule a clear majority). T = 1 (no change) when the
+    answers are as independent as the model assumes.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    fit = (prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
+    k, n = votes.n_classes, votes.obj.size
+    fold = np.arange(n) % folds
+    held_out_ll = np.zeros(_TEMPERATURES.size)
+    for j in range(folds):
+        train, test = fold != j, fold == j
+        present = np.unique(votes.obj[train])
+        if not test.any() or present.size == 0:
+            continue
+        remap = np.full(votes.n_objects, -1, np.int64)
+        remap[present] = np.arange(present.size)
+        sub = Votes.build(
+            remap[votes.obj[train]], votes.worker[train], votes.label[train], present.size, votes.n_workers, k
+        )
+        _, confusion, log_prior = _dawid_skene_em(sub, *fit)
+        log_confusion = np.log(confusion)
+        terms = np.zeros((votes.n_objects, k))
+        terms[present] = sub.log_likelihood_terms(log_confusion)
+        own = confusion[votes.worker[test], :, votes.label[test]]
+        held = terms[votes.obj[test]]
+        for a, temperature in enumerate(_TEMPERATURES):
+            p, _ = _softmax_rows((held + log_prior) / temperature)
+            held_out_ll[a] += np.log(np.maximum(_class_sum(p * own, axis=1), _FLOOR)).sum()
+    temperature = float(_TEMPERATURES[held_out_ll.argmax()]) if held_out_ll.any() else 1.0
+    _, confusion, log_prior = _dawid_skene_em(votes, *fit)
+    posterior, _ = _softmax_rows((votes.log_likelihood_terms(np.log(confusion)) + log_prior) / temperature)
+    labels = pick_labels(posterior, votes)
+    accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
+    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)

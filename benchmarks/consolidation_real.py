@@ -1,0 +1,156 @@
+"""Consolidation quality on the three real crowds with true labels (../shared/samples/real/crowds).
+
+Every single-label method of ours, in batch (all answers at once) and live (iterations of 100 objects,
+in the order of each object's first answer in the file, worker quality carried from one iteration to
+the next as the pipeline carries it), next to crowd-kit 1.4.2's MajorityVote, DawidSkene,
+OneCoinDawidSkene, GLAD and MACE (batch) when crowd-kit is importable. Reports accuracy, ECE (10
+equal-width bins over the top confidence), Brier score (top-label) and seconds; with matplotlib, writes
+one reliability diagram per crowd as PNG.
+
+    PYTHONPATH=functions .venv-oracle/bin/python benchmarks/consolidation_real.py [--png DIR]
+
+(.venv-oracle: python3 -m venv .venv-oracle && .venv-oracle/bin/pip install crowd-kit==1.4.2
+'scikit-learn<1.6' pandas matplotlib; without it only our methods run.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from gtproc.domain.consolidation import METHODS, TaskType, consolidate, expected_calibration_error
+
+try:  # optional oracle
+    import pandas as pd
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene
+
+    ORACLE = {
+        "ck-MajorityVote": MajorityVote,
+        "ck-DawidSkene": lambda: DawidSkene(n_iter=100),
+        "ck-OneCoinDawidSkene": lambda: OneCoinDawidSkene(n_iter=100),
+        "ck-GLAD": GLAD,
+        "ck-MACE": MACE,
+    }
+except ImportError:  # pragma: no cover - depends on the venv
+    ORACLE = {}
+
+CROWDS = Path(__file__).resolve().parents[2] / "shared/samples/real/crowds"
+OURS = METHODS[TaskType.IMAGE_CLASSIFICATION]
+LIVE_ITERATION = 100
+
+
+def load(name: str):
+    """(answers as (question, worker, label) rows in file order, truth by question, sorted label names)."""
+    with open(CROWDS / name / "answer.csv", newline="") as f:
+        rows = [(r["question"], r["worker"], r["answer"]) for r in csv.DictReader(f)]
+    with open(CROWDS / name / "truth.csv", newline="") as f:
+        truth = {r["question"]: r["truth"] for r in csv.DictReader(f)}
+    names = sorted({a for _, _, a in rows} | set(truth.values()), key=lambda s: (len(s), s))
+    return rows, truth, names
+
+
+def as_objects(rows):
+    objects: dict[str, list[dict]] = {}
+    for q, w, a in rows:
+        objects.setdefault(q, []).append({"workerId": w, "answerContent": {"crowd-image-classifier": {"label": a}}})
+    return objects
+
+
+def run_ours(rows, names, method, live: bool):
+    objects = as_objects(rows)
+    chunks = (
+        [list(objects)]
+        if not live
+        else [list(objects)[i : i + LIVE_ITERATION] for i in range(0, len(objects), LIVE_ITERATION)]
+    )
+    labels, confidence, prior = {}, {}, None
+    for chunk in chunks:
+        result = consolidate(
+            "image-classification", {q: objects[q] for q in chunk}, label_attribute_name="lan", job_name="real",
+            categories=names, method=method, prior=prior,
+        )  # fmt: skip
+        prior = result.quality
+        for o in result.objects:
+            labels[o.dataset_object_id] = o.label
+            confidence[o.dataset_object_id] = o.metadata["confidence"]
+    return labels, confidence
+
+
+def run_oracle(rows, name):
+    frame = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    model = ORACLE[name]()
+    model.fit(frame)
+    probas = model.probas_
+    return probas.idxmax(axis=1).to_dict(), probas.max(axis=1).to_dict()
+
+
+def score(truth, labels, confidence):
+    ids = [q for q in labels if q in truth]
+    correct = np.array([str(labels[q]) == truth[q] for q in ids])
+    conf = np.array([float(confidence[q]) for q in ids])
+    return (
+        correct.mean(),
+        expected_calibration_error(conf, correct),
+        float(np.mean((conf - correct) ** 2)),
+        conf,
+        correct,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--png", type=Path, help="write reliability diagrams (needs matplotlib) into this folder")
+    args = parser.parse_args()
+    runs = [(m, False) for m in OURS] + [(m, True) for m in OURS] + [(m, False) for m in ORACLE]
+    print(f"{'crowd':<18}{'method':<28}{'mode':<7}{'acc':>7}{'ECE':>7}{'Brier':>7}{'s':>7}")
+    means: dict[tuple[str, bool], list[float]] = {}
+    for crowd in sorted(p.name for p in CROWDS.iterdir() if p.is_dir()):
+        rows, truth, names = load(crowd)
+        curves = {}
+        for method, live in runs:
+            start = time.perf_counter()
+            if method in ORACLE:
+                labels, confidence = run_oracle(rows, method)
+            else:
+                labels, confidence = run_ours(rows, names, method, live)
+            seconds = time.perf_counter() - start
+            acc, ece, brier, conf, correct = score(truth, labels, confidence)
+            means.setdefault((method, live), []).append(ece)
+            mode = "live" if live else "batch"
+            print(f"{crowd:<18}{method:<28}{mode:<7}{acc:7.3f}{ece:7.3f}{brier:7.3f}{seconds:7.2f}")
+            if not live:
+                curves[method] = (conf, correct)
+        if args.png:
+            reliability_diagram(args.png / f"reliability-{crowd}.png", crowd, curves)
+    print("mean ECE over the crowds:")
+    for (method, live), eces in means.items():
+        print(f"  {method:<28}{'live' if live else 'batch':<7}{np.mean(eces):7.3f}")
+
+
+def reliability_diagram(path: Path, crowd: str, curves) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    edges = np.linspace(0, 1, 11)
+    for method, (conf, correct) in curves.items():
+        idx = np.minimum((conf * 10).astype(int), 9)
+        xs = [conf[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ys = [correct[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ax.plot(xs, ys, marker="o", label=method)
+    ax.set_xticks(edges[::2])
+    ax.set(xlabel="confidence", ylabel="share correct", title=f"reliability: {crowd}")
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
