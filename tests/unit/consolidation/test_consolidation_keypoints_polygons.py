@@ -7,7 +7,7 @@ import pytest
 from gtproc.domain.consolidation import consolidate
 from gtproc.domain.consolidation.keypoints import MAX_POINTS, TooManyShapes, consolidate_keypoints, radius_for
 from gtproc.domain.consolidation.polygons import consolidate_polygons, polygon_iou
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 SQUARE = ((0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0))
@@ -120,6 +120,8 @@ json_values = st.recursive(
         st.dictionaries(st.sampled_from(["el", "other"]), json_values, min_size=1), min_size=1, max_size=3
     )
 )
+# Found by this property: boxes whose image properties are not an object.
+@example(contents=[{"el": None}, {"el": None, "other": {"inputImageProperties": 1, "boundingBoxes": []}}])
 def test_any_custom_answer_is_consolidated_or_passed_through_never_raised(contents):
     answers = [{"workerId": f"w{i}", "answerContent": c} for i, c in enumerate(contents)]
     result = consolidate(
