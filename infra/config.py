@@ -10,7 +10,7 @@ from typing import Any, Literal
 from aws_cdk import RemovalPolicy
 from constructs import Node
 from gtproc.contract import DEFAULT_EVENT_SOURCE
-from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
+from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS, MANIFESTS_MEMORY_MB
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -33,7 +33,7 @@ class GtprocConfig(BaseModel):
     event_source: str = Field(default=DEFAULT_EVENT_SOURCE, min_length=1, max_length=256)
     archive_retention_days: int = Field(default=30, ge=0)
     post_annotation_lambda: bool = False
-    manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    manifests_memory_mb: int = Field(default=MANIFESTS_MEMORY_MB, ge=128, le=10240)
     # A lease is never renewed: it must outlast the longest run (function timeout plus the wait for a lease).
     lease_seconds: int = Field(default=900, ge=FUNCTION_TIMEOUT_SECONDS + 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

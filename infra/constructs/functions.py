@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
+from gtproc.contract.layout import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import Settings
 
 from infra.layer import ARCHITECTURE, RUNTIME
@@ -19,7 +19,6 @@ from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*"]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
-SERVICE_NAME = "gtproc"
 S3_READ_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
 S3_WRITE_ACTIONS = ("s3:DeleteObject*", "s3:Abort*")
 OBJECTS_REASON = "CDK's S3 grant for the objects under one key pattern: job names and keys are only known at run time"
@@ -46,7 +45,7 @@ class GtprocFunction(lambda_.Function):
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         log_level: str,
-        memory_size: int = 512,
+        memory_size: int = FUNCTION_MEMORY_MB,
         function_name: str | None = None,
     ) -> None:
         log_group = logs.LogGroup(
