@@ -134,7 +134,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
 
     try:
         for lg in loggers:
-            lg.registered_handler.setStream(log_stream)
+            lg.registered_handler.stream = log_stream  # not setStream: it flushes the old stream
             lg.setLevel("INFO")
         with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
             handlers = {
@@ -146,7 +146,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
             labels = _labels_so_far(resources, result)
     finally:
         for lg, stream, level in saved:
-            lg.registered_handler.setStream(stream)
+            lg.registered_handler.stream = stream
             lg.setLevel(level)
     return result, labels, account
 
