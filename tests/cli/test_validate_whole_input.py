@@ -102,3 +102,11 @@ def test_dash_reads_standard_input() -> None:
     report = json.loads(done.stdout)
     assert report["path"] == "-" and report["lines"] == MANIFEST.count(b"\n") and report["invalid"] == 0
     assert run_stdin(gzip.compress(MANIFEST)).stdout.decode().startswith("-:1: [compressed]")
+
+
+def test_whole_input_codes_are_stable_and_in_the_readme() -> None:
+    from gtproc.domain.sniff import InputRule
+
+    assert [rule.value for rule in InputRule] == ["empty", "compressed", "binary", "not-json-lines"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert all(f"| `{rule.value}` |" in readme for rule in InputRule)

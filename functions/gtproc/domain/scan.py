@@ -10,7 +10,7 @@ import msgspec
 
 from gtproc.domain.fastpath import FastPath, Shape
 from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_line_batches, iter_lines
-from gtproc.domain.sniff import HEAD_BYTES, sniff
+from gtproc.domain.sniff import HEAD_BYTES, InputRule, sniff
 from gtproc.domain.validation import LabelPair, LineError, LineResult, LineStatus, validate_line
 
 _generic = msgspec.json.Decoder()
@@ -122,7 +122,7 @@ def validate_stream(
     report.lines = sum(counts.values())
     if report.lines == 0 and not errors:
         message = "the input is empty: an output manifest holds one JSON object per dataset object"
-        errors.append(LineError(1, None, "empty", message))
+        errors.append(LineError(1, None, InputRule.EMPTY, message))
     return report
 
 

@@ -3,7 +3,19 @@ error with a hint, never one error per line."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import msgspec
+
+
+class InputRule(StrEnum):
+    """Stable codes of the whole-input rules (the line rules are validation.Rule). Extend, never rename."""
+
+    EMPTY = "empty"
+    COMPRESSED = "compressed"
+    BINARY = "binary"
+    NOT_JSON_LINES = "not-json-lines"
+
 
 # (magic bytes, format, how to get the manifest out of it)
 _COMPRESSED = (
@@ -23,13 +35,19 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     head = head[:HEAD_BYTES]
     for magic, name, fix in _COMPRESSED:
         if head.startswith(magic):
-            return "compressed", f"the input is {name}-compressed, not JSON Lines; hint: {fix} and validate the result"
+            return (
+                InputRule.COMPRESSED,
+                f"the input is {name}-compressed, not JSON Lines; hint: {fix} and validate the result",
+            )
     if _looks_binary(head):
-        return "binary", "the input is binary data, not JSON Lines text; hint: pass the output.manifest file itself"
+        return (
+            InputRule.BINARY,
+            "the input is binary data, not JSON Lines text; hint: pass the output.manifest file itself",
+        )
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"["):
         return (
-            "not-json-lines",
+            InputRule.NOT_JSON_LINES,
             "the input is a JSON array, not JSON Lines; hint: an output manifest holds one JSON object per line"
             " (`jq -c '.[]' FILE` writes an array's items one per line)",
         )
@@ -38,7 +56,7 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     # A truncated or broken first line of a manifest is followed by another unindented object line.
     if text.startswith(b"{") and rest[:1] in (b" ", b"\t") and not _decodes(first.rstrip(b"\r")):
         return (
-            "not-json-lines",
+            InputRule.NOT_JSON_LINES,
             "the input is one JSON document spread over lines (pretty-printed), not JSON Lines; hint: an output"
             " manifest holds one compact JSON object per line (`jq -c . FILE` compacts a document)",
         )
