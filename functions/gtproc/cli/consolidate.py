@@ -2,8 +2,11 @@
 
 Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all iterations, in
 order, carrying worker quality from one iteration to the next) and writes one JSON line per object
-to stdout, in Ground Truth's consolidation-response form. Exit 0 when every object was consolidated,
-1 when some could not be (reported on stderr), 2 when the input cannot be read.
+to stdout, in Ground Truth's consolidation-response form, then a summary line on stderr (`--json`:
+one JSON object instead). Exit 0 when every object was consolidated, 1 when an object was left out
+(an unreadable worker-response file, no usable answer: each named on stderr), 2 when the input cannot
+be read or an option is wrong (a label attribute Ground Truth would refuse, categories that lack
+classes the answers use).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,9 @@ def register(commands: Any) -> None:
         help="task type, e.g. image-classification or groundtruth/object-detection (default: inferred)",
     )
     parser.add_argument("--masks-dir", metavar="DIR", type=Path, help="where segmentation masks are written")
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary on stderr as one JSON object instead of a line"
+    )
     parser.set_defaults(run=run)
 
 
@@ -76,34 +83,79 @@ def load_categories(path: Path) -> list[str]:
     raise InputError(f'{path}: expected {{"labels": [{{"label": ...}}]}} or a JSON list of names')
 
 
-def worker_responses(job_dir: Path) -> dict[int, dict[str, list[dict[str, Any]]]]:
-    """{iteration: {datasetObjectId: answers}} from the worker-response tree."""
+@dataclass
+class Responses:
+    """{iteration: {datasetObjectId: answers}}, and the files that could not be used, per object."""
+
+    iterations: dict[int, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    unreadable: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # (iteration, id): reasons
+
+
+def worker_responses(job_dir: Path) -> Responses:
+    """The worker-response tree; a file that cannot be used is named on stderr and recorded."""
     root = job_dir / "annotations" / "worker-response"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
-    iterations: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    found = Responses()
     for folder in root.iterdir():
         match = _ITERATION.match(folder.name)
         if not match or not folder.is_dir():
             continue
-        objects = iterations.setdefault(int(match.group(1)), {})
+        iteration = int(match.group(1))
+        objects = found.iterations.setdefault(iteration, {})
         for object_dir in folder.iterdir():
             if not object_dir.name.isdigit():
                 continue
             for path in sorted(object_dir.glob("*.json")):
+                problem = None
                 try:
                     document = json.loads(path.read_bytes())
                 except (OSError, ValueError) as error:
-                    print(f"gtproc consolidate: skipping {path}: {error}", file=sys.stderr)
-                    continue
-                answers = document.get("answers") if isinstance(document, dict) else None
-                if not isinstance(answers, list):
-                    print(f'gtproc consolidate: skipping {path}: no "answers" list', file=sys.stderr)
+                    problem = f"not readable JSON: {error}"
+                else:
+                    answers = document.get("answers") if isinstance(document, dict) else None
+                    if not isinstance(answers, list):
+                        problem = 'no "answers" list'
+                if problem is not None:
+                    print(f"gtproc consolidate: {path}: {problem}", file=sys.stderr)
+                    found.unreadable.setdefault((iteration, object_dir.name), []).append(f"{path.name}: {problem}")
                     continue
                 objects.setdefault(object_dir.name, []).extend(answers)
-    if not iterations:
+    if not found.iterations:
         raise InputError(f"no iteration-<N> folders under {root}")
-    return iterations
+    return found
+
+
+def check_options(
+    args: argparse.Namespace, attribute: str, categories: list[str] | None, responses: Responses
+) -> str | None:
+    """Why the options cannot give output Ground Truth (and `gtproc validate`) would accept, or None."""
+    from gtproc.domain import consolidation as cons
+    from gtproc.domain.validation import label_attribute_problem
+
+    everything = {
+        (iteration, oid): answers
+        for iteration, objects in responses.iterations.items()
+        for oid, answers in objects.items()
+    }
+    if not everything:
+        return None
+    try:
+        task = cons.task_of(args.task_type, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+    except ValueError as error:
+        return str(error)
+    problem = label_attribute_problem(attribute, task.groundtruth_type)
+    if problem is not None:
+        return f"--label-attribute: {problem}"
+    if categories is not None:
+        used = cons.answer_classes(task, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+        missing = sorted(used - set(categories))
+        if missing:
+            return (
+                f"--label-categories {args.label_categories}: the answers also use"
+                f" {', '.join(map(repr, missing))}, which the list lacks; their answers would be dropped"
+            )
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,19 +167,30 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
-        iterations = worker_responses(args.job_dir)
+        responses = worker_responses(args.job_dir)
     except InputError as error:
         print(f"gtproc consolidate: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    iterations = responses.iterations
     job_name = args.job_dir.resolve().name
     attribute = args.label_attribute or job_name
+    problem = check_options(args, attribute, categories, responses)
+    if problem is not None:
+        print(f"gtproc consolidate: {problem}", file=sys.stderr)
+        return EXIT_UNREADABLE
     masks_dir = args.masks_dir or Path(f"{job_name}-masks")
     prior = None
-    failed = 0
+    summary = Summary()
     now = datetime.now(UTC).replace(tzinfo=None)
     out = sys.stdout
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
+        summary.iterations += 1
+        for (unread_iteration, oid), reasons in sorted(responses.unreadable.items()):
+            if unread_iteration == iteration and oid not in objects:
+                summary.leave_out(iteration, oid, "no usable worker-response file (" + "; ".join(reasons) + ")")
+        if not objects:
+            continue
         try:
             result = cons.consolidate(
                 args.task_type,
@@ -144,15 +207,60 @@ def run(args: argparse.Namespace) -> int:
             print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
             return EXIT_UNREADABLE
         prior = result.quality
+        summary.task = summary.task or cons.task_of(args.task_type, objects).value
+        summary.method = summary.method or args.method or cons.DEFAULT_METHOD[cons.TaskType(summary.task)]
         for obj in result.objects:
             if obj.mask_png is not None:
                 path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(obj.mask_png)
-        for line in result.consolidation_response():
+        lines = result.consolidation_response()
+        for line in lines:
             out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        summary.consolidated += len(lines)
         for failure in result.failures:
-            failed += 1
-            print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+            summary.leave_out(iteration, failure.dataset_object_id, failure.reason)
+        for (unread_iteration, oid), reasons in responses.unreadable.items():
+            if unread_iteration == iteration and oid in objects:
+                summary.partial.append({"iteration": iteration, "datasetObjectId": oid, "skipped": reasons})
     out.flush()
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    summary.report(args.json)
+    return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
+
+
+@dataclass
+class Summary:
+    iterations: int = 0
+    consolidated: int = 0
+    task: str = ""
+    method: str = ""
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+    partial: list[dict[str, Any]] = field(default_factory=list)  # consolidated without some unreadable file
+
+    def leave_out(self, iteration: int, oid: str, reason: str) -> None:
+        print(f"gtproc consolidate: iteration {iteration}, object {oid} left out: {reason}", file=sys.stderr)
+        self.left_out.append({"iteration": iteration, "datasetObjectId": oid, "reason": reason})
+
+    def report(self, as_json: bool) -> None:
+        objects = self.consolidated + len(self.left_out)
+        if as_json:
+            document = {
+                "objects": objects,
+                "consolidated": self.consolidated,
+                "leftOut": len(self.left_out),
+                "method": self.method or None,
+                "taskType": self.task or None,
+                "iterations": self.iterations,
+                "leftOutObjects": self.left_out,
+                "objectsMissingFiles": self.partial,
+            }
+            print(json.dumps(document, separators=(",", ":")), file=sys.stderr)
+            return
+        partial = f", {len(self.partial)} consolidated without an unreadable file" if self.partial else ""
+        method = f"; method {self.method} ({self.task})" if self.method else ""
+        print(
+            f"gtproc consolidate: {objects} object{'' if objects == 1 else 's'}: {self.consolidated} consolidated,"
+            f" {len(self.left_out)} left out{partial}{method}; {self.iterations} iteration"
+            f"{'' if self.iterations == 1 else 's'}",
+            file=sys.stderr,
+        )
