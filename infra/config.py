@@ -74,5 +74,19 @@ class GtprocConfig(BaseModel):
             raise ConfigError(f"invalid gtproc context (cdk.json or -c):\n{error}") from None
 
     @classmethod
+    def check_keys(cls, keys: Any) -> None:
+        """A misspelt `-c` key would otherwise be ignored silently: fail naming it and the nearest known one.
+        Keys with `:` or `@` are CDK's own (feature flags, `aws:cdk:*`)."""
+        import difflib
+
+        known = cls.context_keys()
+        for key in sorted(keys):
+            if key in known or ":" in key or key.startswith("@"):
+                continue
+            nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {nearest[0]}?" if nearest else f"; known keys: {', '.join(known)}"
+            raise ConfigError(f"unknown gtproc context key {key!r} (cdk.json or -c){hint}")
+
+    @classmethod
     def from_context(cls, node: Node) -> GtprocConfig:
         return cls.from_mapping({key: node.try_get_context(key) for key in cls.context_keys()})
