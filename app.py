@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""CDK entry point: `cdk synth` / `cdk deploy`, or `python app.py` (writes cdk.out/)."""
+"""CDK entry point: `cdk synth` / `cdk deploy` (the CLI sets CDK_OUTDIR to cdk.out/), or `python app.py`,
+which writes the cloud assembly to cdk.out/ next to this file."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,4 +14,4 @@ if FUNCTIONS not in sys.path:
 
 from infra.app import build_app  # noqa: E402
 
-build_app().synth()
+build_app(outdir=os.environ.get("CDK_OUTDIR") or str(Path(__file__).resolve().parent / "cdk.out")).synth()

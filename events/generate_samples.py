@@ -1433,7 +1433,8 @@ account `{ACCOUNT}`. Next to each tree:
   events/jobs/>}}` in write order (the order Ground Truth would have written them);
 - `<tree>.input.manifest` — the input manifest of the job (not part of the output tree; GT does not write it).
 
-File formats follow `docs/groundtruth-output-format.md`: manifests are JSON Lines with compact JSON
+File formats follow Ground Truth's output format (notes: `/work/shared/docs/groundtruth-output-format.md`,
+outside the repository): manifests are JSON Lines with compact JSON
 (`separators=(",",":")`, UTF-8 unescaped, LF, trailing newline), one line per input line in input order,
 input keys first and untouched, then `<LAN>` and `<LAN>-metadata`; `job-name` is
 `labeling-job/<job lower-cased>`, `creation-date` has microseconds and no zone. Worker-response,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     """The app with cdk.json's context as defaults (the CLI's context and `-c` still win), one
     environment-agnostic stack (no lookups, no credentials needed) and cdk-nag's AWS Solutions checks."""
     app = App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    # The CLI passes cdk.json and `-c` through CDK_CONTEXT_JSON; the app's own context is the rest.
+    cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
+    GtprocConfig.check_keys({*cdk_json_context(), *(context or {}), *cli_context})
     config = GtprocConfig.from_context(app.node)
     GtprocStack(app, config.stack_name, config=config)
     # cdk-nag 3.x is a CDK validation plugin: an unacknowledged error fails the synth. `python app.py` and

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from aws_cdk import RemovalPolicy
 from constructs import Node
 from gtproc.contract import DEFAULT_EVENT_SOURCE
-from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
+from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS, MANIFESTS_MEMORY_MB
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -33,7 +33,7 @@ class GtprocConfig(BaseModel):
     event_source: str = Field(default=DEFAULT_EVENT_SOURCE, min_length=1, max_length=256)
     archive_retention_days: int = Field(default=30, ge=0)
     post_annotation_lambda: bool = False
-    manifests_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    manifests_memory_mb: int = Field(default=MANIFESTS_MEMORY_MB, ge=128, le=10240)
     # Per pipeline: the most concurrent invocations its SQS event source starts (SQS allows 2 to 1000).
     max_concurrency: int = Field(default=10, ge=2, le=1000)
     # Only for runs without a deadline; a Lambda run's lease ends at its deadline (+10 s).
@@ -74,6 +74,20 @@ class GtprocConfig(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             raise ConfigError(f"invalid gtproc context (cdk.json or -c):\n{error}") from None
+
+    @classmethod
+    def check_keys(cls, keys: Any) -> None:
+        """A misspelt `-c` key would otherwise be ignored silently: fail naming it and the nearest known one.
+        Keys with `:` or `@` are CDK's own (feature flags, `aws:cdk:*`)."""
+        import difflib
+
+        known = cls.context_keys()
+        for key in sorted(keys):
+            if key in known or ":" in key or key.startswith("@"):
+                continue
+            nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {nearest[0]}?" if nearest else f"; known keys: {', '.join(known)}"
+            raise ConfigError(f"unknown gtproc context key {key!r} (cdk.json or -c){hint}")
 
     @classmethod
     def from_context(cls, node: Node) -> GtprocConfig:

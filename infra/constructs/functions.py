@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from gtproc.contract.layout import FUNCTION_TIMEOUT_SECONDS
+from gtproc.contract.layout import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import Settings
 
 from infra.layer import ARCHITECTURE, RUNTIME
@@ -20,7 +20,6 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 # gtproc/report (the `gtproc report` command, matplotlib) is never imported by a function.
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*", "gtproc/report"]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
-SERVICE_NAME = "gtproc"
 # Only what the code calls: GetObject, PutObject, and ListBucket (listings, and a 404 rather than a 403
 # for an object deleted after its notification). Nothing is ever deleted or uploaded in parts.
 S3_READ, S3_WRITE, S3_LIST = "s3:GetObject", "s3:PutObject", "s3:ListBucket"
@@ -47,7 +46,7 @@ class GtprocFunction(lambda_.Function):
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         log_level: str,
-        memory_size: int = 512,
+        memory_size: int = FUNCTION_MEMORY_MB,
         function_name: str | None = None,
     ) -> None:
         log_group = logs.LogGroup(

@@ -62,7 +62,11 @@ def contents(lines: list[dict], attribute: str = BIRDS) -> dict[str, tuple[objec
 def test_one_line_per_object_in_consolidation_response_form(birds: Path, capsys):
     code, lines, err = run(capsys, birds)
 
-    assert (code, err) == (0, "")
+    assert code == 0
+    assert err == (
+        "gtproc consolidate: 10 objects: 10 consolidated, 0 left out; method dawid-skene (image-classification);"
+        " 1 iteration\n"
+    )
     assert [line["datasetObjectId"] for line in lines] == sorted(GT, key=int)  # numeric order
     for line in lines:
         assert set(line) == {"datasetObjectId", "consolidatedAnnotation"}
@@ -178,14 +182,16 @@ def test_folder_without_iterations_exits_2(tmp_path: Path, capsys):
     assert "iteration" in err
 
 
-def test_unreadable_worker_file_is_reported_and_skipped(birds: Path, capsys):
+def test_unreadable_worker_file_leaves_its_object_out_and_exits_1(birds: Path, capsys):
     broken = birds / "annotations" / "worker-response" / "iteration-1" / "7"
-    next(broken.glob("*.json")).write_text("{oops")
+    path = next(broken.glob("*.json"))
+    path.write_text("{oops")
     code, lines, err = run(capsys, birds)
     assert code == 1
     assert "7" not in {line["datasetObjectId"] for line in lines} and len(lines) == 9
-    (message,) = err.splitlines()
-    assert message.startswith("gtproc consolidate: iteration 1: object 7 left out: ") and ".json: " in message
+    assert f"{path}: not readable JSON" in err
+    assert "iteration 1, object 7 left out: no usable worker-response file" in err
+    assert err.splitlines()[-1].startswith("gtproc consolidate: 10 objects: 9 consolidated, 1 left out;")
 
 
 def test_hostile_files_are_left_out_by_name_and_the_others_still_written(birds: Path, capsys):
@@ -201,16 +207,24 @@ def test_hostile_files_are_left_out_by_name_and_the_others_still_written(birds: 
     assert code == 1
     ids = {path.name for path in responses.iterdir()}
     assert {line["datasetObjectId"] for line in lines} == ids - {"36", "40"}
-    first, second = err.splitlines()
-    assert first.startswith("gtproc consolidate: iteration 1: object 36 left out: ")
-    assert first.endswith(".json: nesting too deep to decode")
-    assert second == "gtproc consolidate: iteration 1: object 40 left out: 1001 classes, over the limit of 1000"
+    left_out = [line for line in err.splitlines() if " left out: " in line and "objects:" not in line]
+    assert len(left_out) == 2
+    assert left_out[0].startswith("gtproc consolidate: iteration 1, object 36 left out: no usable worker-response")
+    assert left_out[0].endswith("nesting too deep to decode)")
+    assert left_out[1] == "gtproc consolidate: iteration 1, object 40 left out: 1001 classes, over the limit of 1000"
+    assert err.splitlines()[-1].startswith(
+        f"gtproc consolidate: {len(ids)} objects: {len(ids) - 2} consolidated, 2 left"
+    )
 
 
 def test_bounding_box_job_over_three_iterations(capsys):
     code, lines, err = run(capsys, CARS_JOB)
 
-    assert (code, err) == (0, "")
+    assert code == 0
+    assert err == (
+        "gtproc consolidate: 30 objects: 30 consolidated, 0 left out;"
+        " method iou-cluster-median (object-detection); 3 iterations\n"
+    )
     worker_files = sorted((CARS_JOB / "annotations" / "worker-response").glob("iteration-*/*/*.json"))
     by_iteration = {}
     for path in worker_files:
@@ -242,3 +256,64 @@ def test_task_type_in_ground_truth_form_and_early_usage_errors(capsys, tmp_path)
     empty.write_text("[]")
     assert main(["consolidate", str(jobs), "--label-categories", str(empty)]) == 2
     assert "the category list is empty" in capsys.readouterr().err
+
+
+# ---- the first hour: checks before the run, the summary, --json, exit 1 for anything left out ----------
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("bad name!", "does not match"), ("birds-metadata", "must not end with `-metadata`"), ("birds-ref", "-ref")],
+)
+def test_a_label_attribute_ground_truth_would_refuse_exits_2(birds: Path, capsys, name: str, fragment: str):
+    code, lines, err = run(capsys, birds, "--label-attribute", name)
+    assert (code, lines) == (2, [])
+    assert err.count("\n") == 1 and "--label-attribute" in err and fragment in err
+
+
+def test_a_label_attribute_the_validator_accepts_is_accepted(birds: Path, tmp_path: Path, capsys):
+    code, lines, _ = run(capsys, birds, "--label-attribute", "birds-v2")
+    assert code == 0
+    manifest = tmp_path / "out.manifest"
+    manifest.write_text(
+        "".join(
+            json.dumps(
+                {"source-ref": f"s3://b/{line['datasetObjectId']}.jpg", **line["consolidatedAnnotation"]["content"]}
+            )
+            + "\n"
+            for line in lines
+        )
+    )
+    assert main(["validate", str(manifest)]) == 0
+    capsys.readouterr()
+
+
+def test_categories_lacking_the_answers_classes_exit_2_naming_them(birds: Path, tmp_path: Path, capsys):
+    used = {line[f"{BIRDS}-metadata"]["class-name"] for line in GT.values()}
+    dropped = sorted(used)[:2]
+    categories = tmp_path / "categories.json"
+    categories.write_text(json.dumps([name for name in gt_categories() if name not in dropped]))
+    code, lines, err = run(capsys, birds, "--label-categories", categories)
+    assert (code, lines) == (2, [])
+    assert err.count("\n") == 1 and all(repr(name) in err for name in dropped)
+
+
+def test_json_summary(birds: Path, capsys):
+    next((birds / "annotations" / "worker-response" / "iteration-1" / "36").glob("*.json")).write_text("[]")
+    code, lines, err = run(capsys, birds, "--json")
+    assert code == 1 and len(lines) == 9
+    summary = json.loads(err.splitlines()[-1])
+    assert summary["objects"] == 10 and summary["consolidated"] == 9 and summary["leftOut"] == 1
+    assert summary["method"] == "dawid-skene" and summary["taskType"] == "image-classification"
+    assert [(o["iteration"], o["datasetObjectId"]) for o in summary["leftOutObjects"]] == [(1, "36")]
+
+
+def test_an_object_with_one_unreadable_file_among_good_ones_exits_1(capsys, tmp_path: Path):
+    job = tmp_path / "cars-bbox"
+    shutil.copytree(CARS_JOB, job)
+    folder = job / "annotations" / "worker-response" / "iteration-1" / "14"
+    (folder / "2099-01-01_00:00:00.json").write_text("{oops")
+    code, lines, err = run(capsys, job, "--json")
+    assert code == 1 and "14" in {line["datasetObjectId"] for line in lines}
+    summary = json.loads(err.splitlines()[-1])
+    assert summary["leftOut"] == 0 and summary["objectsMissingFiles"][0]["datasetObjectId"] == "14"

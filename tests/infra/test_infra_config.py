@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import RemovalPolicy
 
@@ -50,3 +52,20 @@ def test_removal_policy():
 def test_invalid_values_are_rejected(context):
     with pytest.raises(ConfigError, match=next(iter(context))):  # the message names the cdk.json key
         GtprocConfig.from_mapping(context)
+
+
+def test_a_misspelt_context_key_fails_the_synth_naming_the_nearest_key() -> None:
+    from infra.app import build_app
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'outputBucket'.*did you mean outputBucketName\?"):
+        build_app({"outputBucket": "my-groundtruth-output"})
+
+
+def test_a_misspelt_key_from_the_cdk_cli_fails_too(monkeypatch) -> None:
+    from infra.app import build_app
+    from infra.config import ConfigError
+
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"keyprefix": "gt", "aws:cdk:enable-path-metadata": True}))
+    with pytest.raises(ConfigError, match=r"'keyprefix'.*did you mean keyPrefix\?"):
+        build_app()

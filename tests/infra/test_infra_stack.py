@@ -416,3 +416,15 @@ def test_alarms_on_throttles_durations_and_invalid_files(request, synth):
     # The metric as the annotations handler's Powertools Metrics emits it.
     assert invalid["Namespace"] == "gtproc" and invalid["Dimensions"] == [{"Name": "service", "Value": "gtproc"}]
     assert (invalid["Threshold"], invalid["Statistic"]) == (0, "Sum")
+
+
+def test_the_replay_hands_its_handlers_the_memory_and_service_the_stack_gives_them(default_synth) -> None:
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.replay import _Context
+
+    props = {f["Properties"]["Handler"]: f["Properties"] for f in gtproc_functions(default_synth).values()}
+    assert props["gtproc.handlers.manifests.handler"]["MemorySize"] == _Context("manifests").memory_limit_in_mb
+    assert props["gtproc.handlers.annotations.handler"]["MemorySize"] == _Context("annotations").memory_limit_in_mb
+    assert _Context("annotations").memory_limit_in_mb == 512
+    services = {p["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] for p in props.values()}
+    assert services == {manifests.logger.service} == {annotations.logger.service}

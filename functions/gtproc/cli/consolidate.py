@@ -2,10 +2,12 @@
 
 Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all iterations, in
 order, carrying worker quality from one iteration to the next) and writes one JSON line per object
-to stdout, in Ground Truth's consolidation-response form. Answers of a custom template are read
-by their shape under any element name (--element picks one). Exit 0 when every object was consolidated,
-1 when some could not be (each named on stderr with the reason; the others are still written), 2 when
-the folder cannot be read.
+to stdout, in Ground Truth's consolidation-response form, then a summary line on stderr (`--json`:
+one JSON object instead). Answers of a custom template are read by their shape under any element name
+(--element picks one). Exit 0 when every object was consolidated, 1 when an object was left out (an
+unusable worker-response file, no usable answer, over a bound: each named on stderr, the others still
+written), 2 when the input cannot be read or an option is wrong (a label attribute Ground Truth would
+refuse, categories that lack classes the answers use).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import sys
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,10 @@ _ITERATION = re.compile(r"iteration-(\d+)\Z")
 
 
 class InputError(Exception):
+    pass
+
+
+class _TooLarge(Exception):
     pass
 
 
@@ -62,6 +69,9 @@ def register(commands: Any) -> None:
         action="store_true",
         help="as the deployed pipeline does: each object alone, in arrival order, with the quality so far",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary on stderr as one JSON object instead of a line"
+    )
     parser.set_defaults(run=run)
 
 
@@ -91,42 +101,84 @@ def load_categories(path: Path) -> list[str]:
     raise InputError(f'{path}: expected {{"labels": [{{"label": ...}}]}} or a JSON list of names')
 
 
-def worker_responses(
-    job_dir: Path, left_out: dict[tuple[int, str], str] | None = None
-) -> dict[int, dict[str, list[dict[str, Any]]]]:
-    """{iteration: {datasetObjectId: answers}} from the worker-response tree; unusable files go to left_out."""
-    left_out = {} if left_out is None else left_out
+@dataclass
+class Responses:
+    """{iteration: {datasetObjectId: answers}}, and the files that could not be used, per object."""
+
+    iterations: dict[int, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    unreadable: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # (iteration, id): reasons
+
+
+def worker_responses(job_dir: Path) -> Responses:
+    """The worker-response tree; a file that cannot be used is named on stderr and recorded."""
     root = job_dir / "annotations" / "worker-response"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
-    iterations: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    found = Responses()
     for folder in root.iterdir():
         match = _ITERATION.match(folder.name)
         if not match or not folder.is_dir():
             continue
-        objects = iterations.setdefault(int(match.group(1)), {})
+        iteration = int(match.group(1))
+        objects = found.iterations.setdefault(iteration, {})
         for object_dir in folder.iterdir():
             if not object_dir.name.isdigit():
                 continue
             for path in sorted(object_dir.glob("*.json")):
-                where = (int(match.group(1)), object_dir.name)
+                problem = None
                 try:
                     if path.stat().st_size > MAX_FILE_BYTES:
-                        left_out[where] = f"{path}: over the limit of {MAX_FILE_BYTES} bytes"
-                        continue
+                        raise _TooLarge(f"over the limit of {MAX_FILE_BYTES} bytes")
                     document = json.loads(path.read_bytes())
+                except _TooLarge as error:
+                    problem = str(error)
                 except (OSError, ValueError, RecursionError) as error:
                     reason = "nesting too deep to decode" if isinstance(error, RecursionError) else error
-                    left_out[where] = f"{path}: {reason}"
-                    continue
-                answers = document.get("answers") if isinstance(document, dict) else None
-                if not isinstance(answers, list):
-                    left_out[where] = f'{path}: no "answers" list'
+                    problem = f"not readable JSON: {reason}"
+                else:
+                    answers = document.get("answers") if isinstance(document, dict) else None
+                    if not isinstance(answers, list):
+                        problem = 'no "answers" list'
+                if problem is not None:
+                    print(f"gtproc consolidate: {path}: {problem}", file=sys.stderr)
+                    found.unreadable.setdefault((iteration, object_dir.name), []).append(f"{path.name}: {problem}")
                     continue
                 objects.setdefault(object_dir.name, []).extend(answers)
-    if not iterations:
+    if not found.iterations:
         raise InputError(f"no iteration-<N> folders under {root}")
-    return iterations
+    return found
+
+
+def check_options(
+    args: argparse.Namespace, attribute: str, categories: list[str] | None, responses: Responses
+) -> str | None:
+    """Why the options cannot give output Ground Truth (and `gtproc validate`) would accept, or None."""
+    from gtproc.domain import consolidation as cons
+    from gtproc.domain.validation import label_attribute_problem
+
+    everything = {
+        (iteration, oid): answers
+        for iteration, objects in responses.iterations.items()
+        for oid, answers in objects.items()
+    }
+    if not everything:
+        return None
+    try:
+        task = cons.task_of(args.task_type, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+    except ValueError as error:
+        return str(error)
+    problem = label_attribute_problem(attribute, task.groundtruth_type)
+    if problem is not None:
+        return f"--label-attribute: {problem}"
+    if categories is not None:
+        used = cons.answer_classes(task, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+        missing = sorted(used - set(categories))
+        if missing:
+            return (
+                f"--label-categories {args.label_categories}: the answers also use"
+                f" {', '.join(map(repr, missing))}, which the list lacks; their answers would be dropped"
+            )
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,39 +188,48 @@ def run(args: argparse.Namespace) -> int:
         known = sorted({method for methods in cons.METHODS.values() for method in methods})
         print(f"gtproc consolidate: unknown method {args.method!r}; one of {', '.join(known)}", file=sys.stderr)
         return EXIT_UNREADABLE
-    left_out: dict[tuple[int, str], str] = {}
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
-        iterations = worker_responses(args.job_dir, left_out)
+        responses = worker_responses(args.job_dir)
     except InputError as error:
         print(f"gtproc consolidate: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    iterations = responses.iterations
     job_name = args.job_dir.resolve().name
     attribute = args.label_attribute or job_name
+    problem = check_options(args, attribute, categories, responses)
+    if problem is not None:
+        print(f"gtproc consolidate: {problem}", file=sys.stderr)
+        return EXIT_UNREADABLE
     masks_dir = args.masks_dir or Path(f"{job_name}-masks")
     prior = None
-    failed = 0
+    summary = Summary()
     now = datetime.now(UTC).replace(tzinfo=None)
     out = sys.stdout
     for iteration in sorted(iterations):
         objects = dict(sorted(iterations[iteration].items(), key=lambda item: int(item[0])))
+        summary.iterations += 1
+        for (unread_iteration, oid), reasons in sorted(responses.unreadable.items()):
+            if unread_iteration == iteration and oid not in objects:
+                summary.leave_out(iteration, oid, "no usable worker-response file (" + "; ".join(reasons) + ")")
         if args.live:
             objects = {oid: objects[oid] for oid in _arrival_order(args.job_dir, iteration, objects)}
             chunks = [{oid: answers} for oid, answers in objects.items()]
         else:
-            chunks = [objects]
+            chunks = [objects] if objects else []
         for chunk in chunks:
             try:
                 result, kept = _consolidate_chunk(
-                    cons, args, chunk, iteration, attribute, job_name, categories, prior, now, masks_dir, left_out
+                    cons, args, chunk, iteration, attribute, job_name, categories, prior, now, masks_dir, summary
                 )
             except (ValueError, RecursionError, OverflowError) as error:
                 print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
                 return EXIT_UNREADABLE
-            for oid in chunk.keys() - kept:
-                del iterations[iteration][oid]
             # Live: the state as the pipeline stores it (JSON), so the floats carried are the same.
             prior = json.loads(json.dumps(result.quality.to_json())) if args.live else result.quality
+            if kept:
+                summary.task = summary.task or cons.task_of(args.task_type, {o: chunk[o] for o in kept}).value
+                summary.method = summary.method or args.method or next((o.method for o in result.objects), "")
             for obj in result.objects:
                 if obj.mask_png is not None:
                     path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
@@ -178,18 +239,18 @@ def run(args: argparse.Namespace) -> int:
                     path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(png)
-            for line in result.consolidation_response():
+            lines = result.consolidation_response()
+            for line in lines:
                 out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            summary.consolidated += len(lines)
             for failure in result.failures:
-                failed += 1
-                print(f"gtproc consolidate: object {failure.dataset_object_id}: {failure.reason}", file=sys.stderr)
+                summary.leave_out(iteration, failure.dataset_object_id, failure.reason)
+        for (unread_iteration, oid), reasons in responses.unreadable.items():
+            if unread_iteration == iteration and oid in objects and not summary.is_left_out(iteration, oid):
+                summary.partial.append({"iteration": iteration, "datasetObjectId": oid, "skipped": reasons})
     out.flush()
-    for (iteration, oid), reason in sorted(left_out.items(), key=lambda item: (item[0][0], int(item[0][1]))):
-        failed += 1
-        # An object whose other files were read was consolidated without this one.
-        what = "file skipped" if oid in iterations[iteration] else "left out"
-        print(f"gtproc consolidate: iteration {iteration}: object {oid} {what}: {reason}", file=sys.stderr)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    summary.report(args.json)
+    return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
 
 
 def _arrival_order(job_dir: Path, iteration: int, objects: dict[str, Any]) -> list[str]:
@@ -210,11 +271,11 @@ def _consolidate_chunk(
     prior: Any,
     now: datetime,
     masks_dir: Path,
-    left_out: dict[tuple[int, str], str],
+    summary: Summary,
 ) -> tuple[Any, set[str]]:
     """Consolidate one batch, and name the objects that went in. An object that cannot be
-    consolidated on its own (over a bound, a bad value) is left out, with its reason in left_out, and
-    the others are consolidated together."""
+    consolidated on its own (over a bound, a bad value) is left out, named in the summary, and the
+    others are consolidated together."""
 
     def batch(objects: dict[str, list[dict[str, Any]]]) -> Any:
         return cons.consolidate(
@@ -238,6 +299,47 @@ def _consolidate_chunk(
             try:
                 batch({oid: objects[oid]})
             except (ValueError, RecursionError, OverflowError) as error:
-                left_out[(iteration, oid)] = str(error) or type(error).__name__
+                summary.leave_out(iteration, oid, str(error) or type(error).__name__)
                 del objects[oid]
         return batch(objects), set(objects)
+
+
+@dataclass
+class Summary:
+    iterations: int = 0
+    consolidated: int = 0
+    task: str = ""
+    method: str = ""
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+    partial: list[dict[str, Any]] = field(default_factory=list)  # consolidated without some unreadable file
+
+    def leave_out(self, iteration: int, oid: str, reason: str) -> None:
+        print(f"gtproc consolidate: iteration {iteration}, object {oid} left out: {reason}", file=sys.stderr)
+        self.left_out.append({"iteration": iteration, "datasetObjectId": oid, "reason": reason})
+
+    def is_left_out(self, iteration: int, oid: str) -> bool:
+        return any(item["iteration"] == iteration and item["datasetObjectId"] == oid for item in self.left_out)
+
+    def report(self, as_json: bool) -> None:
+        objects = self.consolidated + len(self.left_out)
+        if as_json:
+            document = {
+                "objects": objects,
+                "consolidated": self.consolidated,
+                "leftOut": len(self.left_out),
+                "method": self.method or None,
+                "taskType": self.task or None,
+                "iterations": self.iterations,
+                "leftOutObjects": self.left_out,
+                "objectsMissingFiles": self.partial,
+            }
+            print(json.dumps(document, separators=(",", ":")), file=sys.stderr)
+            return
+        partial = f", {len(self.partial)} consolidated without an unreadable file" if self.partial else ""
+        method = f"; method {self.method} ({self.task})" if self.method else ""
+        print(
+            f"gtproc consolidate: {objects} object{'' if objects == 1 else 's'}: {self.consolidated} consolidated,"
+            f" {len(self.left_out)} left out{partial}{method}; {self.iterations} iteration"
+            f"{'' if self.iterations == 1 else 's'}",
+            file=sys.stderr,
+        )

@@ -1,6 +1,7 @@
 """`gtproc validate PATH... [--json] [--max-errors N]`: check output manifests line by line.
 
-Exit 0 when every line is valid, 1 when any line is invalid, 2 when an input cannot be read.
+Exit 0 when every line is valid, 1 when any line is invalid (or the input is empty, compressed, binary or
+not JSON Lines), 2 when an input cannot be read. `-` reads standard input.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import IO, Any
 
 import msgspec
@@ -31,7 +33,7 @@ def register(commands: Any) -> None:
         help="validate Ground Truth output manifests (local files or s3:// URIs)",
         description="Validate every line of Ground Truth output manifests against the real format.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="a local file or s3://bucket/key")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a local file, s3://bucket/key, or - for stdin")
     parser.add_argument("--json", action="store_true", help="print one JSON object per input, one per line")
     parser.add_argument(
         "--max-errors",
@@ -54,9 +56,11 @@ def _non_negative(text: str) -> int:
 
 
 def open_input(path: str) -> tuple[int, Iterator[bytes]]:
-    """(size, chunks) of a local file or an S3 object."""
+    """(size, chunks) of a local file, an S3 object or standard input (`-`, size 0: unknown)."""
     if path.startswith("s3://"):
         return _open_s3(path)
+    if path == "-":
+        return 0, _file_chunks(sys.stdin.buffer, "standard input", close=False)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except OSError as error:
@@ -73,8 +77,8 @@ def _size(handle: IO[bytes]) -> int:
     return os.fstat(handle.fileno()).st_size
 
 
-def _file_chunks(handle: IO[bytes], path: str) -> Iterator[bytes]:
-    with handle:
+def _file_chunks(handle: IO[bytes], path: str, close: bool = True) -> Iterator[bytes]:
+    with handle if close else nullcontext():
         while True:
             try:
                 chunk = handle.read(CHUNK_BYTES)
@@ -177,10 +181,12 @@ def _summary(report: FileReport) -> str:
         where = f" {error.attribute}:" if error.attribute else ""
         lines.append(f"{report.path}:{error.line}: [{error.code}]{where} {error.message}")
     if report.errors_omitted:
-        lines.append(f"{report.path}: ... {report.errors_omitted} more errors not shown (--max-errors)")
+        more = f"{report.errors_omitted} more error{'' if report.errors_omitted == 1 else 's'}"
+        lines.append(f"{report.path}: ... {more} not shown (--max-errors)")
     verdict = "OK" if report.ok else "INVALID"
+    counted = f"{report.lines} line{'' if report.lines == 1 else 's'}"
     lines.append(
-        f"{report.path}: {verdict}: {report.lines} lines: {report.labeled} labeled, {report.unlabeled} unlabeled,"
+        f"{report.path}: {verdict}: {counted}: {report.labeled} labeled, {report.unlabeled} unlabeled,"
         f" {report.failed} failed, {report.invalid} invalid"
     )
     return "\n".join(lines) + "\n"

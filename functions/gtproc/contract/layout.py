@@ -15,3 +15,8 @@ MASKS_PREFIX = "consolidated"  # consolidated segmentation masks of the annotati
 # Delivery: a message is received this many times before it goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 FUNCTION_TIMEOUT_SECONDS = 300
+
+# The functions as the stack configures them (the replay hands its handlers the same values).
+SERVICE_NAME = "gtproc"  # POWERTOOLS_SERVICE_NAME and the metrics namespace of every function
+MANIFESTS_MEMORY_MB = 1024  # default of the `manifestsMemoryMb` context key
+FUNCTION_MEMORY_MB = 512  # every other function

@@ -78,6 +78,8 @@ class Detector:
         # (kind, attribute, index) of facts a dead run published: found again, they yield their label
         # line for the labels so far, without being published again.
         self.relabel = relabel or set()
+        # Label pairs of other jobs, {job-name: attributes}: all a manifest holds when its folder is misnamed.
+        self.foreign: dict[str, set[str]] = {}
 
     def is_own(self, attribute: str, pair_job_name: str) -> bool:
         if pair_job_name:
@@ -106,6 +108,8 @@ class Detector:
             if failed and not pair_job_name:
                 pair_job_name = _job_name_of(line.record().get(attribute + "-metadata"))
             if not self.is_own(attribute, pair_job_name):
+                if pair_job_name and len(self.foreign) < 16:
+                    self.foreign.setdefault(pair_job_name, set()).add(attribute)
                 continue
             if failed:
                 own_failed = attribute

@@ -10,6 +10,7 @@ import msgspec
 
 from gtproc.domain.fastpath import FastPath, Shape
 from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_line_batches, iter_lines
+from gtproc.domain.sniff import HEAD_BYTES, InputRule, sniff
 from gtproc.domain.validation import LabelPair, LineError, LineResult, LineStatus, validate_line
 
 _generic = msgspec.json.Decoder()
@@ -30,7 +31,7 @@ class FileReport:
 
     @property
     def ok(self) -> bool:
-        return self.invalid == 0
+        return self.invalid == 0 and not self.errors  # a whole-input error (`empty`, `binary`, ...) has no line
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,11 @@ def validate_stream(
     report = FileReport(path)
     if on_bytes is not None:
         chunks = _counting(chunks, on_bytes)
+    head, chunks = _head(chunks)
+    whole = sniff(head)
+    if whole is not None:  # one error for the input, and the rest of it is never read
+        report.errors.append(LineError(1, None, *whole))
+        return report
     fast = FastPath()
     counts = {LineStatus.LABELED: 0, LineStatus.UNLABELED: 0, LineStatus.FAILED: 0, LineStatus.INVALID: 0}
     errors = report.errors
@@ -114,7 +120,28 @@ def validate_stream(
     report.failed = counts[LineStatus.FAILED]
     report.invalid = counts[LineStatus.INVALID]
     report.lines = sum(counts.values())
+    if report.lines == 0 and not errors:
+        message = "the input is empty: an output manifest holds one JSON object per dataset object"
+        errors.append(LineError(1, None, InputRule.EMPTY, message))
     return report
+
+
+def _head(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first bytes of the stream, and the whole stream again."""
+    iterator = iter(chunks)
+    taken: list[bytes] = []
+    size = 0
+    for chunk in iterator:
+        taken.append(chunk)
+        size += len(chunk)
+        if size >= HEAD_BYTES:
+            break
+    return b"".join(taken), _chain(taken, iterator)
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
 
 
 def _counting(chunks: Iterable[bytes], on_bytes: Callable[[int], None]) -> Iterator[bytes]:

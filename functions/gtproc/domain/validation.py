@@ -255,6 +255,23 @@ def _check_pair(
     return LabelPair(attribute, record[attribute], metadata)
 
 
+def label_attribute_problem(attribute: str, type_string: str | None = None) -> str | None:
+    """Why Ground Truth would refuse `attribute` as a LabelAttributeName (for a task of `type_string`,
+    e.g. `groundtruth/semantic-segmentation`), or None: the rules the line check applies."""
+    if not ATTRIBUTE_NAME.match(attribute):
+        return f"label attribute name `{attribute}` does not match [a-zA-Z0-9](-*[a-zA-Z0-9])* (at most 127 characters)"
+    if attribute.endswith(METADATA_SUFFIX):
+        return f"label attribute name `{attribute}` must not end with `-metadata`"
+    task_type = task_type_of(type_string) if type_string else None
+    if task_type is None or task_type is TaskType.CUSTOM:
+        return None
+    if task_type in REF_TASK_TYPES and not attribute.endswith("-ref"):
+        return f"a {task_type.value} label attribute must end with `-ref`"
+    if task_type not in REF_TASK_TYPES and attribute.endswith("-ref"):
+        return f"a {task_type.value} label attribute must not end with `-ref`"
+    return None
+
+
 def _looks_like_label_metadata(metadata: dict[str, Any]) -> bool:
     return "type" in metadata or "job-name" in metadata or "job_name" in metadata
 

@@ -11,11 +11,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
+from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
 
-logger = Logger()
+logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -14,12 +14,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.adapters.sqs import requeue, requeues
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
+from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
 from gtproc.usecases.ports import LeaseHeld
 
-logger = Logger()
+logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -56,6 +57,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         if outcome.published and write.time is not None:
             lag = (datetime.now(UTC) - write.time).total_seconds()
             metrics.add_metric(name="SecondsFromWriteToPublish", unit=MetricUnit.Seconds, value=max(lag, 0.0))
+        if outcome.foreign_labels:
+            # A misnamed job folder: its labels are another job's, so nothing of them is published.
+            logger.warning(
+                "labels belong to another job",
+                extra={"jobFolder": outcome.job_name, "labelJobNames": outcome.foreign_labels},
+            )
         logger.info(
             "manifest processed",
             extra={

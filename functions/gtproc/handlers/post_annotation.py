@@ -13,9 +13,10 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.adapters.s3 import S3Objects
+from gtproc.contract.layout import SERVICE_NAME
 from gtproc.usecases.post_annotation import consolidate_request
 
-logger = Logger()
+logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer()
 
 

@@ -10,12 +10,13 @@ from gtproc.adapters.eventbridge import EventBridgePublisher
 from gtproc.adapters.labels_store import S3LabelStore
 from gtproc.adapters.s3 import S3Objects
 from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+from gtproc.contract.layout import SERVICE_NAME
 from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
 
-METRICS_NAMESPACE = "gtproc"
+METRICS_NAMESPACE = SERVICE_NAME
 
 
 @cache

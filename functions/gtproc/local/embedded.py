@@ -21,7 +21,7 @@ from gtproc.contract import (
     MANIFEST_KEY_PATTERNS,
     object_created_pattern,
 )
-from gtproc.contract.layout import LABELS_PREFIX
+from gtproc.contract.layout import LABELS_PREFIX, SERVICE_NAME
 
 REGION = "us-east-1"
 
@@ -31,10 +31,14 @@ _ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    "POWERTOOLS_SERVICE_NAME": "gtproc",
-    "POWERTOOLS_METRICS_NAMESPACE": "gtproc",
+    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+    "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
+    # Metrics stay enabled, as in Lambda: Powertools only clears its metric set when it flushes it, so
+    # disabled metrics pile up across invocations until 100 values of one flush on their own mid-batch,
+    # and the handler's own flush then finds the set empty ("No application metrics to publish").
+    # The EMF lines go to stdout, which the replay treats as the functions' log stream.
+    "POWERTOOLS_METRICS_DISABLED": "false",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from gtproc.contract.layout import MAX_RECEIVE_COUNT
+from gtproc.contract.layout import FUNCTION_MEMORY_MB, MANIFESTS_MEMORY_MB, MAX_RECEIVE_COUNT
 from gtproc.domain.keys import Area, parse_output_key
 from gtproc.local.embedded import REGION, EmbeddedResources
 
@@ -56,7 +56,16 @@ class ReplayResult:
 # ---- what to write ---------------------------------------------------------------------------------
 
 
-def load_writes(path: Path) -> list[Write]:
+def is_job_folder(path: Path) -> bool:
+    """A labeling job's own output folder (`<S3OutputPath>/<job>/`): it holds `manifests/` or `annotations/`."""
+    return path.is_dir() and any((path / area).is_dir() for area in ("manifests", "annotations"))
+
+
+def load_writes(path: Path, key_prefix: str = "") -> list[Write]:
+    """The writes of a plan or a folder; a job's own folder is written under `<key_prefix>/<folder name>/`."""
+    if is_job_folder(path):
+        root = "/".join(part for part in (key_prefix.strip("/"), path.resolve().name) if part)
+        return [Write(f"{root}/{w.key}", w.file) for w in _folder_writes(path, root)]
     if path.is_dir():
         return _folder_writes(path)
     if path.is_file() and path.suffix == ".jsonl":
@@ -79,10 +88,10 @@ def _write_rank(key: str) -> tuple[int, int, int, str]:
     return (1, location.iteration or 0, 0 if location.area is Area.WORKER_RESPONSE else 1, key)
 
 
-def _folder_writes(folder: Path) -> list[Write]:
+def _folder_writes(folder: Path, root: str = "") -> list[Write]:
     files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
     writes = [Write(p.relative_to(folder).as_posix(), p) for p in files]
-    return sorted(writes, key=lambda w: _write_rank(w.key))
+    return sorted(writes, key=lambda w: _write_rank(f"{root}/{w.key}" if root else w.key))
 
 
 def _plan_writes(plan: Path) -> list[Write]:
@@ -199,7 +208,7 @@ class _Context:
         self.function_name = f"gtproc-{pipeline}"
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:gtproc-{pipeline}"
-        self.memory_limit_in_mb = 1024
+        self.memory_limit_in_mb = MANIFESTS_MEMORY_MB if pipeline == "manifests" else FUNCTION_MEMORY_MB
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/gtproc-{pipeline}"
         self.log_stream_name = "local"
@@ -287,6 +296,10 @@ class Replayer:
                 if message.get("duplicate"):
                     continue  # a duplicate delivery shares its receipt handle with the original
                 function.settle(message, record["messageId"] in failed)
+
+    def collect_events(self) -> None:
+        """Collect what reached the bus so far: after each invocation, the account knows which write caused it."""
+        self._collect_events()
 
     def _collect_events(self) -> None:
         while True:

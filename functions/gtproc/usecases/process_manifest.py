@@ -94,6 +94,8 @@ class ManifestOutcome:
     published: dict[str, int] = field(default_factory=dict)  # facts published, by detail type
     put_events_calls: int = 0
     completed: bool = False
+    # Set when the manifest holds labels but none of the job's own: {job-name of those labels: attributes}.
+    foreign_labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 class ProcessManifest:
@@ -214,6 +216,8 @@ class _Run:
             self._commit(sender)  # what was published is committed; the retry publishes the rest
             raise
         self._commit(sender)
+        if detector.foreign and not self.ledger.own_attributes:
+            self.outcome.foreign_labels = {job: sorted(attrs) for job, attrs in sorted(detector.foreign.items())}
         return self.outcome
 
     def _completion(self, tally: JobTally) -> EventEntry:

@@ -16,7 +16,7 @@ TEN_MB = 10 * 1024 * 1024
 BAD_LINES = [
     pytest.param(b'{"source-ref":"s3://b/caf\xe9.jpg"}', Rule.UTF8, id="latin-1-byte"),
     pytest.param(b'{"source-ref":"s3://b/\xed\xa0\x80.jpg"}', Rule.UTF8, id="utf8-encoded-surrogate"),
-    pytest.param(b"\xff\xfe{\x00", Rule.UTF8, id="utf16-bom"),  # a UTF-16 file is not UTF-8
+    pytest.param(b"\xff\xfe{\x00", Rule.UTF8, id="utf16-bom"),  # a UTF-16 line is not UTF-8
     pytest.param(
         b'{"source-ref":"s3://b/1.jpg","birds":1,"birds-metadata":{"confidence":0.9', Rule.JSON, id="truncated"
     ),
@@ -125,7 +125,9 @@ def test_line_over_the_limit_then_valid_lines() -> None:
 def test_empty_and_blank_only_inputs() -> None:
     for data in (b"", b"\n", b"\r\n\r\n", UTF8_BOM, UTF8_BOM + b"\n", b"   \n\t\n"):
         report = validate_stream([data], "m")
-        assert (report.lines, report.invalid, report.errors) == (0, 0, []), data
+        assert (report.lines, report.invalid) == (0, 0), data
+        assert [(e.line, e.code) for e in report.errors] == [(1, "empty")], data
+        assert not report.ok
 
 
 def test_nul_bytes_and_garbage() -> None:

@@ -20,8 +20,10 @@ from gtproc.domain.consolidation.api import (
     DAWID_SKENE,
     DEFAULT_METHOD,
     METHODS,
+    answer_classes,
     consolidate,
     job_name_metadata,
+    task_of,
 )
 from gtproc.domain.consolidation.model import (
     DEFAULT_CREATION_DATE,
@@ -48,6 +50,7 @@ __all__ = [
     "TaskType",
     "WorkerAnswer",
     "WorkerFigures",
+    "answer_classes",
     "consolidate",
     "decode_png",
     "encode_png",
@@ -57,4 +60,5 @@ __all__ = [
     "objects_from_consolidation_request",
     "parse_answer",
     "resolve_classes",
+    "task_of",
 ]

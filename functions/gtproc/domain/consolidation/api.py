@@ -594,3 +594,33 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         answer_worker += [w_index[wid] for wid in used]
         answer_agreement += out.worker_agreement
     return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
+
+
+# --- checks before a run -------------------------------------------------------------------------
+
+
+def task_of(task_type: TaskType | str | None, objects: Mapping[str, Sequence[AnswerLike]]) -> TaskType:
+    """The task `consolidate` would run for these objects (given, or inferred from the answers)."""
+    return _resolve_task(task_type, {str(oid): ans.parse_answers(raws) for oid, raws in objects.items()})
+
+
+def answer_classes(task: TaskType, objects: Mapping[str, Sequence[AnswerLike]]) -> set[str]:
+    """Every class name the answers use, read as `consolidate` reads them: with a category list that
+    lacks one, the answers naming it would be dropped."""
+    names: set[str] = set()
+    for raws in objects.values():
+        for answer in ans.parse_answers(raws):
+            content = answer.content
+            if task.family == SINGLE_LABEL:
+                label = ans.single_label_of(content)
+                names.update([label] if label is not None else [])
+            elif task.family == MULTI_LABEL:
+                names.update(ans.multi_labels_of(content) or [])
+            elif task.family == SEGMENTATION:
+                payload = ans.segmentation_of(content)
+                names.update(_mappings(payload) if payload is not None else {})
+            else:
+                payload = (ans.boxes_of if task.family == BOXES else ans.entities_of)(content)
+                items = (payload[0] if isinstance(payload, tuple) else payload) or []
+                names.update(str(item["label"]) for item in items if isinstance(item, Mapping) and "label" in item)
+    return names
