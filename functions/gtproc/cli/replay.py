@@ -1,4 +1,4 @@
-"""`gtproc replay PATH [--events-out FILE] [--chaos SEED]`: run a Ground Truth output tree through
+"""`gtproc replay PATH [--events-out FILE] [--chaos SEED] [--faults SEED]`: run a Ground Truth output tree through
 the pipelines on an embedded AWS (moto) and tell what was published.
 
 PATH is a folder (each file is written at the key of its path relative to the folder: annotations
@@ -33,6 +33,13 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--chaos", metavar="SEED", type=int, help="deliver notifications duplicated and reordered, seeded"
+    )
+    parser.add_argument(
+        "--faults",
+        metavar="SEED",
+        type=int,
+        help="inject AWS's faults, seeded: failed calls, partial PutEvents, killed runs, redelivery after the"
+        " visibility timeout on a simulated clock, a redrive of the dead-letter queues at the end",
     )
     parser.add_argument("--bucket", default="gt-output-bucket", help="name of the embedded output bucket")
     parser.add_argument("--prefix", default="", help="key prefix the pipelines watch (as the stack's keyPrefix)")
@@ -81,6 +88,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
     for module in (manifests_handler, annotations_handler):
         module.logger.setLevel("INFO" if args.verbose else "WARNING")
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
+    mode += f", faults seed {args.faults}" if args.faults is not None else ""
     out.write(f"gtproc replay: {len(writes)} writes from {args.path} to s3://{args.bucket} on an embedded AWS{mode}\n")
 
     account = _Account(out)
@@ -100,7 +108,14 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
 
     with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
         handlers = {"manifests": manifests_handler.handler, "annotations": annotations_handler.handler}
-        replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, on_write=on_write)
+        replayer = Replayer(
+            resources,
+            handlers,
+            chaos_seed=args.chaos,
+            on_event=on_event,
+            on_write=on_write,
+            faults_seed=args.faults,
+        )
         result = replayer.run(writes)
         account.flush()
         labels = _labels_so_far(resources, result)
@@ -215,3 +230,16 @@ def _summary(result: Any, labels: dict[str, tuple[str, int]], out: IO[str]) -> N
         out.write(f"labels so far of {job}: {uri} ({count} objects)\n")
     dead = sum(result.dead_letters.values())
     out.write(f"dead-letter queues: {dead} messages\n")
+    if result.faults is not None:
+        _fault_summary(result.faults, out)
+
+
+def _fault_summary(report: Any, out: IO[str]) -> None:
+    kinds = report.kinds()
+    shown = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())) or "none"
+    out.write(f"faults seed {report.seed}: {sum(kinds.values())} injected ({shown})\n")
+    out.write(f"  redriven from the dead-letter queues at the end: {report.redriven} messages\n")
+    out.write(
+        f"  facts published in the documented window (PutEvents accepted, run ended before its record):"
+        f" {report.window_facts} (only these may repeat)\n"
+    )
