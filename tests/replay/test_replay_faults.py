@@ -4,7 +4,9 @@ DLQs at the end) the facts published are the plain run's, each once, except with
 
 from __future__ import annotations
 
+import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,29 @@ def test_the_wired_use_cases_and_the_deadline_read_the_simulated_clock() -> None
         assert manifests._deadline(_Context("manifests")) == 5_330.0
         assert type(pm.state).__name__ == "Faulty" and type(ca.publisher).__name__ == "Faulty"
     assert wiring.local is None  # the embedded AWS's end forgets the substitutes
+
+
+def test_a_record_that_always_fails_is_retried_after_each_visibility_timeout_redriven_and_stays_dead() -> None:
+    from gtproc.local.embedded import embedded_aws
+    from gtproc.local.faulty_replay import VISIBILITY_SECONDS
+    from gtproc.local.replay import Replayer, Write
+
+    plan = JOBS / "bad-input.plan.jsonl"
+    first = json.loads(plan.read_text(encoding="utf-8").splitlines()[0])
+    calls: list[float] = []
+
+    with embedded_aws() as resources:
+
+        def broken(event, context):
+            calls.append(replayer.faults.now)
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+        replayer = Replayer(resources, {"manifests": broken}, faults_seed=1)
+        result = replayer.run([Write(first["key"], plan.parent / first["file"])])
+
+    assert result.dead_letters == {"manifests": 1, "annotations": 0}  # exit 1: dead even after the redrive
+    assert result.faults.redriven == 1
+    # 5 receives, each after the previous one's visibility timeout on the simulated clock; then the redrive's 5.
+    assert len(calls) == 10
+    gaps = [later - earlier for earlier, later in pairwise(calls[:5])]
+    assert all(gap >= VISIBILITY_SECONDS for gap in gaps), gaps
