@@ -1,4 +1,4 @@
-"""`gtproc replay PATH [--events-out FILE] [--chaos SEED]`: run a Ground Truth output tree through
+"""`gtproc replay PATH [--events-out FILE] [--chaos SEED] [--faults SEED]`: run a Ground Truth output tree through
 the pipelines on an embedded AWS (moto) and tell what was published.
 
 PATH is a job's own output folder (it holds `manifests/` or `annotations/`; it replays as that job,
@@ -43,6 +43,13 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--chaos", metavar="SEED", type=int, help="deliver notifications duplicated and reordered, seeded"
+    )
+    parser.add_argument(
+        "--faults",
+        metavar="SEED",
+        type=int,
+        help="inject AWS's faults, seeded: failed calls, partial PutEvents, killed runs, redelivery after the"
+        " visibility timeout on a simulated clock, a redrive of the dead-letter queues at the end",
     )
     parser.add_argument("--bucket", default="gt-output-bucket", help="name of the embedded output bucket")
     parser.add_argument("--prefix", default="", help="key prefix the pipelines watch (as the stack's keyPrefix)")
@@ -99,6 +106,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
     from gtproc.local.replay import Published, Replayer
 
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
+    mode += f", faults seed {args.faults}" if args.faults is not None else ""
     out.write(
         f"gtproc replay: {_n(len(writes), 'write')} from {args.path} to s3://{args.bucket} on an embedded AWS{mode}\n"
     )
@@ -141,7 +149,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
                 "manifests": function(manifests_handler.handler),
                 "annotations": function(annotations_handler.handler),
             }
-            replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event)
+            replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)
             result = replayer.run(writes)
             labels = _labels_so_far(resources, result)
     finally:
@@ -494,3 +502,16 @@ def _summary(result: Any, labels: dict[str, tuple[str, int]], account: _Account,
         out.write(f"labels so far of {job}: {uri} ({_n(count, 'object')})\n")
     dead = sum(result.dead_letters.values())
     out.write(f"dead-letter queues: {_n(dead, 'message')}\n")
+    if result.faults is not None:
+        _fault_summary(result.faults, out)
+
+
+def _fault_summary(report: Any, out: IO[str]) -> None:
+    kinds = report.kinds()
+    shown = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())) or "none"
+    out.write(f"faults seed {report.seed}: {sum(kinds.values())} injected ({shown})\n")
+    out.write(f"  redriven from the dead-letter queues at the end: {_n(report.redriven, 'message')}\n")
+    out.write(
+        f"  facts published in the documented window (PutEvents accepted, run ended before its record):"
+        f" {report.window_facts} (only these may repeat)\n"
+    )

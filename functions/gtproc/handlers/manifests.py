@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +41,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             # Writes of the message already processed are rewrites to the copy: nothing new (the ledger).
             count = requeues(record.raw_event) + 1
             logger.info("job busy, requeued", extra={"retryInSeconds": LEASE_RETRY_SECONDS, "requeues": count})
-            requeue(record.raw_event, LEASE_RETRY_SECONDS)
+            local = wiring.local
+            send_back = local.requeue if local is not None and local.requeue is not None else requeue
+            send_back(record.raw_event, LEASE_RETRY_SECONDS)
             metrics.add_metric(name="ManifestMessagesRequeued", unit=MetricUnit.Count, value=1)
             return
         logger.append_keys(job=outcome.job_name)
@@ -79,7 +80,7 @@ def _deadline(context: LambdaContext | None) -> float | None:
     """When this invocation ends, on the wall clock the use case's lease is measured by."""
     if context is None:
         return None
-    return time.time() + context.get_remaining_time_in_millis() / 1000
+    return wiring.clock() + context.get_remaining_time_in_millis() / 1000
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from gtproc.adapters.annotation_store import DynamoAnnotationStore
 from gtproc.adapters.dynamodb import DynamoJobState
@@ -19,44 +23,84 @@ from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
 METRICS_NAMESPACE = SERVICE_NAME
 
 
+@dataclass
+class LocalRun:
+    """What a local replay substitutes (`gtproc replay --faults`): a simulated clock that the leases,
+    stale claims and deadlines all read, ports wrapped to inject faults, and the busy-job requeue."""
+
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    port: Callable[[Any, str], Any]
+    requeue: Callable[[Any, int], None] | None = None
+    use_case: Callable[[Any], Any] | None = None  # wraps each built use case (a failed run's accounting)
+
+
+local: LocalRun | None = None
+
+
+def clock() -> float:
+    return local.clock() if local is not None else time.time()
+
+
+def _port(port: Any, name: str) -> Any:
+    return local.port(port, name) if local is not None else port
+
+
+def _use_case(use_case: Any) -> Any:
+    return local.use_case(use_case) if local is not None and local.use_case is not None else use_case
+
+
+def _timing() -> dict[str, Any]:
+    return {"clock": local.clock, "sleep": local.sleep} if local is not None else {}
+
+
 @cache
 def process_manifest() -> ProcessManifest:
     settings = get_settings()
-    return ProcessManifest(
-        reader=S3Objects(),
-        state=DynamoJobState(settings.table_name),
-        labels=S3LabelStore(settings.labels_bucket, settings.labels_prefix),
-        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        config=PipelineConfig(key_prefix=settings.key_prefix, lease_seconds=settings.lease_seconds),
+    return _use_case(
+        ProcessManifest(
+            reader=_port(S3Objects(), "s3"),
+            state=_port(DynamoJobState(settings.table_name), "dynamodb"),
+            labels=_port(S3LabelStore(settings.labels_bucket, settings.labels_prefix), "labels-s3"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            config=PipelineConfig(key_prefix=settings.key_prefix, lease_seconds=settings.lease_seconds),
+            **_timing(),
+        )
     )
 
 
 @cache
 def consolidate_annotations() -> ConsolidateAnnotations:
     settings = get_settings()
-    objects = S3Objects()
-    return ConsolidateAnnotations(
-        blobs=objects,
-        jobs=SageMakerJobs(objects=objects) if settings.describe_jobs else NoJobDescriptions(),
-        store=DynamoAnnotationStore(settings.table_name),
-        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        config=AnnotationsConfig(
-            key_prefix=settings.key_prefix,
-            results_bucket=settings.labels_bucket,
-            max_file_bytes=settings.max_file_bytes,
-            limits=Limits(
-                max_mask_pixels=settings.max_mask_pixels,
-                max_shapes_per_answer=settings.max_shapes_per_answer,
-                max_shapes_per_object=settings.max_shapes_per_object,
-                max_classes=settings.max_classes,
+    objects = _port(S3Objects(), "s3")
+    return _use_case(
+        ConsolidateAnnotations(
+            blobs=objects,
+            jobs=_port(SageMakerJobs(objects=objects), "sagemaker") if settings.describe_jobs else NoJobDescriptions(),
+            store=_port(DynamoAnnotationStore(settings.table_name), "dynamodb"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            config=AnnotationsConfig(
+                key_prefix=settings.key_prefix,
+                results_bucket=settings.labels_bucket,
+                max_file_bytes=settings.max_file_bytes,
+                limits=Limits(
+                    max_mask_pixels=settings.max_mask_pixels,
+                    max_shapes_per_answer=settings.max_shapes_per_answer,
+                    max_shapes_per_object=settings.max_shapes_per_object,
+                    max_classes=settings.max_classes,
+                ),
             ),
-        ),
+            **_timing(),
+        )
     )
 
 
 def reset() -> None:
-    """Forget the built use cases and settings (the local replay starts each run afresh)."""
+    """Forget the built use cases, settings and local substitutes (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
+
+    global local
+    local = None
 
     process_manifest.cache_clear()
     consolidate_annotations.cache_clear()

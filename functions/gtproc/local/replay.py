@@ -51,6 +51,7 @@ class ReplayResult:
     invocations: int = 0
     events: list[Published] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    faults: Any = None  # a faulty_replay.FaultReport under --faults
 
 
 # ---- what to write ---------------------------------------------------------------------------------
@@ -225,6 +226,7 @@ class Replayer:
         chaos_seed: int | None = None,
         on_event: Callable[[Published], None] | None = None,
         on_write: Callable[[Write], None] | None = None,
+        faults_seed: int | None = None,
     ) -> None:
         self.resources = resources
         self.lambdas = {name: Lambda(resources, name, handler) for name, handler in handlers.items()}
@@ -235,6 +237,12 @@ class Replayer:
         self.result = ReplayResult()
         self.s3 = resources.client("s3")
         self.sqs = resources.client("sqs")
+        self.faults = None
+        if faults_seed is not None:
+            from gtproc.local.faulty_replay import FaultyAWS
+
+            self.faults = FaultyAWS(faults_seed, resources)
+            self.result.faults = self.faults.report
 
     def run(self, writes: list[Write]) -> ReplayResult:
         for write in writes:
@@ -245,6 +253,8 @@ class Replayer:
             if self.rng is None or self.rng.random() < 0.3:
                 self.deliver()
         self.deliver(final=True)
+        if self.faults is not None:
+            self.faults.redrive(self)
         for name, pipeline in self.resources.pipelines.items():
             attributes = self.sqs.get_queue_attributes(
                 QueueUrl=pipeline.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
@@ -255,7 +265,7 @@ class Replayer:
     def deliver(self, final: bool = False) -> None:
         """Run the handlers on what the queues hold; in chaos mode duplicated, reordered, held back."""
         while True:
-            progressed = False
+            progressed = self.faults is not None and self.faults.release(final=False)
             for name, function in self.lambdas.items():
                 messages = self.held[name] + function.receive_all()
                 self.held[name] = []
@@ -266,6 +276,8 @@ class Replayer:
                     messages = self._chaos(name, messages, final)
                 self._run_batches(function, messages)
             self._collect_events()
+            if not progressed and final and self.faults is not None and self.faults.release(final=True):
+                continue  # the simulated clock moved on to a record's redelivery
             if not progressed or not final:
                 return
 
@@ -291,6 +303,9 @@ class Replayer:
             records = [function.to_record(m, duplicate=bool(m.get("duplicate"))) for m in batch]
             self.result.invocations += 1
             self.result.deliveries += len(records)
+            if self.faults is not None:
+                self.faults.run_batch(function, batch, records)
+                continue
             failed = function.invoke(records)
             for message, record in zip(batch, records, strict=True):
                 if message.get("duplicate"):

@@ -46,7 +46,7 @@ from gtproc.usecases.ports import (
     JobInfo,
     ObjectTooLarge,
 )
-from gtproc.usecases.publish_once import Claim, PublishOnce
+from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
 from gtproc.usecases.publishing import BatchSender
 
 QUALITY_SAVE_ATTEMPTS = 8
@@ -167,9 +167,9 @@ class ConsolidateAnnotations:
         # Keys are up to 1 KB, as are sort keys: the record is named by the key's digest.
         record_id = f"INV#{location.iteration}#{hashlib.sha256(location.key.encode()).hexdigest()[:32]}"
         job_id = location.job_id(bucket)
-        claim = self._once.check(job_id, record_id)
+        claim = self._check(job_id, record_id)
         entry = EventEntry(ANNOTATION_FILE_INVALID, _encoder.encode(detail), ())
-        if claim is Claim.RESUMED or (claim is Claim.FREE and self._once.publish(job_id, record_id, entry)):
+        if claim is Claim.RESUMED or (claim is Claim.FREE and self._publish_once(job_id, record_id, entry)):
             outcome.published[ANNOTATION_FILE_INVALID] = 1
         else:
             outcome.duplicates += 1
@@ -201,7 +201,7 @@ class ConsolidateAnnotations:
     ) -> bool | None:
         """True when published now, None when another delivery already did, False when nothing usable."""
         record_id = f"ANN#{location.iteration}#{object_id}"
-        claim = self._once.check(job_id, record_id)
+        claim = self._check(job_id, record_id)
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
             self._learn_quality(job_id, location, self._describe(bucket, location, answers), object_id, answers)
             return True
@@ -235,7 +235,7 @@ class ConsolidateAnnotations:
             self.blobs.write(self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png)
         entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
         _check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
-        if not self._once.publish(job_id, record_id, entry):
+        if not self._publish_once(job_id, record_id, entry):
             return None
         self._learn_quality(job_id, location, info, object_id, answers)
         return True
@@ -243,6 +243,21 @@ class ConsolidateAnnotations:
     @property
     def _once(self) -> PublishOnce:
         return PublishOnce(self.store, self._publish, self.clock, self.config.stale_claim_seconds)
+
+    def _check(self, job_id: str, record_id: str) -> Claim:
+        """A claim pending for another delivery fails this record: that delivery may have died, and if
+        this one were acknowledged (SQS deletes the message) the fact would be lost. The redelivery comes
+        after the visibility timeout, past the stale limit: the claim is then resumed or published."""
+        claim = self._once.check(job_id, record_id)
+        if claim is Claim.BUSY:
+            raise ClaimPending(f"{record_id} of {job_id} is claimed by another delivery")
+        return claim
+
+    def _publish_once(self, job_id: str, record_id: str, entry: EventEntry) -> bool:
+        if self._once.publish(job_id, record_id, entry):
+            return True
+        self._check(job_id, record_id)  # lost the race: fine if published, retried if still pending
+        return False
 
     def _consolidate(
         self,
@@ -374,7 +389,7 @@ class ConsolidateAnnotations:
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
-        claim = self._once.check(job_id, record_id)
+        claim = self._check(job_id, record_id)
         if claim is Claim.RESUMED:
             published[CONSOLIDATION_COMPARED] = 1
         if claim is not Claim.FREE:
@@ -392,7 +407,7 @@ class ConsolidateAnnotations:
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
         entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())
-        if self._once.publish(job_id, record_id, entry):
+        if self._publish_once(job_id, record_id, entry):
             published[CONSOLIDATION_COMPARED] = 1
         return published
 

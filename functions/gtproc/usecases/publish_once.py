@@ -30,6 +30,10 @@ class Claim(enum.Enum):
     RESUMED = "resumed"  # a dead invocation's claim, published now with its recorded event
 
 
+class ClaimPending(Exception):
+    """Another delivery holds the record's claim and may have died: retry this one later."""
+
+
 class PublishOnce:
     def __init__(
         self,
