@@ -8,7 +8,7 @@ Deterministic (seeded, stdlib only): running it twice gives byte-identical outpu
     python events/generate_samples.py --out DIR  # write the same tree under DIR instead
 
 Everything under events/ except this script is generated output: edit this script, not the files.
-The format follows docs/groundtruth-output-format.md (shared docs) and the real files in
+The format follows Ground Truth's documented output format and the real files in
 shared/samples/real/; the choices that public evidence does not settle are listed in events/jobs/README.md.
 """
 
@@ -1433,8 +1433,8 @@ account `{ACCOUNT}`. Next to each tree:
   events/jobs/>}}` in write order (the order Ground Truth would have written them);
 - `<tree>.input.manifest` — the input manifest of the job (not part of the output tree; GT does not write it).
 
-File formats follow Ground Truth's output format (notes: `/work/shared/docs/groundtruth-output-format.md`,
-outside the repository): manifests are JSON Lines with compact JSON
+File formats follow Ground Truth's output format (the SageMaker Developer Guide's "Labeling job
+output data" page): manifests are JSON Lines with compact JSON
 (`separators=(",",":")`, UTF-8 unescaped, LF, trailing newline), one line per input line in input order,
 input keys first and untouched, then `<LAN>` and `<LAN>-metadata`; `job-name` is
 `labeling-job/<job lower-cased>`, `creation-date` has microseconds and no zone. Worker-response,
