@@ -462,7 +462,11 @@ def _shape_batch(
 def _image_size(properties: Sequence[Mapping[str, Any] | None]) -> list[dict[str, int]]:
     for props in properties:
         # Answers are any JSON: properties that are not an object say nothing of the image's size.
-        if isinstance(props, Mapping) and _number(props.get("width")) is not None and _number(props.get("height")) is not None:
+        if (
+            isinstance(props, Mapping)
+            and _number(props.get("width")) is not None
+            and _number(props.get("height")) is not None
+        ):
             depth = _number(props.get("depth"))
             return [{"width": int(props["width"]), "height": int(props["height"]), "depth": int(depth or 3)}]
     return []
