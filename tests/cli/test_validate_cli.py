@@ -6,15 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from gtproc.adapters.aws import reset_clients
 from gtproc.cli.main import main
-from moto import mock_aws
 
 REAL = Path(__file__).resolve().parents[1] / "unit" / "format" / "data"
 REPORT_KEYS = ["path", "lines", "labeled", "unlabeled", "failed", "invalid", "errors"]
@@ -249,22 +245,7 @@ def test_subprocess_exit_codes_and_json(valid: str, invalid: str, tmp_path: Path
 
 # ---- s3:// on moto ----------------------------------------------------------------------------------------
 
-BUCKET = "gt-output"
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    reset_clients()
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-    reset_clients()
+BUCKET = "gt-output"  # the bucket of the s3 fixture (tests/conftest.py)
 
 
 def test_s3_manifest(capsys: pytest.CaptureFixture[str], s3: Any) -> None:

@@ -6,15 +6,11 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from gtproc.adapters.aws import reset_clients
 from gtproc.cli.main import main
-from moto import mock_aws
 from report_support import BROKEN, CARS, FLOWERS, PETS_TRUTH, answer, cats_and_dogs, write_responses
 
 SECTIONS = ("summary", "progress", "balance", "confidence", "workers", "crowd", "look-at", "problems")
@@ -150,22 +146,7 @@ def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
 # ---- s3:// on moto --------------------------------------------------------------------------------
 
 
-BUCKET = "gt-output"
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    reset_clients()
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-    reset_clients()
+BUCKET = "gt-output"  # the bucket of the s3 fixture (tests/conftest.py)
 
 
 def upload(client: Any, folder: Path, prefix: str, skip: str = "") -> None:
