@@ -62,6 +62,14 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _xy(value: Any) -> tuple[float, float] | None:
+    """A point's finite x and y, or None."""
+    if not isinstance(value, Mapping):
+        return None
+    x, y = _number(value.get("x")), _number(value.get("y"))
+    return None if x is None or y is None else (x, y)
+
+
 def _image_properties(rows: Sequence[tuple[str, Any]]) -> dict[str, Any] | None:
     for _, value in rows:
         props = value.get("inputImageProperties")
@@ -77,9 +85,8 @@ def _keypoints(rows: Sequence[tuple[str, Any]]) -> Element:
         for point in value.get("keypoints") or []:
             if not isinstance(point, Mapping) or not point.get("label"):
                 continue
-            x, y = _number(point.get("x")), _number(point.get("y"))
-            if x is not None and y is not None:
-                points.append((str(point["label"]), x, y))
+            if (xy := _xy(point)) is not None:
+                points.append((str(point["label"]), *xy))
         per_worker.append(points)
     props = _image_properties(rows) or {}
     fused = consolidate_keypoints(per_worker, radius_for(_number(props.get("width")), _number(props.get("height"))))
@@ -102,12 +109,7 @@ def _polygons(rows: Sequence[tuple[str, Any]]) -> Element:
         for polygon in value.get("polygons") or []:
             if not isinstance(polygon, Mapping) or not polygon.get("label"):
                 continue
-            vertices = []
-            for vertex in polygon.get("vertices") or []:
-                x = _number(vertex.get("x")) if isinstance(vertex, Mapping) else None
-                y = _number(vertex.get("y")) if isinstance(vertex, Mapping) else None
-                if x is not None and y is not None:
-                    vertices.append((x, y))
+            vertices = [xy for vertex in polygon.get("vertices") or [] if (xy := _xy(vertex)) is not None]
             if len(vertices) >= 3:
                 polys.append((str(polygon["label"]), tuple(vertices)))
         per_worker.append(polys)
