@@ -22,11 +22,6 @@ EVENTS_DOC = DOCS / "events.md"
 PAGES = sorted(
     [ROOT / "README.md", *DOCS.glob("*.md"), ROOT / "benchmarks" / "README.md", *(ROOT / "events").rglob("README.md")]
 )
-# A backticked token is taken for a repository path when its first part is one of these.
-TOP_LEVEL = {path.name for path in ROOT.iterdir() if not path.name.startswith(".") or path.name == ".ci"} - {
-    ".venv",
-    "cdk.out",
-}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 SOURCE_SUFFIXES = (".py", ".md", ".toml", ".jsonl")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -110,7 +105,7 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
             continue  # a command, a key pattern, a regex or a URI, not a path
         first = span.split("/", 1)[0]
         for base in (ROOT, folder):
-            if (base / first).exists() or (base == ROOT and first in TOP_LEVEL):
+            if (base / first).exists():  # a folder or file of the repository, or of the page's folder
                 found[span] = (base / span).exists()
                 break
         else:
