@@ -101,7 +101,7 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
     """Backticked repository paths (from the root, or from the page's folder) and whether each exists."""
     found = {}
     for span in CODE_SPAN.findall(text):
-        if " " in span or "/" not in span or any(c in span for c in "<>*{}[]:$="):
+        if " " in span or "/" not in span or span.startswith("/") or any(c in span for c in "<>*{}[]:$="):
             continue  # a command, a key pattern, a regex or a URI, not a path
         first = span.split("/", 1)[0]
         for base in (ROOT, folder):
@@ -116,7 +116,8 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
 
 def test_named_paths_finds_paths_and_flags_missing_ones():
     found = named_paths(
-        "`functions/gtproc/contract/`, `docs/nope.md`, `usecases/ports.py`, `jobs/README.md`, `labels/`, `a b/c`", ROOT
+        "`functions/gtproc/contract/`, `docs/nope.md`, `usecases/ports.py`, `jobs/README.md`, `labels/`, `/jobs/`, `a b/c`",
+        ROOT,
     )
     assert found == {
         "functions/gtproc/contract/": True,
