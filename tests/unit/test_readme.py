@@ -116,7 +116,8 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
 
 def test_named_paths_finds_paths_and_flags_missing_ones():
     found = named_paths(
-        "`functions/gtproc/contract/`, `docs/nope.md`, `usecases/ports.py`, `jobs/README.md`, `labels/`, `/jobs/`, `a b/c`",
+        "`functions/gtproc/contract/`, `docs/nope.md`, `usecases/ports.py`, `jobs/README.md`, `labels/`, `/jobs/`"
+        " `a b/c`",
         ROOT,
     )
     assert found == {
