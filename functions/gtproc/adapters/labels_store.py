@@ -14,6 +14,7 @@ from typing import Any
 
 from gtproc.adapters.s3 import S3Objects
 from gtproc.contract.layout import LABELS_PREFIX, LEDGERS_PREFIX
+from gtproc.usecases.ports import ObjectMissing
 
 
 class S3LabelStore:
@@ -31,7 +32,10 @@ class S3LabelStore:
 
     def load_ledger(self, job_id: str) -> bytes | None:
         self.calls += 1
-        return self.s3.read(self.bucket, self._ledger_key(job_id))
+        try:
+            return self.s3.read(self.bucket, self._ledger_key(job_id))
+        except ObjectMissing:
+            return None  # a job's first run
 
     def save_ledger(self, job_id: str, data: bytes) -> None:
         self.calls += 1
@@ -44,7 +48,13 @@ class S3LabelStore:
     def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
         self.calls += 1
         keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}", direct=True)
-        return [data for key in sorted(keys) if (data := self.s3.read(self.bucket, key)) is not None]
+        return [data for key in sorted(keys) if (data := self._read_if_present(key)) is not None]
+
+    def _read_if_present(self, key: str) -> bytes | None:
+        try:
+            return self.s3.read(self.bucket, key)
+        except ObjectMissing:
+            return None
 
     def labels_uri(self, job_id: str) -> str:
         return f"s3://{self.bucket}/{self.labels_prefix(job_id)}"
@@ -56,6 +66,6 @@ class S3LabelStore:
         keys = sorted(self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-", direct=True))
         labels: list[dict[str, Any]] = []
         for key in keys:
-            body = self.s3.read(self.bucket, key) or b""
+            body = self._read_if_present(key) or b""
             labels.extend(msgspec.json.decode(line) for line in body.splitlines() if line)
         return labels

@@ -120,10 +120,12 @@ class S3Tree:
         )
 
     def read(self, relative: str) -> bytes:
-        data = _s3_call(self.display(relative), self.store.read, self.bucket, self.prefix + relative)
-        if data is None:
-            raise OSError("it was deleted while the report was read")
-        return data
+        from gtproc.usecases.ports import ObjectMissing
+
+        try:
+            return _s3_call(self.display(relative), self.store.read, self.bucket, self.prefix + relative)
+        except ObjectMissing:
+            raise OSError("it was deleted while the report was read") from None
 
     def display(self, relative: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{relative}"
