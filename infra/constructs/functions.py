@@ -19,8 +19,13 @@ from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge,
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 # Only what the functions run: the CLI (`__main__`, cli/, report/ with matplotlib), the embedded-AWS
 # replay (local/, moto) and the in-memory fakes stay out. tests/infra/test_infra_bundle.py checks it.
-NOT_RUN_BY_FUNCTIONS = ["gtproc/__main__.py", "gtproc/cli", "gtproc/local", "gtproc/report"]
-NOT_RUN_BY_FUNCTIONS += ["gtproc/adapters/memory.py"]
+NOT_RUN_BY_FUNCTIONS = [
+    "gtproc/__main__.py",
+    "gtproc/cli",
+    "gtproc/local",
+    "gtproc/report",
+    "gtproc/adapters/memory.py",
+]
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*", *NOT_RUN_BY_FUNCTIONS]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
 # Only what the code calls: GetObject, PutObject, and ListBucket (listings, and a 404 rather than a 403
