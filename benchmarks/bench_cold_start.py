@@ -7,7 +7,10 @@ start-up is the same for all and not counted. Before each run the moto server is
 resources and inputs are made again, so every run sees the same fresh state. Targets run round-robin,
 so a load spike on the shared machine hits them all alike.
 
-    .venv/bin/python benchmarks/bench_cold_start.py [--rounds 15]
+    .venv/bin/python benchmarks/bench_cold_start.py [--rounds 15] [--baseline CHECKOUT]
+
+`--baseline` adds the three functions of another checkout (e.g. `git worktree add /tmp/base main`) to
+the same run, for a before/after.
 
 The reference (benchmarks/reference_handler.py) processes the same manifest write as the manifests
 function: parse, read the object, count its lines, one DynamoDB write.
@@ -61,6 +64,7 @@ class Target:
     name: str
     module: str
     event: dict
+    functions: Path = ROOT / "functions"  # the checkout whose gtproc is measured
 
 
 def sqs_event(key: str) -> dict:
@@ -135,10 +139,10 @@ def prepare(endpoint: str) -> None:
     boto3.client("events", endpoint_url=endpoint, region_name=REGION).create_event_bus(Name=BUS)
 
 
-def child_env(endpoint: str) -> dict[str, str]:
+def child_env(endpoint: str, functions: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "benchmarks")]),
+        "PYTHONPATH": os.pathsep.join([str(functions), str(ROOT / "benchmarks")]),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -166,7 +170,7 @@ def run(target: Target, endpoint: str) -> dict:
         [sys.executable, "-c", CHILD, target.module, json.dumps(target.event)],
         capture_output=True,
         text=True,
-        env=child_env(endpoint),
+        env=child_env(endpoint, target.functions),
         cwd=ROOT,
         check=False,
     )
@@ -184,7 +188,12 @@ def run(target: Target, endpoint: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--baseline", type=Path, help="another checkout whose functions run alongside")
     args = parser.parse_args()
+    targets = list(TARGETS)
+    if args.baseline is not None:
+        functions = args.baseline.resolve() / "functions"
+        targets += [Target(f"{t.name} (baseline)", t.module, t.event, functions) for t in TARGETS[1:]]
 
     from moto.server import ThreadedMotoServer
 
@@ -198,10 +207,10 @@ def main() -> None:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    runs: dict[str, list[dict]] = {t.name: [] for t in TARGETS}
+    runs: dict[str, list[dict]] = {t.name: [] for t in targets}
     try:
         for round_ in range(args.rounds):
-            for target in TARGETS:
+            for target in targets:
                 runs[target.name].append(run(target, endpoint))
             print(f"round {round_ + 1}/{args.rounds}", file=sys.stderr)
     finally:
@@ -214,7 +223,7 @@ def main() -> None:
     print(f"{args.rounds} rounds, medians in ms; ratio = total / the reference's total\n")
     print("| function | import | first record | total | ratio | numpy loaded | moto loaded | modules |")
     print("|---|---:|---:|---:|---:|---|---|---:|")
-    for target in TARGETS:
+    for target in targets:
         name, last = target.name, runs[target.name][-1]
         total = median(name, "total")
         print(
