@@ -124,7 +124,7 @@ def make_aws(lambda_context: Any):
 
 @pytest.fixture
 def helpers() -> Any:
-    """Module-level helpers of this conftest, for tests (conftest modules are not importable by name)."""
+    """Module-level helpers of this conftest, as a fixture."""
 
     class Helpers:
         object_facts = staticmethod(object_facts)
