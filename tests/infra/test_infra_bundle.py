@@ -157,7 +157,7 @@ def _loaded(modules: list[str], prefix: str) -> bool:
     [
         ("gtproc.handlers.manifests", "process_manifest", False),
         ("gtproc.handlers.annotations", "consolidate_annotations", True),
-        ("gtproc.handlers.post_annotation", "", True),
+        ("gtproc.handlers.post_annotation", "post_annotation", True),
     ],
 )
 def test_each_handler_loads_only_its_own_path_from_the_asset(asset, module, builder, numpy):
