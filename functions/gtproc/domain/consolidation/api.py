@@ -186,6 +186,7 @@ class _Batch:
         answer_agreement: np.ndarray,
         estimated_accuracy: np.ndarray | None = None,
         confusion_update: np.ndarray | None = None,
+        held_out: np.ndarray | None = None,
     ) -> ConsolidationResult:
         w = len(state.worker_ids)
         batch_n = np.bincount(answer_worker, minlength=w).astype(np.int64)
@@ -198,6 +199,7 @@ class _Batch:
             answered=state.answered + batch_n,
             agreement=np.round((state.agreement + batch_agree) * 100) / 100,
             confusion=None if state.confusion is None else state.confusion + confusion_update,
+            held_out=state.held_out if held_out is None else _added(state.held_out, held_out),
         )
         figures = [
             WorkerFigures(
@@ -330,7 +332,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     elif batch.method == DAWID_SKENE_CLASSIC:
         out = sl.dawid_skene_classic(votes, state.confusion)
     elif batch.method == DAWID_SKENE_TEMPERED:
-        out = sl.dawid_skene_tempered(votes, state.confusion)
+        out = sl.dawid_skene_tempered(votes, state.confusion, _carried_held_out(state.held_out))
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)
@@ -347,7 +349,17 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
         results.append(batch.result(oid, c, metadata, used, per_object_agreement[i]))
     flat = (votes.worker * k + out.labels[votes.obj]) * k + votes.label
     update = np.bincount(flat, minlength=len(state.worker_ids) * k * k).reshape(-1, k, k)
-    return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update)
+    return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update, out.held_out)
+
+
+def _carried_held_out(carried: np.ndarray | None) -> np.ndarray | None:
+    # A state from another grid of temperatures says nothing about this one.
+    return carried if carried is not None and carried.shape == sl.TEMPERATURES.shape else None
+
+
+def _added(carried: np.ndarray | None, batch: np.ndarray) -> np.ndarray:
+    carried = _carried_held_out(carried)
+    return batch if carried is None else carried + batch
 
 
 # --- multi-label ---------------------------------------------------------------------------------
