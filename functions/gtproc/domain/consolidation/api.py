@@ -152,6 +152,7 @@ class _Batch:
         used: Sequence[str],
         agreement: float,
         mask_png: bytes | None = None,
+        votes: dict[str, int] | None = None,
     ) -> ObjectResult:
         metadata = {**metadata, **self.base}
         return ObjectResult(
@@ -164,6 +165,7 @@ class _Batch:
             method=self.method,
             worker_ids=tuple(used),
             mask_png=mask_png,
+            votes=votes,
         )
 
     def aligned_state(self, classes: Sequence[str], used_workers: set[str], confusion: bool) -> QualityState:
@@ -346,10 +348,17 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
             if comments:
                 metadata["worker-feedback"] = comments
         used = [wid for wid, _, _ in usable[oid]]
-        results.append(batch.result(oid, c, metadata, used, per_object_agreement[i]))
+        votes_of = _vote_counts(classes, [label for _, label, _ in usable[oid]])
+        results.append(batch.result(oid, c, metadata, used, per_object_agreement[i], votes=votes_of))
     flat = (votes.worker * k + out.labels[votes.obj]) * k + votes.label
     update = np.bincount(flat, minlength=len(state.worker_ids) * k * k).reshape(-1, k, k)
     return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update, out.held_out)
+
+
+def _vote_counts(classes: Sequence[str], picked: Sequence[int]) -> dict[str, int]:
+    """{class name: answers naming it}, in class order, classes nobody named left out."""
+    counts = np.bincount(np.asarray(picked, np.int64), minlength=len(classes))
+    return {classes[c]: int(counts[c]) for c in np.flatnonzero(counts)}
 
 
 def _carried_held_out(carried: np.ndarray | None) -> np.ndarray | None:
@@ -391,7 +400,9 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
             "class-map": {str(c): classes[c] for c in chosen},
             "confidence-map": {str(c): _confidence(share[c]) for c in chosen},
         }
-        results.append(batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements))))
+        used = [wid for wid, _ in rows]
+        votes_of = _vote_counts(classes, [c for s in sets for c in s])
+        results.append(batch.result(oid, chosen, metadata, used, float(np.mean(agreements)), votes=votes_of))
         answer_worker += [w_index[wid] for wid, _ in rows]
         answer_agreement += agreements
     return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))
