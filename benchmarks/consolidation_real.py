@@ -117,7 +117,7 @@ def main() -> None:
     means: dict[tuple[str, bool], list[float]] = {}
     for crowd in sorted(p.name for p in CROWDS.iterdir() if p.is_dir() and (not args.crowds or p.name in args.crowds)):
         rows, truth, names = load(crowd)
-        curves = {}
+        curves, figures = {}, {}
         for method, live in runs:
             start = time.perf_counter()
             if method in ORACLE:
@@ -128,14 +128,37 @@ def main() -> None:
             acc, ece, brier, conf, correct = score(truth, labels, confidence)
             means.setdefault((method, live), []).append(ece)
             mode = "live" if live else "batch"
+            figures[method, live] = (acc, ece)
             print(f"{crowd:<18}{method:<28}{mode:<7}{acc:7.3f}{ece:7.3f}{brier:7.3f}{seconds:7.2f}")
             if not live:
                 curves[method] = (conf, correct)
         if args.png and curves:
             reliability_diagram(args.png / f"reliability-{crowd}.png", crowd, curves)
+        print_targets(crowd, figures)
     print("mean ECE over the crowds:")
     for (method, live), eces in means.items():
         print(f"  {method:<28}{'live' if live else 'batch':<7}{np.mean(eces):7.3f}")
+
+
+def print_targets(crowd: str, figures) -> None:
+    """Issue 10's targets for each of our methods: accuracy >= the best crowd-kit - 0.005, ECE <= the
+    lowest crowd-kit ECE + 0.005 (batch); live within 1.5 points of batch and ECE <= batch + 0.02."""
+    oracle = [figures[m, False] for m in ORACLE if (m, False) in figures]
+    for method in OURS:
+        if (method, False) not in figures:
+            continue
+        acc, ece = figures[method, False]
+        checks = []
+        if oracle:
+            best_acc, best_ece = max(a for a, _ in oracle), min(e for _, e in oracle)
+            checks += [f"acc {'ok' if acc >= best_acc - 0.005 else 'MISSED'} ({acc:.3f} vs {best_acc - 0.005:.3f})"]
+            checks += [f"ECE {'ok' if ece <= best_ece + 0.005 else 'MISSED'} ({ece:.3f} vs {best_ece + 0.005:.3f})"]
+        if (method, True) in figures:
+            live_acc, live_ece = figures[method, True]
+            ok = live_acc >= acc - 0.015 and live_ece <= ece + 0.02
+            checks += [f"live {'ok' if ok else 'MISSED'} ({live_acc - acc:+.3f} acc, {live_ece - ece:+.3f} ECE)"]
+        if checks:
+            print(f"  targets {crowd} {method}: " + "; ".join(checks))
 
 
 def reliability_diagram(path: Path, crowd: str, curves) -> None:
