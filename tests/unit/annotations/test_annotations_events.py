@@ -70,6 +70,7 @@ def test_classification_write_publishes_one_event_with_the_contract_fields(harne
     assert event["taskType"] == "groundtruth/image-classification"
     assert event["workers"] == 3
     assert event["agreement"] == 1.0
+    assert event["votes"] == {"Daisy": 3}  # a new field: the metadata keeps Ground Truth's keys only
     assert event["method"] == "dawid-skene"
     assert event["workerIds"] == [a["workerId"] for a in answers_in(harness.read(FLOWERS_3))]
     # label and metadata exactly as Ground Truth writes an image-classification label
@@ -93,6 +94,7 @@ def test_majority_with_a_dissenting_spammer(harness: Harness):
     [event] = harness.events(CONSOLIDATED)
     assert event["metadata"]["class-name"] == "Rose"
     assert event["agreement"] == pytest.approx(2 / 3, abs=1e-4)
+    assert event["votes"] == {"Daisy": 1, "Rose": 2}
     assert SPAMMER in event["workerIds"] and event["workers"] == 3
 
 
@@ -118,6 +120,7 @@ def test_answers_naming_no_category_of_the_job_are_left_out():
     [event] = harness.events(CONSOLIDATED)
     assert (event["label"], event["metadata"]["class-name"]) == (0, "Rose")
     assert event["workers"] == 2
+    assert event["votes"] == {"Rose": 2}  # only the answers that were consolidated
     assert SPAMMER not in event["workerIds"]  # the spammer answered Daisy, not a category
 
 
@@ -150,7 +153,7 @@ def test_bounding_boxes_in_ground_truth_shape():
 
     assert outcome.published == {CONSOLIDATED: 1}
     [event] = harness.events()
-    assert set(event) == CONTRACT_FIELDS
+    assert set(event) == CONTRACT_FIELDS - {"votes"}  # counted for single- and multi-label only; {} is omitted
     assert (event["iteration"], event["datasetObjectId"]) == (3, "0")
     assert event["taskType"] == "groundtruth/object-detection"
     assert event["method"] == "iou-cluster-median"
