@@ -3,6 +3,7 @@ a subprocess with `AWS_ENDPOINT_URL` pointing at the server."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -58,6 +59,7 @@ class MotoServer:
 def moto_server() -> Iterator[MotoServer]:
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request in the test output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -165,3 +165,19 @@ def test_labels_bad_input_is_one_line_and_exit_2(moto_server: MotoServer) -> Non
     assert_one_line_error(moto_server.gtproc("labels", f"s3://{LABELS_BUCKET}/labels/b/other/"), "no labels here")
     assert_one_line_error(moto_server.gtproc("labels"), "LABELS_URI")
     assert_one_line_error(moto_server.gtproc("labels", "not-a-uri"), "s3://")
+
+
+def test_labels_with_denied_reads_is_one_line_and_exit_2(replayed_labels: Any, moto_server: MotoServer) -> None:
+    upload(moto_server, replayed_labels("bbox-three-iterations"))
+    iam = moto_server.client("iam")
+    iam.create_user(UserName="lister")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+    iam.put_user_policy(UserName="lister", PolicyName="list-only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="lister")["AccessKey"]
+    moto_server.enforce_iam()  # moto's IAM enforcement: GetObject is not in the policy, S3 answers 403
+    keys = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+    result = moto_server.gtproc("labels", f"s3://{LABELS_BUCKET}/labels/gt-output-bucket/cars-bbox/", env=keys)
+
+    assert_one_line_error(result, "access denied", "none of the 3 label parts")
+    assert result.stdout == ""

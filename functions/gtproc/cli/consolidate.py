@@ -193,6 +193,9 @@ def s3_worker_responses(uri: str, show_progress: bool) -> Responses:
     try:
         for key, body in source.read_many(job.bucket, wanted, MAX_FILE_BYTES, progress.advance):
             bodies[key] = str(body) if isinstance(body, SourceError) else body
+        failed = [problem for problem in bodies.values() if isinstance(problem, str)]
+        if failed and len(failed) == len(files):  # e.g. no s3:GetObject: the input cannot be read at all
+            raise InputError(f"none of the {len(files)} worker-response files could be read: {failed[0]}")
         for iteration, oid, name, key, size in files:
             if size > MAX_FILE_BYTES:
                 progress.advance()

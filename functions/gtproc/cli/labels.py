@@ -112,13 +112,14 @@ def export(uri: str, status: str, show_progress: bool) -> tuple[list[dict[str, A
         )
     result = Export()
     problems: list[str] = []
+    unread: list[str] = []
     records = 0
     progress = bar("labels", len(keys), "parts", show_progress)
     try:
         for key, body in source.read_many(location.bucket, keys, MAX_PART_BYTES, progress.advance):
             name = f"s3://{location.bucket}/{key}"
             if isinstance(body, SourceError):
-                problems.append(str(body))
+                unread.append(str(body))
                 continue
             for number, raw in enumerate(body.split(b"\n"), start=1):
                 if not raw.strip():
@@ -132,6 +133,9 @@ def export(uri: str, status: str, show_progress: bool) -> tuple[list[dict[str, A
                     problems.append(f"{name}:{number}: [part-line] {error}")
     finally:
         progress.close()
+    if len(unread) == len(keys):  # e.g. no s3:GetObject: nothing could be exported
+        raise InputError(f"none of the {len(keys)} label parts could be read: {unread[0]}")
+    problems = unread + problems
     return result.lines(status), len(keys), records, problems
 
 

@@ -225,10 +225,10 @@ def validate_prefix(
 
 
 def _total_summary(total: dict[str, Any]) -> str:
-    bad = total["invalidManifests"] + total["unreadableManifests"]
-    verdict = "OK" if not bad else "INVALID"
+    verdict = "INVALID" if total["invalidManifests"] else "UNREADABLE" if total["unreadableManifests"] else "OK"
+    manifests = f"{total['manifests']} manifest{'' if total['manifests'] == 1 else 's'}"
     return (
-        f"{total['path']}: TOTAL {verdict}: {total['manifests']} manifests ({total['invalidManifests']} invalid,"
+        f"{total['path']}: TOTAL {verdict}: {manifests} ({total['invalidManifests']} invalid,"
         f" {total['unreadableManifests']} unreadable): {total['lines']} lines: {total['labeled']} labeled,"
         f" {total['unlabeled']} unlabeled, {total['failed']} failed, {total['invalid']} invalid\n"
     )
