@@ -131,12 +131,15 @@ class Responses:
         objects.setdefault(oid, []).extend(answers)
 
 
-def worker_responses(job_dir: Path) -> Responses:
+def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
     """The worker-response tree; a file that cannot be used is named on stderr and recorded."""
+    from gtproc.cli.progress import bar
+
     root = job_dir / "annotations" / "worker-response"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
     found = Responses()
+    files: list[tuple[int, str, Path]] = []
     for folder in root.iterdir():
         match = _ITERATION.match(folder.name)
         if not match or not folder.is_dir():
@@ -144,20 +147,25 @@ def worker_responses(job_dir: Path) -> Responses:
         iteration = int(match.group(1))
         found.iterations.setdefault(iteration, {})
         for object_dir in folder.iterdir():
-            if not object_dir.name.isdigit():
-                continue
-            for path in sorted(object_dir.glob("*.json")):
-                data: bytes | str
-                try:
-                    if path.stat().st_size > MAX_FILE_BYTES:
-                        data = f"over the limit of {MAX_FILE_BYTES} bytes"
-                    else:
-                        data = path.read_bytes()
-                except OSError as error:
-                    data = f"not readable JSON: {error}"
-                found.add(iteration, object_dir.name, path.name, str(path), data)
+            if object_dir.name.isdigit():
+                files.extend((iteration, object_dir.name, path) for path in sorted(object_dir.glob("*.json")))
     if not found.iterations:
         raise InputError(f"no iteration-<N> folders under {root}")
+    progress = bar(str(job_dir), len(files), "files", show_progress)
+    try:
+        for iteration, oid, path in files:
+            data: bytes | str
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    data = f"over the limit of {MAX_FILE_BYTES} bytes"
+                else:
+                    data = path.read_bytes()
+            except OSError as error:
+                data = f"not readable JSON: {error}"
+            found.add(iteration, oid, path.name, str(path), data)
+            progress.advance()
+    finally:
+        progress.close()
     return found
 
 
@@ -248,13 +256,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
-        if args.job_dir.startswith("s3://"):
-            from gtproc.cli.progress import on_terminal
+        from gtproc.cli.progress import on_terminal
 
+        if args.job_dir.startswith("s3://"):
             responses = s3_worker_responses(args.job_dir, on_terminal())
             job_name = args.job_dir.rstrip("/").rsplit("/", 1)[-1]
         else:
-            responses = worker_responses(Path(args.job_dir))
+            responses = worker_responses(Path(args.job_dir), on_terminal())
             job_name = Path(args.job_dir).resolve().name
     except InputError as error:
         print(f"gtproc consolidate: {error}", file=sys.stderr)

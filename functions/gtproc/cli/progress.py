@@ -36,7 +36,7 @@ class ProgressBar:
     def advance(self, count: int = 1) -> None:
         self.done += count
         now = time.monotonic()
-        if now - self.last >= 0.1 or (self.done >= self.total > 0 and not self.drawn):
+        if now - self.last >= 0.1 or not self.drawn or self.done >= self.total > 0:  # always show the end
             self.last = now
             self.draw(now)
 
@@ -52,13 +52,21 @@ class ProgressBar:
         self.stream.flush()
         self.drawn = True
 
-    def close(self) -> None:
+    def clear(self) -> None:
+        """Erase the bar before other output on the terminal; the next advance draws it again."""
         if self.drawn:
             self.stream.write("\r" + " " * 100 + "\r")
             self.stream.flush()
+            self.drawn = False
+
+    def close(self) -> None:
+        self.clear()
 
 
 class _NoBar:
+    def clear(self) -> None:
+        pass
+
     def advance(self, count: int = 1) -> None:
         pass
 

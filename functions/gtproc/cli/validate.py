@@ -211,6 +211,7 @@ def validate_prefix(
     progress = bar(location.uri, len(keys), "manifests", show_progress)
     try:
         for key, result in zip(keys, source.map(check, keys, progress.advance), strict=True):
+            progress.clear()  # the report lines go to the terminal too
             if isinstance(result, InputError):
                 unreadable(f"s3://{location.bucket}/{key}", result)
                 total["unreadableManifests"] += 1
