@@ -113,6 +113,10 @@ class AnnotationsConsolidated(_Camel, kw_only=True):
     agreement: float  # share of those answers that agree with the label
     method: str
     worker_ids: list[str] = []
+    # Which object: `source-ref` or `source` of its input line; absent when neither file that says so
+    # could be read (counted in the ObjectsWithoutSource metric).
+    source_ref: str | None = None
+    source: str | None = None
 
 
 class ConsolidatedLabel(_Camel, kw_only=True):

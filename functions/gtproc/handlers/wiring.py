@@ -13,7 +13,7 @@ from gtproc.adapters.dynamodb import DynamoJobState
 from gtproc.adapters.eventbridge import EventBridgePublisher
 from gtproc.adapters.labels_store import S3LabelStore
 from gtproc.adapters.s3 import S3Objects
-from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+from gtproc.adapters.sagemaker import NoJobDescriptions, S3SourceFiles, SageMakerJobs
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
@@ -79,6 +79,7 @@ def consolidate_annotations() -> ConsolidateAnnotations:
             jobs=_port(SageMakerJobs(objects=objects), "sagemaker") if settings.describe_jobs else NoJobDescriptions(),
             store=_port(DynamoAnnotationStore(settings.table_name), "dynamodb"),
             publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            sources=_port(S3SourceFiles(objects), "s3-sources"),
             config=AnnotationsConfig(
                 key_prefix=settings.key_prefix,
                 results_bucket=settings.labels_bucket,
