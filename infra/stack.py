@@ -10,6 +10,7 @@ from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, pref
 from gtproc.contract.layout import (
     CONSOLIDATED_OUTPUT_PATTERNS,
     CONSOLIDATION_REQUEST_PATTERNS,
+    INTERMEDIATE_ANNOTATIONS_PATTERNS,
     LABELS_PREFIX,
     LEDGERS_PREFIX,
     MASKS_PREFIX,
@@ -79,7 +80,10 @@ class GtprocStack(Stack):
         )
         # Worker and Ground Truth consolidations, and the label category file the console writes.
         annotations.read_objects(
-            output, *prefixed_key_patterns((*ANNOTATION_KEY_PATTERNS, CATEGORIES_PATTERN), config.key_prefix)
+            output,
+            *prefixed_key_patterns(
+                (*ANNOTATION_KEY_PATTERNS, CATEGORIES_PATTERN, *INTERMEDIATE_ANNOTATIONS_PATTERNS), config.key_prefix
+            ),
         )
         annotations.list_bucket(output)  # the worker responses of an object (Ground Truth's result first)
         annotations.write_objects(labels, f"{MASKS_PREFIX}/*")

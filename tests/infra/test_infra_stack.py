@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, object_created_pattern
+from gtproc.contract.layout import INTERMEDIATE_ANNOTATIONS_PATTERNS
 from gtproc.settings import Settings
 
 pytestmark = pytest.mark.infra
@@ -366,7 +367,9 @@ def test_reads_are_scoped_to_the_keys_each_function_consumes(request, synth):
     assert {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} <= manifests
     assert manifests - {f"{prefix}{p}" for p in MANIFEST_KEY_PATTERNS} == {"/labels/*", "/state/*"}
     annotations = object_resources(synth, "gtproc.handlers.annotations.handler", "s3:GetObject")
-    assert annotations == {f"{prefix}{p}" for p in (*ANNOTATION_KEY_PATTERNS, "*/annotation-tool/*")}
+    # The intermediate annotations say which object a datasetObjectId is (Annotations Consolidated's source).
+    expected = (*ANNOTATION_KEY_PATTERNS, "*/annotation-tool/*", *INTERMEDIATE_ANNOTATIONS_PATTERNS)
+    assert annotations == {f"{prefix}{p}" for p in expected}
     assert object_resources(synth, "gtproc.handlers.annotations.handler", "s3:PutObject") == {"/consolidated/*"}
 
 

@@ -63,6 +63,9 @@ class SageMakerJobs:
             and bool(arn)
             and bool((human.get("UiConfig") or {}).get("UiTemplateS3Uri")),
             output_path=(job.get("OutputConfig") or {}).get("S3OutputPath"),
+            input_manifest_uri=((job.get("InputConfig") or {}).get("DataSource") or {})
+            .get("S3DataSource", {})
+            .get("ManifestS3Uri"),
         )
 
     def _categories(self, uri: str | None) -> tuple[str, ...] | None:
@@ -88,3 +91,25 @@ class NoJobDescriptions:
 
     def describe(self, job_name: str) -> JobInfo | None:
         return None
+
+
+# S3 errors after which a source file will never be read: the next try would fail the same way.
+_NEVER_READABLE = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "AccessDenied", "403", "Forbidden"})
+
+
+class S3SourceFiles:
+    """The files that say which object a datasetObjectId is (the input manifest, the intermediate
+    annotations), read when the function may; a file it may not read is left out for good."""
+
+    def __init__(self, objects: S3Objects | None = None) -> None:
+        self.objects = objects or S3Objects()
+
+    def read(self, uri: str, max_bytes: int) -> bytes | None:
+        try:
+            return self.objects.read(*parse_s3_uri(uri), max_bytes=max_bytes)
+        except (ValueError, ObjectTooLarge, ObjectMissing):
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _NEVER_READABLE:
+                return None
+            raise

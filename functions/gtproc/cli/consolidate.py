@@ -32,10 +32,6 @@ class InputError(Exception):
     pass
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "consolidate",
@@ -43,7 +39,9 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, help="the job's output folder (<prefix>/<job>)")
+    parser.add_argument(
+        "job_dir", metavar="JOB_DIR", help="the job's output folder (<prefix>/<job>), local or s3://bucket/prefix/job/"
+    )
     parser.add_argument("--method", metavar="NAME", help="consolidation method (default: the best for the task)")
     parser.add_argument("--label-attribute", metavar="NAME", help="label attribute name (default: the job name)")
     parser.add_argument(
@@ -107,45 +105,113 @@ class Responses:
 
     iterations: dict[int, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     unreadable: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # (iteration, id): reasons
+    first_file: dict[tuple[int, str], str] = field(default_factory=dict)  # (iteration, id): first `<id>/<name>`
+
+    def add(self, iteration: int, oid: str, name: str, where: str, data: bytes | str) -> None:
+        """One worker-response file: its bytes, or why it could not be read."""
+        objects = self.iterations.setdefault(iteration, {})
+        file_key = f"{oid}/{name}"
+        if (iteration, oid) not in self.first_file or file_key < self.first_file[(iteration, oid)]:
+            self.first_file[(iteration, oid)] = file_key
+        problem = data if isinstance(data, str) else None
+        if problem is None:
+            try:
+                document = json.loads(data)
+            except (ValueError, RecursionError) as error:
+                reason = "nesting too deep to decode" if isinstance(error, RecursionError) else error
+                problem = f"not readable JSON: {reason}"
+            else:
+                answers = document.get("answers") if isinstance(document, dict) else None
+                if not isinstance(answers, list):
+                    problem = 'no "answers" list'
+        if problem is not None:
+            print(f"gtproc consolidate: {where}: {problem}", file=sys.stderr)
+            self.unreadable.setdefault((iteration, oid), []).append(f"{name}: {problem}")
+            return
+        objects.setdefault(oid, []).extend(answers)
 
 
-def worker_responses(job_dir: Path) -> Responses:
+def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
     """The worker-response tree; a file that cannot be used is named on stderr and recorded."""
+    from gtproc.cli.progress import bar
+
     root = job_dir / "annotations" / "worker-response"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder: is {job_dir} a Ground Truth job output folder?")
     found = Responses()
+    files: list[tuple[int, str, Path]] = []
     for folder in root.iterdir():
         match = _ITERATION.match(folder.name)
         if not match or not folder.is_dir():
             continue
         iteration = int(match.group(1))
-        objects = found.iterations.setdefault(iteration, {})
+        found.iterations.setdefault(iteration, {})
         for object_dir in folder.iterdir():
-            if not object_dir.name.isdigit():
-                continue
-            for path in sorted(object_dir.glob("*.json")):
-                problem = None
-                try:
-                    if path.stat().st_size > MAX_FILE_BYTES:
-                        raise _TooLarge(f"over the limit of {MAX_FILE_BYTES} bytes")
-                    document = json.loads(path.read_bytes())
-                except _TooLarge as error:
-                    problem = str(error)
-                except (OSError, ValueError, RecursionError) as error:
-                    reason = "nesting too deep to decode" if isinstance(error, RecursionError) else error
-                    problem = f"not readable JSON: {reason}"
-                else:
-                    answers = document.get("answers") if isinstance(document, dict) else None
-                    if not isinstance(answers, list):
-                        problem = 'no "answers" list'
-                if problem is not None:
-                    print(f"gtproc consolidate: {path}: {problem}", file=sys.stderr)
-                    found.unreadable.setdefault((iteration, object_dir.name), []).append(f"{path.name}: {problem}")
-                    continue
-                objects.setdefault(object_dir.name, []).extend(answers)
+            if object_dir.name.isdigit():
+                files.extend((iteration, object_dir.name, path) for path in sorted(object_dir.glob("*.json")))
     if not found.iterations:
         raise InputError(f"no iteration-<N> folders under {root}")
+    progress = bar(str(job_dir), len(files), "files", show_progress)
+    try:
+        for iteration, oid, path in files:
+            data: bytes | str
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    data = f"over the limit of {MAX_FILE_BYTES} bytes"
+                else:
+                    data = path.read_bytes()
+            except OSError as error:
+                data = f"not readable JSON: {error}"
+            found.add(iteration, oid, path.name, str(path), data)
+            progress.advance()
+    finally:
+        progress.close()
+    return found
+
+
+def s3_worker_responses(uri: str, show_progress: bool) -> Responses:
+    """The same from `s3://bucket/prefix/job/`: a paginated listing, then parallel GETs. A file that
+    cannot be read (denied, gone since the listing) is named and left out, as a local one would be."""
+    from gtproc.adapters.s3source import S3Source, SourceError, parse_location
+    from gtproc.cli.progress import bar
+
+    try:
+        job = parse_location(uri)
+        source = S3Source()
+        root = job.prefix + "annotations/worker-response/"
+        listed = source.list(type(job)(job.bucket, root))
+    except SourceError as error:
+        raise InputError(str(error)) from None
+    files: list[tuple[int, str, str, str, int]] = []  # iteration, id, name, key, size
+    for key, size in listed:
+        parts = key[len(root) :].split("/")
+        match = _ITERATION.match(parts[0])
+        # iteration-<N>/<id>/<time>.json, as the local glob takes it (video frames sit one level deeper)
+        if not match or len(parts) != 3 or not parts[1].isdigit() or not parts[2].endswith(".json"):
+            continue
+        files.append((int(match.group(1)), parts[1], parts[2], key, size))
+    if not files:
+        if not listed and not source.list(job):
+            raise InputError(f"{job.uri}: nothing under this prefix: is it a Ground Truth job output folder?")
+        raise InputError(f"no iteration-<N>/<id>/*.json worker responses under s3://{job.bucket}/{root}")
+    found = Responses()
+    wanted = [key for _, _, _, key, size in files if size <= MAX_FILE_BYTES]
+    progress = bar(job.uri, len(files), "files", show_progress)
+    bodies: dict[str, bytes | str] = {}
+    try:
+        for key, body in source.read_many(job.bucket, wanted, MAX_FILE_BYTES, progress.advance):
+            bodies[key] = str(body) if isinstance(body, SourceError) else body
+        failed = [problem for problem in bodies.values() if isinstance(problem, str)]
+        if failed and len(failed) == len(files):  # e.g. no s3:GetObject: the input cannot be read at all
+            raise InputError(f"none of the {len(files)} worker-response files could be read: {failed[0]}")
+        for iteration, oid, name, key, size in files:
+            if size > MAX_FILE_BYTES:
+                progress.advance()
+                found.add(iteration, oid, name, f"s3://{job.bucket}/{key}", f"over the limit of {MAX_FILE_BYTES} bytes")
+            else:
+                found.add(iteration, oid, name, f"s3://{job.bucket}/{key}", bodies.pop(key))
+    finally:
+        progress.close()
     return found
 
 
@@ -190,12 +256,18 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     try:
         categories = load_categories(args.label_categories) if args.label_categories else None
-        responses = worker_responses(args.job_dir)
+        from gtproc.cli.progress import on_terminal
+
+        if args.job_dir.startswith("s3://"):
+            responses = s3_worker_responses(args.job_dir, on_terminal())
+            job_name = args.job_dir.rstrip("/").rsplit("/", 1)[-1]
+        else:
+            responses = worker_responses(Path(args.job_dir), on_terminal())
+            job_name = Path(args.job_dir).resolve().name
     except InputError as error:
         print(f"gtproc consolidate: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     iterations = responses.iterations
-    job_name = args.job_dir.resolve().name
     attribute = args.label_attribute or job_name
     problem = check_options(args, attribute, categories, responses)
     if problem is not None:
@@ -213,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
             if unread_iteration == iteration and oid not in objects:
                 summary.leave_out(iteration, oid, "no usable worker-response file (" + "; ".join(reasons) + ")")
         if args.live:
-            objects = {oid: objects[oid] for oid in _arrival_order(args.job_dir, iteration, objects)}
+            objects = {oid: objects[oid] for oid in _arrival_order(responses, iteration, objects)}
             chunks = [{oid: answers} for oid, answers in objects.items()]
         else:
             chunks = [objects] if objects else []
@@ -253,11 +325,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
 
 
-def _arrival_order(job_dir: Path, iteration: int, objects: dict[str, Any]) -> list[str]:
+def _arrival_order(responses: Responses, iteration: int, objects: dict[str, Any]) -> list[str]:
     """Objects in the order `gtproc replay` writes their files: by key (`<id>/<time>.json`)."""
-    folder = job_dir / "annotations" / "worker-response" / f"iteration-{iteration}"
-    first = {oid: min((f"{oid}/{p.name}" for p in (folder / oid).glob("*.json")), default=oid) for oid in objects}
-    return sorted(objects, key=lambda oid: first[oid])
+    return sorted(objects, key=lambda oid: responses.first_file.get((iteration, oid), oid))
 
 
 def _consolidate_chunk(

@@ -15,11 +15,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gtproc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from gtproc.cli import consolidate, replay, validate
+    from gtproc.cli import consolidate, labels, replay, validate
 
     validate.register(commands)
     consolidate.register(commands)
     replay.register(commands)
+    labels.register(commands)
     from gtproc.cli import report  # the report command (optional extra `report`)
 
     report.register(commands)

@@ -34,7 +34,8 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("path", metavar="PATH", type=Path, help="a folder of output files, or a .jsonl plan")
+    # Text, not Path: Path would turn s3://bucket into s3:/bucket before run() could say what it is.
+    parser.add_argument("path", metavar="PATH", help="a folder of output files, or a .jsonl plan")
     parser.add_argument(
         "--events-out",
         metavar="FILE",
@@ -60,6 +61,14 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.path).startswith("s3://"):
+        print(
+            f"gtproc replay: {args.path}: replay reads local files and writes them to an embedded AWS;"
+            f" copy the job first (aws s3 sync {args.path} ./job) and replay the folder",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    args.path = Path(args.path)
     try:
         import moto  # noqa: F401 - the embedded AWS
     except ImportError:
@@ -100,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None) -> Any:
+    from gtproc.cli.progress import bar
     from gtproc.handlers import annotations as annotations_handler
     from gtproc.handlers import manifests as manifests_handler
     from gtproc.local.embedded import embedded_aws
@@ -149,8 +159,19 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
                 "manifests": function(manifests_handler.handler),
                 "annotations": function(annotations_handler.handler),
             }
-            replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)
-            result = replayer.run(writes)
+            progress = bar("replay", len(writes), "writes")
+            replayer = Replayer(
+                resources,
+                handlers,
+                chaos_seed=args.chaos,
+                on_event=on_event,
+                on_write=lambda _write: progress.advance(),
+                faults_seed=args.faults,
+            )
+            try:
+                result = replayer.run(writes)
+            finally:
+                progress.close()
             labels = _labels_so_far(resources, result)
     finally:
         for lg, stream, level in saved:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import IO, Any
 
 import msgspec
 
+from gtproc.cli.progress import ProgressBar, bar, on_terminal
 from gtproc.domain.scan import FileReport, validate_stream
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -33,7 +33,12 @@ def register(commands: Any) -> None:
         help="validate Ground Truth output manifests (local files or s3:// URIs)",
         description="Validate every line of Ground Truth output manifests against the real format.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="a local file, s3://bucket/key, or - for stdin")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a local file, s3://bucket/key, s3://bucket/prefix/ (every *.manifest under it), or - for stdin",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per input, one per line")
     parser.add_argument(
         "--max-errors",
@@ -93,16 +98,15 @@ def _open_s3(uri: str) -> tuple[int, Iterator[bytes]]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from gtproc.adapters.s3 import ObjectMissing, S3Objects, parse_s3_uri
+    from gtproc.adapters.s3source import describe
 
     try:
         bucket, key = parse_s3_uri(uri)
         size, chunks = S3Objects().open_chunks(bucket, key, CHUNK_BYTES)
     except (ValueError, ObjectMissing) as error:
         raise InputError(str(error)) from None
-    except ClientError as error:
-        raise InputError(f"cannot read {uri}: {error.response.get('Error', {}).get('Message', error)}") from None
-    except BotoCoreError as error:
-        raise InputError(f"cannot read {uri}: {error}") from None
+    except (ClientError, BotoCoreError) as error:
+        raise InputError(f"cannot read {describe(error, bucket, key)}") from None
     return size, _guarded(chunks, uri)
 
 
@@ -115,64 +119,120 @@ def _guarded(chunks: Iterator[bytes], uri: str) -> Iterator[bytes]:
         raise InputError(f"cannot read {uri}: {error}") from None
 
 
-class ProgressBar:
-    """A one-line bar on stderr, redrawn at most 10 times a second."""
-
-    def __init__(self, label: str, total: int, stream: IO[str]) -> None:
-        self.label, self.total, self.stream = label, total, stream
-        self.done = 0
-        self.started = self.last = time.monotonic()
-
-    def advance(self, size: int) -> None:
-        self.done += size
-        now = time.monotonic()
-        if now - self.last >= 0.1:
-            self.last = now
-            self.draw(now)
-
-    def draw(self, now: float) -> None:
-        share = min(1.0, self.done / self.total) if self.total else 0.0
-        filled = int(share * 30)
-        rate = self.done / max(now - self.started, 1e-6) / 1e6
-        self.stream.write(f"\r{self.label[-40:]} [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {rate:6.1f} MB/s")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\r" + " " * 100 + "\r")
-        self.stream.flush()
-
-
 def validate_path(path: str, max_errors: int | None, show_progress: bool) -> FileReport:
     size, chunks = open_input(path)
-    bar = ProgressBar(path, size, sys.stderr) if show_progress and size >= PROGRESS_MIN_BYTES else None
+    meter = ProgressBar(path, size, sys.stderr) if show_progress and size >= PROGRESS_MIN_BYTES else None
     try:
-        return validate_stream(chunks, path, max_errors=max_errors, on_bytes=bar.advance if bar else None)
+        return validate_stream(chunks, path, max_errors=max_errors, on_bytes=meter.advance if meter else None)
     finally:
-        if bar is not None:
-            bar.close()
+        if meter is not None:
+            meter.close()
+
+
+def is_prefix(path: str) -> bool:
+    """`s3://bucket/prefix/` or `s3://bucket`: every manifest under it, not one object."""
+    return path.startswith("s3://") and (path.endswith("/") or "/" not in path[5:])
 
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout
-    show_progress = sys.stderr.isatty()
+    show_progress = on_terminal()
     exit_code = EXIT_OK
-    for path in args.paths:
-        try:
-            report = validate_path(path, args.max_errors, show_progress)
-        except InputError as error:
-            print(f"gtproc validate: {error}", file=sys.stderr)
-            if args.json:
-                out.write(msgspec.json.encode({"path": path, "error": str(error)}).decode() + "\n")
-            exit_code = EXIT_UNREADABLE
-            continue
+
+    def unreadable(path: str, error: Exception) -> None:
+        nonlocal exit_code
+        print(f"gtproc validate: {error}", file=sys.stderr)
+        if args.json:
+            out.write(msgspec.json.encode({"path": path, "error": str(error)}).decode() + "\n")
+        exit_code = EXIT_UNREADABLE
+
+    def reported(report: FileReport) -> None:
+        nonlocal exit_code
         if args.json:
             out.write(msgspec.json.encode(report.as_dict()).decode() + "\n")
         else:
             out.write(_summary(report))
         if not report.ok and exit_code == EXIT_OK:
             exit_code = EXIT_INVALID
+
+    for path in args.paths:
+        if is_prefix(path):
+            try:
+                total = validate_prefix(path, args.max_errors, show_progress, reported, unreadable)
+            except InputError as error:
+                unreadable(path, error)
+                continue
+            if args.json:
+                out.write(msgspec.json.encode(total).decode() + "\n")
+            else:
+                out.write(_total_summary(total))
+            continue
+        try:
+            report = validate_path(path, args.max_errors, show_progress)
+        except InputError as error:
+            unreadable(path, error)
+            continue
+        reported(report)
     out.flush()
     return exit_code
+
+
+MANIFEST_SUFFIX = ".manifest"  # output.manifest and any *.manifest
+PREFIX_WORKERS = 4  # manifests validated at once: the reads overlap, the decoding shares the GIL
+
+
+def validate_prefix(
+    uri: str,
+    max_errors: int | None,
+    show_progress: bool,
+    reported: Any,
+    unreadable: Any,
+) -> dict[str, Any]:
+    """Validate every manifest under an S3 prefix, in key order, several at once; the total over them."""
+    from gtproc.adapters.s3source import S3Source, SourceError, parse_location
+
+    try:
+        location = parse_location(uri)
+        source = S3Source(workers=PREFIX_WORKERS)
+        keys = [key for key, _ in source.list(location) if key.rsplit("/", 1)[-1].endswith(MANIFEST_SUFFIX)]
+    except SourceError as error:
+        raise InputError(str(error)) from None
+    if not keys:
+        raise InputError(f"{location.uri}: no output.manifest or *.manifest under this prefix")
+
+    def check(key: str) -> FileReport | InputError:
+        try:
+            return validate_path(f"s3://{location.bucket}/{key}", max_errors, show_progress=False)
+        except InputError as error:
+            return error
+
+    total = {"path": location.uri, "manifests": len(keys), "lines": 0, "labeled": 0, "unlabeled": 0, "failed": 0}
+    total |= {"invalid": 0, "errors": [], "invalidManifests": 0, "unreadableManifests": 0}
+    progress = bar(location.uri, len(keys), "manifests", show_progress)
+    try:
+        for key, result in zip(keys, source.map(check, keys, progress.advance), strict=True):
+            progress.clear()  # the report lines go to the terminal too
+            if isinstance(result, InputError):
+                unreadable(f"s3://{location.bucket}/{key}", result)
+                total["unreadableManifests"] += 1
+                continue
+            reported(result)
+            for name in ("lines", "labeled", "unlabeled", "failed", "invalid"):
+                total[name] += getattr(result, name)
+            total["invalidManifests"] += 0 if result.ok else 1
+    finally:
+        progress.close()
+    return total
+
+
+def _total_summary(total: dict[str, Any]) -> str:
+    verdict = "INVALID" if total["invalidManifests"] else "UNREADABLE" if total["unreadableManifests"] else "OK"
+    manifests = f"{total['manifests']} manifest{'' if total['manifests'] == 1 else 's'}"
+    return (
+        f"{total['path']}: TOTAL {verdict}: {manifests} ({total['invalidManifests']} invalid,"
+        f" {total['unreadableManifests']} unreadable): {total['lines']} lines: {total['labeled']} labeled,"
+        f" {total['unlabeled']} unlabeled, {total['failed']} failed, {total['invalid']} invalid\n"
+    )
 
 
 def _summary(report: FileReport) -> str:

@@ -110,6 +110,10 @@ class AnnotationsConsolidated(_Camel, kw_only=True):
     worker_ids: list[str] = []
     # Single- and multi-label: {class name: answers naming it}; empty for the other task types.
     votes: dict[str, int] = {}
+    # Which object: `source-ref` or `source` of its input line; absent when neither file that says so
+    # could be read (counted in the ObjectsWithoutSource metric).
+    source_ref: str | None = None
+    source: str | None = None
 
 
 class ConsolidatedLabel(_Camel, kw_only=True):

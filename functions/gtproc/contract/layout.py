@@ -6,6 +6,8 @@ from __future__ import annotations
 # Keys Ground Truth writes that only the post-annotation function touches.
 CONSOLIDATION_REQUEST_PATTERNS: tuple[str, ...] = ("*/annotations/consolidated-annotation/consolidation-request/*",)
 CONSOLIDATED_OUTPUT_PATTERNS: tuple[str, ...] = ("*/annotations/consolidated-annotation/output/*",)
+# Read by the annotations function for the objects' sources (`Annotations Consolidated`'s sourceRef).
+INTERMEDIATE_ANNOTATIONS_PATTERNS: tuple[str, ...] = ("*/annotations/intermediate/*",)
 
 # Prefixes in the labels bucket (which has no event notifications).
 LABELS_PREFIX = "labels"  # the jobs' labels so far

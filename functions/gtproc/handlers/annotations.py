@@ -45,6 +45,8 @@ def record_handler(record: SQSRecord) -> None:
         compared = outcome.published.get(CONSOLIDATION_COMPARED, 0)
         metrics.add_metric(name="ObjectsConsolidated", unit=MetricUnit.Count, value=consolidated)
         metrics.add_metric(name="ConsolidationsCompared", unit=MetricUnit.Count, value=compared)
+        # Published without the source: neither the input manifest nor the intermediate annotations could be read.
+        metrics.add_metric(name="ObjectsWithoutSource", unit=MetricUnit.Count, value=outcome.sources_unknown)
         logger.info(
             "annotation file processed", extra={"published": outcome.published, "duplicates": outcome.duplicates}
         )

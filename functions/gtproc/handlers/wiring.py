@@ -81,7 +81,7 @@ def consolidate_annotations() -> ConsolidateAnnotations:
     from gtproc.adapters.annotation_store import DynamoAnnotationStore
     from gtproc.adapters.eventbridge import EventBridgePublisher
     from gtproc.adapters.s3 import S3Objects
-    from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+    from gtproc.adapters.sagemaker import NoJobDescriptions, S3SourceFiles, SageMakerJobs
     from gtproc.domain.consolidation.limits import Limits
     from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 
@@ -93,6 +93,7 @@ def consolidate_annotations() -> ConsolidateAnnotations:
             jobs=_port(SageMakerJobs(objects=objects), "sagemaker") if settings.describe_jobs else NoJobDescriptions(),
             store=_port(DynamoAnnotationStore(settings.table_name), "dynamodb"),
             publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            sources=_port(S3SourceFiles(objects), "s3-sources"),
             config=AnnotationsConfig(
                 key_prefix=settings.key_prefix,
                 results_bucket=settings.labels_bucket,

@@ -39,6 +39,7 @@ from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Li
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
 from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
+from gtproc.domain.sources import Source, sources_of_input_manifest, sources_of_intermediate
 from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import (
     AnnotationStore,
@@ -49,6 +50,7 @@ from gtproc.usecases.ports import (
     JobInfo,
     ObjectMissing,
     ObjectTooLarge,
+    SourceFiles,
 )
 from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
 from gtproc.usecases.publishing import BatchSender
@@ -60,6 +62,8 @@ MAX_ITEM_BYTES = 350 * 1024
 # limit, numbers past float range.
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OverflowError, ValueError)
 _log = logging.getLogger("gtproc")
+SOURCE_FILE_MAX_BYTES = 256 * 1024 * 1024  # an input manifest of a large job (one line per object)
+SOURCE_MISS_RETRY_SECONDS = 60  # an intermediate annotations file not written yet: look again after this
 _encoder = msgspec.json.Encoder()
 
 
@@ -99,6 +103,7 @@ class AnnotationOutcome:
     published: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     code: str = ""  # why a file is invalid (Annotation File Invalid's code)
+    sources_unknown: int = 0  # Annotations Consolidated published without the object's source
 
 
 def _describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
@@ -126,14 +131,24 @@ class ConsolidateAnnotations:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         warn: Callable[[str], None] | None = None,
+        sources: SourceFiles | None = None,
     ) -> None:
         self.blobs, self.jobs, self.store, self.publisher = blobs, jobs, store, publisher
+        self.sources = sources  # None: events name no source (and none is counted as unknown)
+        self._sources: dict[str, _JobSources] = {}  # per job, for the life of the container
+        self.sources_unknown = 0
         self.config = config or AnnotationsConfig()
         self.clock, self.sleep = clock, sleep
         self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
         self.warn = warn or _log.warning
 
     def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
+        before = self.sources_unknown
+        outcome = self._handle(bucket, key)
+        outcome.sources_unknown = self.sources_unknown - before
+        return outcome
+
+    def _handle(self, bucket: str, key: str) -> AnnotationOutcome:
         if not is_under_prefix(key, self.config.key_prefix):
             return AnnotationOutcome(
                 key, FileStatus.SKIPPED, f"outside the configured prefix {self.config.key_prefix!r}"
@@ -240,6 +255,7 @@ class ConsolidateAnnotations:
             method=obj.method,
             worker_ids=list(obj.worker_ids),
             votes=obj.votes or {},
+            **self._source_fields(bucket, location, info, object_id),
         )
         # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
         if obj.mask_png is not None:
@@ -252,6 +268,20 @@ class ConsolidateAnnotations:
             return Published.ALREADY
         self._learn_quality(job_id, location, info, object_id, answers)
         return Published.NOW
+
+    def _source_fields(self, bucket: str, location: OutputKey, info: JobInfo, object_id: str) -> dict[str, str]:
+        """`source_ref` or `source` of the object, from the input manifest or the iteration's intermediate
+        annotations; {} (and counted) when neither can be read."""
+        if self.sources is None:
+            return {}
+        index = int(object_id)
+        job = self._sources.setdefault(location.job_id(bucket), _JobSources())
+        found = job.find(index, location.iteration, info, self.sources, bucket, location, self.clock())
+        if found is None:
+            self.sources_unknown += 1
+            return {}
+        field_name, value = found
+        return {"source_ref": value} if field_name == "sourceRef" else {"source": value}
 
     @property
     def _once(self) -> PublishOnce:
@@ -438,6 +468,44 @@ class ConsolidateAnnotations:
             except (ObjectMissing, ObjectTooLarge, *DECODE_ERRORS):
                 continue
         return answers
+
+
+@dataclass
+class _JobSources:
+    """A job's sources by datasetObjectId, read once: the input manifest, then each iteration's
+    intermediate annotations (looked for again a while after a miss: it is written as the job runs)."""
+
+    manifest: dict[int, Source] | None = None  # None: not read yet
+    intermediate: dict[int, dict[int, Source]] = field(default_factory=dict)
+    missed_at: dict[int, float] = field(default_factory=dict)
+
+    def find(
+        self,
+        index: int,
+        iteration: int | None,
+        info: JobInfo,
+        files: SourceFiles,
+        bucket: str,
+        location: OutputKey,
+        now: float,
+    ) -> Source | None:
+        if self.manifest is None:
+            data = files.read(info.input_manifest_uri, SOURCE_FILE_MAX_BYTES) if info.input_manifest_uri else None
+            self.manifest = sources_of_input_manifest(data) if data is not None else {}
+        if index in self.manifest:
+            return self.manifest[index]
+        if iteration is None:
+            return None
+        known = self.intermediate.get(iteration)
+        if (known is None or index not in known) and now - self.missed_at.get(iteration, -1e18) >= (
+            SOURCE_MISS_RETRY_SECONDS
+        ):
+            uri = f"s3://{bucket}/{location.job_root}/annotations/intermediate/{iteration}/annotations.json"
+            data = files.read(uri, SOURCE_FILE_MAX_BYTES)
+            known = self.intermediate[iteration] = sources_of_intermediate(data) if data is not None else {}
+            if index not in known:
+                self.missed_at[iteration] = now
+        return (known or {}).get(index)
 
 
 def _describe_error(error: BaseException) -> str:

@@ -113,11 +113,19 @@ class JobInfo:
     source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
     output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
     custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
+    input_manifest_uri: str | None = None  # InputConfig's ManifestS3Uri: line N is datasetObjectId N
 
 
 class JobDescriptions(Protocol):
     def describe(self, job_name: str) -> JobInfo | None:
         """The job as SageMaker describes it; None when it cannot be described (deleted, no access)."""
+        ...
+
+
+class SourceFiles(Protocol):
+    def read(self, uri: str, max_bytes: int) -> bytes | None:
+        """The object at an s3:// URI; None when it can never be read (missing, denied, too large).
+        Raises on a transient error, so the message is retried."""
         ...
 
 

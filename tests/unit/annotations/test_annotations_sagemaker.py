@@ -100,6 +100,7 @@ def test_bounding_box_job_with_label_categories():
         workers_per_object=3,
         source="sagemaker",
         output_path="s3://gt-output-bucket/",
+        input_manifest_uri="s3://gt-input-bucket/cars/input.manifest",  # InputConfig: the lines' sources
     )
     stubber.assert_no_pending_responses()
 
@@ -138,7 +139,11 @@ def test_job_without_category_file_consolidation_function_or_attribute():
     client, _ = stubbed(response)
     info = SageMakerJobs(client, objects=MemoryBlobs()).describe(JOB)  # type: ignore[arg-type]
     assert info == JobInfo(
-        label_attribute_name=JOB, workers_per_object=1, source="sagemaker", output_path="s3://gt-output-bucket/"
+        label_attribute_name=JOB,
+        workers_per_object=1,
+        source="sagemaker",
+        output_path="s3://gt-output-bucket/",
+        input_manifest_uri="s3://gt-input-bucket/cars/input.manifest",
     )
 
 
