@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.register(commands)
     consolidate.register(commands)
     replay.register(commands)
+    from gtproc.cli import tail
+
+    tail.register(commands)
     from gtproc.cli import report  # the report command (optional extra `report`)
 
     report.register(commands)
