@@ -339,3 +339,37 @@ def test_human_lines_read_well_in_a_terminal(aws, aws_env, bus):
     assert labeled_line.endswith("12 labeled (cars, iteration 1): 0, 1, 2, 3, 4 +7")
     assert len(labeled_line) < 120
     assert any("Labeling Job Completed" in line for line in lines)
+
+
+def test_credentials_that_may_not_create_the_rule_exit_2_and_the_queue_is_deleted(aws, bus, capsys, monkeypatch):
+    from botocore.awsrequest import AWSResponse
+    from gtproc.adapters import tail
+
+    denial = (
+        b'{"__type": "AccessDeniedException", "message": "User: arn:aws:iam::123456789012:user/ci is not'
+        b' authorized to perform: events:PutRule"}'
+    )
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield denial
+
+    def deny(request: Any, **_: Any) -> AWSResponse:  # AWS's own reply, parsed by botocore as usual
+        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, Raw())
+
+    real = tail._clients
+
+    def clients() -> tuple[Any, Any]:
+        events, sqs = real()
+        events.meta.events.register("before-send.events.PutRule", deny)
+        return events, sqs
+
+    monkeypatch.setattr(tail, "_clients", clients)
+    code = main(["tail", "--bus", bus, "--timeout", "5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        f"gtproc tail: cannot subscribe to bus {bus}: AccessDeniedException: User: arn:aws:iam::123456789012:user/ci"
+        " is not authorized to perform: events:PutRule\n"
+    )
+    assert tail_rules(aws, bus) == [] and tail_queues(aws) == []  # the queue made before the rule is gone
