@@ -284,8 +284,9 @@ def test_removes_tagged_leftovers_older_than_a_day_and_nothing_else(aws, bus, ca
 
 
 def tail_process(env: dict[str, str], *args: str, **popen: Any) -> subprocess.Popen:
+    """`gtproc tail` in a process of its own, buffered as in a shell (it flushes what it prints)."""
     command = [sys.executable, "-m", "gtproc", "tail", *args]
-    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | env
     return subprocess.Popen(command, env=full_env, cwd=ROOT, **popen)
 
 
@@ -373,3 +374,20 @@ def test_credentials_that_may_not_create_the_rule_exit_2_and_the_queue_is_delete
         " is not authorized to perform: events:PutRule\n"
     )
     assert tail_rules(aws, bus) == [] and tail_queues(aws) == []  # the queue made before the rule is gone
+
+
+def test_a_reader_that_stops_reading_ends_the_tail_cleanly(aws, aws_env, bus):
+    process = tail_process(aws_env, "--bus", bus, "--json", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_rule(aws, bus)
+        put(aws, bus, "Objects Labeled", labeled("cars", 1))
+        assert json.loads(process.stdout.readline())["detail-type"] == "Objects Labeled"
+        process.stdout.close()  # as `| head -1` does
+        for i in range(2, 5):
+            put(aws, bus, "Objects Labeled", labeled("cars", i))
+        assert process.wait(30) == 0
+        err = process.stderr.read().decode()
+    finally:
+        process.kill()
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+    assert tail_rules(aws, bus) == [] and tail_queues(aws) == []

@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_ERROR
             except (KeyboardInterrupt, Stopped):
                 return EXIT_OK
+            except BrokenPipeError:  # `gtproc tail ... | head -1`: the reader has what it wanted
+                _silence_stdout()
+                return EXIT_OK
             finally:
                 if subscription is not None:
                     _delete(subscription, err)
@@ -110,6 +113,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"gtproc tail: {args.timeout} s passed with {have} events", file=err)
         return EXIT_TIMEOUT if args.max_events or not printed else EXIT_OK
     return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail on the closed pipe."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _reap(subscription: Any, err: IO[str]) -> None:
