@@ -103,7 +103,7 @@ class Subscription:
                     self.events.remove_targets(Rule=rule["Name"], EventBusName=self.bus, Ids=[t["Id"] for t in targets])
                 self.events.delete_rule(Name=rule["Name"], EventBusName=self.bus)
                 removed.append(f"rule {rule['Name']}")
-        for url in self.sqs.list_queues(QueueNamePrefix=NAME_PREFIX).get("QueueUrls", []):
+        for url in self._queues():
             try:
                 tags = self.sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
                 if _old(tags, cutoff):
@@ -115,15 +115,12 @@ class Subscription:
         return removed
 
     def _rules(self) -> list[dict[str, Any]]:
-        rules, token = [], None
-        while True:
-            page = self.events.list_rules(
-                NamePrefix=NAME_PREFIX, EventBusName=self.bus, **({"NextToken": token} if token else {})
-            )
-            rules += page.get("Rules", [])
-            token = page.get("NextToken")
-            if not token:
-                return rules
+        pages = self.events.get_paginator("list_rules").paginate(NamePrefix=NAME_PREFIX, EventBusName=self.bus)
+        return [rule for page in pages for rule in page.get("Rules", [])]
+
+    def _queues(self) -> list[str]:
+        pages = self.sqs.get_paginator("list_queues").paginate(QueueNamePrefix=NAME_PREFIX)
+        return [url for page in pages for url in page.get("QueueUrls", [])]
 
     def create(self, pattern: dict[str, Any], now: float | None = None) -> None:
         """The queue, then its rule, then the policy admitting only that rule, then the target."""
