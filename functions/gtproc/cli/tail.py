@@ -119,9 +119,12 @@ def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush does not fail on the closed pipe."""
     import os
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout with no file descriptor (embedded, captured)
+        pass
 
 
 def _reap(subscription: Any, err: IO[str]) -> None:
