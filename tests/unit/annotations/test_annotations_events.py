@@ -9,7 +9,13 @@ import json
 import msgspec
 import numpy as np
 import pytest
-from annotations_support import (
+from gtproc.contract.events import AnnotationsConsolidated
+from gtproc.domain.comparison import same_label
+from gtproc.domain.consolidation import decode_png, encode_png
+from gtproc.usecases.consolidate_annotations import AnnotationsConfig
+from gtproc.usecases.ports import JobInfo
+
+from tests.unit.annotations.annotations_support import (
     BIRDS_JOB,
     BUCKET,
     CARS,
@@ -29,11 +35,6 @@ from annotations_support import (
     tree_files,
     worker_file,
 )
-from gtproc.contract.events import AnnotationsConsolidated
-from gtproc.domain.comparison import same_label
-from gtproc.domain.consolidation import decode_png, encode_png
-from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-from gtproc.usecases.ports import JobInfo
 
 FLOWERS_3 = f"{FLOWERS}/annotations/worker-response/iteration-1/3/2019-04-18_16:13:06.json"  # Daisy x3 (spammer too)
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"  # Rose, Rose, Daisy

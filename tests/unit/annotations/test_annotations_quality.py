@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from annotations_support import (
+from gtproc.domain.consolidation import QualityState, consolidate
+
+from tests.unit.annotations.annotations_support import (
     CONSOLIDATED,
     FLOWERS,
     FLOWERS_TREE,
@@ -16,7 +18,6 @@ from annotations_support import (
     worker_file,
     worker_key,
 )
-from gtproc.domain.consolidation import QualityState, consolidate
 
 
 @pytest.fixture(scope="module")
