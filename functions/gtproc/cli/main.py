@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     consolidate.register(commands)
     replay.register(commands)
     labels.register(commands)
+    from gtproc.cli import tail
+
+    tail.register(commands)
     from gtproc.cli import report  # the report command (optional extra `report`)
 
     report.register(commands)

@@ -1,0 +1,98 @@
+"""What a consumer of the bus needs: the event pattern of each detail type and the key to deduplicate on.
+
+`python -m gtproc.contract.consuming --write docs/consuming.md` renders both between the markers of
+that file; `--check` fails when the file and the contract differ (a test runs it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gtproc.contract.events import (
+    ANNOTATION_FILE_INVALID,
+    ANNOTATIONS_CONSOLIDATED,
+    CONSOLIDATION_COMPARED,
+    DEFAULT_EVENT_SOURCE,
+    DETAIL_TYPES,
+    JOB_COMPLETED,
+    OBJECTS_FAILED,
+    OBJECTS_LABELED,
+    VALIDATION_FAILED,
+)
+
+START, END = "<!-- consuming-patterns:start -->", "<!-- consuming-patterns:end -->"
+
+# The fields that name one fact. `objects[].x` is a field of each item of `objects` (one fact per
+# object); `errors[].x` one per error. Never the event's `id`: a fact repeated in the
+# documented window, or replayed from the archive, comes back in a new event with a new id.
+DEDUP_KEYS: dict[str, tuple[str, ...]] = {
+    OBJECTS_LABELED: ("bucket", "jobPath", "labelAttributeName", "objects[].datasetObjectId"),
+    OBJECTS_FAILED: ("bucket", "jobPath", "labelAttributeName", "objects[].datasetObjectId"),
+    # A rewrite that breaks a line anew is a new fact; a repeat carries the same manifest and error.
+    VALIDATION_FAILED: ("bucket", "jobPath", "manifestUri", "errors[].line", "errors[].attribute", "errors[].code"),
+    JOB_COMPLETED: ("bucket", "jobPath"),
+    ANNOTATIONS_CONSOLIDATED: ("bucket", "jobPath", "iteration", "datasetObjectId"),
+    CONSOLIDATION_COMPARED: ("bucket", "jobPath", "iteration", "datasetObjectId"),
+    ANNOTATION_FILE_INVALID: ("fileUri",),
+}
+
+
+def event_pattern(
+    detail_types: Iterable[str] = (), *, source: str = DEFAULT_EVENT_SOURCE, job: str | None = None
+) -> dict[str, Any]:
+    """The EventBridge pattern of gtproc's events of these detail types (all when empty), of one job if given."""
+    pattern: dict[str, Any] = {"source": [source]}
+    chosen = list(dict.fromkeys(detail_types))
+    unknown = [name for name in chosen if name not in DETAIL_TYPES]
+    if unknown:
+        raise ValueError(f"unknown detail type {unknown[0]!r}; known: {', '.join(DETAIL_TYPES)}")
+    if chosen:
+        pattern["detail-type"] = chosen
+    if job is not None:
+        pattern["detail"] = {"jobName": [job]}
+    return pattern
+
+
+def render() -> str:
+    parts = [START, "", "| Detail type | Event pattern | Deduplicate on |", "| --- | --- | --- |"]
+    for detail_type in DETAIL_TYPES:
+        pattern = json.dumps(event_pattern([detail_type]), separators=(", ", ": "))
+        keys = ", ".join(f"`{key}`" for key in DEDUP_KEYS[detail_type])
+        parts.append(f"| `{detail_type}` | `{pattern}` | {keys} |")
+    parts += ["", END]
+    return "\n".join(parts)
+
+
+def replace_block(text: str) -> str:
+    if START not in text or END not in text:
+        raise ValueError(f"the markers {START} and {END} are missing")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return head + render() + tail
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] in ("--write", "--check"):
+        path = Path(argv[1])
+        text = path.read_text(encoding="utf-8")
+        wanted = replace_block(text)
+        if argv[0] == "--check":
+            if wanted != text:
+                print(f"{path}: the event patterns differ from gtproc.contract; run --write {path}", file=sys.stderr)
+                return 1
+            return 0
+        path.write_text(wanted, encoding="utf-8")
+        return 0
+    if argv:
+        print("usage: python -m gtproc.contract.consuming [--write FILE | --check FILE]", file=sys.stderr)
+        return 2
+    print(render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
