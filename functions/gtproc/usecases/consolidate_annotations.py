@@ -51,7 +51,7 @@ from gtproc.usecases.ports import (
     ObjectTooLarge,
 )
 from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
-from gtproc.usecases.publishing import BatchSender
+from gtproc.usecases.publishing import publish
 
 QUALITY_SAVE_ATTEMPTS = 8
 # DynamoDB items are at most 400 KB: what we write stays below this, with room for the key and names.
@@ -351,9 +351,7 @@ class ConsolidateAnnotations:
         return JobInfo(label_attribute_name=job_name)
 
     def _publish(self, entry: EventEntry) -> None:
-        sender = BatchSender(self.publisher, lambda entries: None, sleep=self.sleep)
-        sender.send(entry)
-        sender.flush()
+        publish(self.publisher, [entry], self.sleep)
 
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 
