@@ -2,7 +2,9 @@
 so nothing written here can trigger the pipeline again).
 
 - `s3://<bucket>/<labels prefix>/<output bucket>/<job path>/part-<version>-<run>-<n>.jsonl`: the labels
-  so far, one JSON line per published object; read every part in name order.
+  so far, one JSON line per published object; read every part in name order. A job's parts are the
+  objects directly under its labelsUri (a delimiter listing): a job nested in another job's path has
+  at least one more "/" in its keys, so it is never read as the outer job's.
 - `s3://<bucket>/state/<output bucket>/<job path>/ledger.bin`: the compressed ledger.
 """
 
@@ -45,7 +47,7 @@ class S3LabelStore:
 
     def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
         self.calls += 1
-        keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}")
+        keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}", direct=True)
         return [data for key in sorted(keys) if (data := self._read_if_present(key)) is not None]
 
     def _read_if_present(self, key: str) -> bytes | None:
@@ -61,10 +63,7 @@ class S3LabelStore:
         """Every label published so far for the job (for tools and tests)."""
         import msgspec
 
-        listing = self.s3.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.labels_prefix(job_id)
-        )
-        keys = sorted(item["Key"] for page in listing for item in page.get("Contents", []))
+        keys = sorted(self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-", direct=True))
         labels: list[dict[str, Any]] = []
         for key in keys:
             body = self._read_if_present(key) or b""

@@ -53,8 +53,10 @@ class S3Objects:
                 raise ObjectTooLarge(f"s3://{bucket}/{key} is over the limit of {max_bytes} bytes")
         return bytes(data)
 
-    def list_keys(self, bucket: str, prefix: str) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    def list_keys(self, bucket: str, prefix: str, *, direct: bool = False) -> list[str]:
+        """Keys under `prefix`; with `direct`, only those with no further "/" (S3's delimiter listing)."""
+        options = {"Delimiter": "/"} if direct else {}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **options)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def write(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:

@@ -153,5 +153,5 @@ DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """A JSON Schema per detail type, for the README and for consumers' contract tests."""
+    """A JSON Schema per detail type, for docs/events.md and for consumers' contract tests."""
     return {name: msgspec.json.schema(model) for name, model in DETAIL_TYPES.items()}

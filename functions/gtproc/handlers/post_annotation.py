@@ -1,7 +1,7 @@
 """Lambda handler: Ground Truth's annotation-consolidation (post-annotation) Lambda of a custom workflow.
 
 Wire it into CreateLabelingJob as HumanTaskConfig.AnnotationConsolidationConfig.
-AnnotationConsolidationLambdaArn (see the README).
+AnnotationConsolidationLambdaArn (see docs/deploying.md).
 """
 
 from __future__ import annotations
