@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -400,7 +400,8 @@ class ConsolidateAnnotations:
             attribute = next((k for k in content if not k.endswith("-metadata")), attribute)
         theirs_label, theirs_meta = content.get(attribute), content.get(f"{attribute}-metadata") or {}
         task_type = str(ours["taskType"])
-        agree = same_label(task_type, (ours["label"], ours["metadata"]), (theirs_label, theirs_meta))
+        our_label, our_meta = ours["label"], cast("dict[str, Any]", ours["metadata"])  # as the claim recorded them
+        agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
@@ -418,7 +419,7 @@ class ConsolidateAnnotations:
             label_attribute_name=attribute,
             task_type=task_type,
             agree=agree,
-            ours=ConsolidatedLabel(label=ours["label"], metadata=ours["metadata"]),  # type: ignore[arg-type]
+            ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
         entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())

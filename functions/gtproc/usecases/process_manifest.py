@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -357,6 +358,7 @@ class _Packers:
                 # Too large for any event: published without its label, which the labels so far keep.
                 obj = finding.object
                 source = {"source": obj.source} if obj.source is not None else {"sourceRef": obj.source_ref}
+                omitted: dict[str, Any]
                 omitted = {"datasetObjectId": obj.dataset_object_id, **source, "label": None, "metadata": {},
                            "humanAnnotated": obj.human_annotated, "labelOmitted": True}  # fmt: skip
                 encoded = _encoder.encode(omitted)
