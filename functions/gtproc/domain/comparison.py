@@ -25,7 +25,7 @@ def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple
         return _spans(our_label) == _spans(their_label)
     if task_type in (TaskType.SEMANTIC_SEGMENTATION, TaskType.VIDEO_DETECTION, TaskType.VIDEO_TRACKING):
         return None
-    return our_label == their_label
+    return bool(our_label == their_label)
 
 
 def _names(label: Any, metadata: dict[str, Any]) -> set[str]:

@@ -27,7 +27,7 @@ from gtproc.domain.validation import LineStatus
 
 
 @dataclass(frozen=True, slots=True)
-class LabeledLine:
+class LineLabel:
     """A line's label of one of the job's attributes (the use case turns it into the event's object)."""
 
     dataset_object_id: str
@@ -39,7 +39,7 @@ class LabeledLine:
 
 
 @dataclass(frozen=True, slots=True)
-class FailedLine:
+class LineFailure:
     dataset_object_id: str
     source: str | None
     source_ref: str | None
@@ -49,14 +49,14 @@ class FailedLine:
 @dataclass(frozen=True, slots=True)
 class LabeledFinding:
     key: FactKey
-    object: LabeledLine
+    object: LineLabel
     publish: bool = True  # False: already published by a run that died; only its label line is missing
 
 
 @dataclass(frozen=True, slots=True)
 class FailedFinding:
     key: FactKey
-    object: FailedLine
+    object: LineFailure
     publish: bool = True
 
 
@@ -144,10 +144,10 @@ class Detector:
             # A line names its object by `source-ref` or, failing that, by `source`: never both.
             source, source_ref = (line.source, None) if line.source_ref is None else (None, line.source_ref)
             if failed:
-                failed_line = FailedLine(str(line.index), source, source_ref, pair.failure_reason or "")
-                yield FailedFinding(key, failed_line, publish=not relabel)
+                failure = LineFailure(str(line.index), source, source_ref, pair.failure_reason or "")
+                yield FailedFinding(key, failure, publish=not relabel)
             else:
-                obj = LabeledLine(str(line.index), source, source_ref, pair.label, pair.metadata, pair.human_annotated)
+                obj = LineLabel(str(line.index), source, source_ref, pair.label, pair.metadata, pair.human_annotated)
                 yield LabeledFinding(key, obj, publish=not relabel)
         if tally is not None:
             tally.objects += 1

@@ -34,7 +34,7 @@ class PairShape:
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    decoder: msgspec.json.Decoder
+    decoder: msgspec.json.Decoder[Any]
     status: LineStatus
     source_field: str | None
     source_ref_field: str | None
@@ -50,7 +50,7 @@ def _metadata_model(task_type: TaskType, type_string: str) -> type:
     if model is None:
         model = msgspec.defstruct(
             "Metadata",
-            [("type", Literal[type_string])],  # type: ignore[valid-type]
+            [("type", Literal[type_string])],
             bases=(METADATA_MODELS[task_type],),
             kw_only=True,
             rename="kebab",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 UTF8_BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -66,17 +67,18 @@ def iter_line_batches(
                 batch.append(_strip_cr(b"".join((*pending, chunk[:end]))))
             pending, pending_size, overflow = [], 0, False
             start = end + 1
-        parts = chunk[start:].split(b"\n") if start else chunk.split(b"\n")
-        tail = parts.pop()
+        lines = chunk[start:].split(b"\n") if start else chunk.split(b"\n")
+        tail = lines.pop()
+        parts = cast("list[bytes | TooLong]", lines)  # the same list: no copy on the hot path
         # Per-line checks only when the chunk can hold such lines: most chunks need none.
         if len(chunk) > max_line_bytes:
-            parts = [line if len(line) <= max_line_bytes else TooLong(len(line)) for line in parts]
+            parts = [line if len(line) <= max_line_bytes else TooLong(len(line)) for line in lines]
         if b"\r" in chunk:
             parts = [_strip_cr(line) if type(line) is bytes else line for line in parts]
         if batch:
             batch.extend(parts)
         else:
-            batch = parts  # type: ignore[assignment]
+            batch = parts
         if batch:
             yield batch
         if tail:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -53,7 +53,7 @@ from gtproc.usecases.ports import (
     SourceFiles,
 )
 from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
-from gtproc.usecases.publishing import BatchSender
+from gtproc.usecases.publishing import publish
 
 QUALITY_SAVE_ATTEMPTS = 8
 # DynamoDB items are at most 400 KB: what we write stays below this, with room for the key and names.
@@ -382,9 +382,7 @@ class ConsolidateAnnotations:
         return JobInfo(label_attribute_name=job_name)
 
     def _publish(self, entry: EventEntry) -> None:
-        sender = BatchSender(self.publisher, lambda entries: None, sleep=self.sleep)
-        sender.send(entry)
-        sender.flush()
+        publish(self.publisher, [entry], self.sleep)
 
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 
@@ -433,7 +431,8 @@ class ConsolidateAnnotations:
             attribute = next((k for k in content if not k.endswith("-metadata")), attribute)
         theirs_label, theirs_meta = content.get(attribute), content.get(f"{attribute}-metadata") or {}
         task_type = str(ours["taskType"])
-        agree = same_label(task_type, (ours["label"], ours["metadata"]), (theirs_label, theirs_meta))
+        our_label, our_meta = ours["label"], cast("dict[str, Any]", ours["metadata"])  # as the claim recorded them
+        agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
         if agree is None:
             return published
         record_id = f"CMP#{location.iteration}#{object_id}"
@@ -451,7 +450,7 @@ class ConsolidateAnnotations:
             label_attribute_name=attribute,
             task_type=task_type,
             agree=agree,
-            ours=ConsolidatedLabel(label=ours["label"], metadata=ours["metadata"]),  # type: ignore[arg-type]
+            ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
             ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
         )
         entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())

@@ -41,6 +41,7 @@ class EventEntry:
     detail_type: str
     detail: bytes  # JSON
     facts: tuple[FactKey, ...]
+    labels: tuple[bytes, ...] = ()  # manifests: the label lines the job's labels so far gain once it is out
 
 
 # Both object-reading ports follow one rule: a missing object raises ObjectMissing (it was deleted

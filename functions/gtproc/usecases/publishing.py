@@ -7,7 +7,7 @@ so a retry of a failed batch publishes only what is missing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -41,6 +41,7 @@ class EventPacker:
         self.frame_bytes = len(_encoder.encode(frame)) + len(items_field) + 32
         self.items: list[msgspec.Raw] = []
         self.facts: list[FactKey] = []
+        self.labels: list[bytes] = []
         self.size = self.frame_bytes
 
     def room(self) -> int:
@@ -51,13 +52,17 @@ class EventPacker:
         """Add items that publish `facts` together; returns the finished event when they did not fit."""
         return self.add_encoded([_encoder.encode(item) for item in items], facts)
 
-    def add_encoded(self, encoded: Sequence[bytes], facts: Sequence[FactKey]) -> EventEntry | None:
+    def add_encoded(
+        self, encoded: Sequence[bytes], facts: Sequence[FactKey], labels: Sequence[bytes] = ()
+    ) -> EventEntry | None:
+        """`labels`: the label lines the job's labels so far gain once the event is on the bus."""
         size = sum(len(item) + 1 for item in encoded)
         finished = None
         if self.items and self.size + size > MAX_DETAIL_BYTES:
             finished = self.cut()
         self.items.extend(msgspec.Raw(item) for item in encoded)
         self.facts.extend(facts)
+        self.labels.extend(labels)
         self.size += size
         return finished
 
@@ -68,24 +73,26 @@ class EventPacker:
         if self.count_field:
             detail[self.count_field] = len(self.facts)
         detail[self.items_field] = self.items
-        entry = EventEntry(self.detail_type, _encoder.encode(detail), tuple(self.facts))
-        self.items, self.facts, self.size = [], [], self.frame_bytes
+        entry = EventEntry(self.detail_type, _encoder.encode(detail), tuple(self.facts), tuple(self.labels))
+        self.items, self.facts, self.labels, self.size = [], [], [], self.frame_bytes
         return entry
 
 
 class BatchSender:
-    """Sends events in PutEvents batches (<= 10 entries, <= 256 KiB), retrying failed entries."""
+    """Puts events in PutEvents batches (<= 10 entries, <= 256 KiB), retrying failed entries.
+
+    It never calls back: `put` yields what each call accepted, so the caller records it (the
+    journal) before the next call is made.
+    """
 
     def __init__(
         self,
         publisher: EventPublisher,
-        on_published: Callable[[Sequence[EventEntry]], None],
         attempts: int = 4,
         base_delay: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.publisher = publisher
-        self.on_published = on_published
         self.attempts = attempts
         self.base_delay = base_delay
         self.sleep = sleep
@@ -94,15 +101,24 @@ class BatchSender:
         self.calls = 0
         self.published = 0
 
-    def send(self, entry: EventEntry) -> None:
+    def add(self, entry: EventEntry) -> list[EventEntry]:
+        """Queue an event; returns the batch to put first when the event does not fit in it (else [])."""
         size = entry_size(entry)
+        full: list[EventEntry] = []
         if self.pending and (len(self.pending) >= MAX_ENTRIES_PER_PUT or self.pending_bytes + size > MAX_PUT_BYTES):
-            self.flush()
+            full = self.take()
         self.pending.append(entry)
         self.pending_bytes += size
+        return full
 
-    def flush(self) -> None:
+    def take(self) -> list[EventEntry]:
+        """The queued batch, to put now."""
         batch, self.pending, self.pending_bytes = self.pending, [], 0
+        return batch
+
+    def put(self, batch: Sequence[EventEntry]) -> Iterator[list[EventEntry]]:
+        """Put a batch; yields the entries each call accepted. Raises PublishFailed for the rest."""
+        batch = list(batch)
         for attempt in range(self.attempts):
             if not batch:
                 return
@@ -119,7 +135,13 @@ class BatchSender:
             done = [entry for position, entry in enumerate(batch) if position not in failed]
             if done:
                 self.published += len(done)
-                self.on_published(done)
+                yield done
             batch = [entry for position, entry in enumerate(batch) if position in failed]
         if batch:
             raise PublishFailed(f"{len(batch)} events were not accepted by PutEvents after {self.attempts} attempts")
+
+
+def publish(publisher: EventPublisher, entries: Sequence[EventEntry], sleep: Callable[[float], None]) -> None:
+    """Put events whose acceptance needs no record (the annotations' claims record them)."""
+    for _ in BatchSender(publisher, sleep=sleep).put(entries):
+        pass

@@ -36,7 +36,7 @@ def _decode_json(value: Any, what: str) -> Any:
     return value
 
 
-def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
+def parse_answer(raw: Mapping[str, Any] | WorkerAnswer | str) -> WorkerAnswer:
     """One worker answer, from a worker-response entry or a consolidation-request annotation.
 
     The content is not copied: treat it as read-only.
@@ -68,7 +68,7 @@ def parse_answer(raw: Mapping[str, Any] | WorkerAnswer) -> WorkerAnswer:
     return WorkerAnswer(worker_id=worker_id, content=content if type(content) is dict else dict(content))
 
 
-def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer]) -> list[WorkerAnswer]:
+def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer | str]) -> list[WorkerAnswer]:
     """Parse and drop repeated answers of one worker (the first one counts)."""
     seen: set[str] = set()
     answers = []

@@ -114,7 +114,7 @@ def _resolve_task(task_type: TaskType | str | None, parsed: Mapping[str, list[Wo
     if not seen:
         return TaskType.CUSTOM  # no built-in element name: a custom template, read by shape
     if len(seen) != 1:
-        found = sorted(seen) or ["nothing recognisable"]
+        found = [str(task) for task in sorted(seen)] or ["nothing recognisable"]
         raise ValueError(f"cannot infer one task type from the answers (found {', '.join(found)})")
     return seen.pop()
 
@@ -319,8 +319,8 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     oids = list(usable)
     obj = np.array([i for i, oid in enumerate(oids) for _ in usable[oid]], np.int64)
     worker = np.array([w_index[wid] for oid in oids for wid, _, _ in usable[oid]], np.int64)
-    label = np.array([c for oid in oids for _, c, _ in usable[oid]], np.int64)
-    votes = sl.Votes.build(obj, worker, label, len(oids), len(state.worker_ids), k)
+    answered = np.array([c for oid in oids for _, c, _ in usable[oid]], np.int64)
+    votes = sl.Votes.build(obj, worker, answered, len(oids), len(state.worker_ids), k)
     if batch.method == MAJORITY_VOTE:
         out = sl.majority_vote(votes)
     elif batch.method == WEIGHTED_VOTE:
@@ -441,7 +441,7 @@ def _shape_batch(
     extract: Callable[[Mapping[str, Any]], Any],
     coords_of: Callable[[Mapping[str, Any]], tuple[float, float, float, float] | None],
     what: str,
-):
+) -> tuple[tuple[str, ...], dict[str, list[tuple[str, list[shp.Shape], Any]]], QualityState]:
     """Shared input side of boxes and spans: per object, per answer, (worker, shapes, extra)."""
     rows: dict[str, list[tuple[str, list[tuple[tuple[float, float, float, float], str]], Any]]] = {}
     for oid, answers in batch.parsed.items():
@@ -465,15 +465,15 @@ def _shape_batch(
     classes = ans.resolve_classes(seen, categories, previous)
     index = {c: i for i, c in enumerate(classes)}
     usable = {}
-    for oid, answers in rows.items():
-        if not answers:
+    for oid, found in rows.items():
+        if not found:
             batch.fail(oid, f"no answer with {what}")
             continue
         usable[oid] = [
             (wid, [shp.Shape(xy, index[name]) for xy, name in shapes if name in index], extra)
-            for wid, shapes, extra in answers
+            for wid, shapes, extra in found
         ]
-    used_workers = {wid for answers in usable.values() for wid, _, _ in answers}
+    used_workers = {wid for kept in usable.values() for wid, _, _ in kept}
     state = batch.aligned_state(classes, used_workers, confusion=False)
     return classes, usable, state
 
@@ -574,24 +574,24 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         for a in answers:
             payload = ans.segmentation_of(a.content)
             pixels = None if payload is None else _decode_worker_mask(payload, batch.limits)
-            if pixels is not None:
+            if pixels is not None and payload is not None:
                 rows[oid].append((a.worker_id, pixels, _mappings(payload)))
     previous = batch.state.classes if batch.state else ()
-    seen = (name for answers in rows.values() for _, _, m in answers for name in m)
+    seen = (name for found in rows.values() for _, _, m in found for name in m)
     classes = ans.resolve_classes(seen, categories, previous)
     index = {c: i + 1 for i, c in enumerate(classes)}  # 0 is BACKGROUND
     colors = [BACKGROUND_COLOR] + [DEFAULT_PALETTE[i % len(DEFAULT_PALETTE)] for i in range(len(classes))]
     given: set[int] = set()
-    for answers in rows.values():
-        for _, _, mapping in answers:
+    for found in rows.values():
+        for _, _, mapping in found:
             for name, rgb in mapping.items():
                 if name in index and index[name] not in given:
                     colors[index[name]] = f"#{rgb:06x}"
                     given.add(index[name])
     usable: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for oid, answers in rows.items():
-        masks = []
-        for wid, pixels, mapping in answers:
+    for oid, found in rows.items():
+        masks: list[tuple[str, np.ndarray]] = []
+        for wid, pixels, mapping in found:
             mask = class_mask(pixels, {rgb: index[name] for name, rgb in mapping.items() if name in index})
             if not masks or mask.shape == masks[0][1].shape:  # a mask of another size cannot be voted
                 masks.append((wid, mask))
@@ -640,10 +640,10 @@ def answer_classes(task: TaskType, objects: Mapping[str, Sequence[AnswerLike]]) 
             elif task.family == MULTI_LABEL:
                 names.update(ans.multi_labels_of(content) or [])
             elif task.family == SEGMENTATION:
-                payload = ans.segmentation_of(content)
-                names.update(_mappings(payload) if payload is not None else {})
+                mask = ans.segmentation_of(content)
+                names.update(_mappings(mask) if mask is not None else {})
             else:
                 payload = (ans.boxes_of if task.family == BOXES else ans.entities_of)(content)
-                items = (payload[0] if isinstance(payload, tuple) else payload) or []
+                items: list[Any] = (payload[0] if isinstance(payload, tuple) else payload) or []
                 names.update(str(item["label"]) for item in items if isinstance(item, Mapping) and "label" in item)
     return names

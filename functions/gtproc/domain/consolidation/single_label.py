@@ -94,7 +94,7 @@ def pick_labels(scores: np.ndarray, votes: Votes) -> np.ndarray:
     if multi.any():
         k = votes.n_classes
         position = np.arange(votes.obj.size)
-        first = np.full(votes.n_objects * k, votes.obj.size, np.int64)
+        first: np.ndarray = np.full(votes.n_objects * k, votes.obj.size, np.int64)
         np.minimum.at(first, votes.obj * k + votes.label, position)
         first = first.reshape(votes.n_objects, k)
         candidate = np.where(tied, first, votes.obj.size)
