@@ -354,7 +354,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
 def _vote_counts(classes: Sequence[str], picked: Sequence[int]) -> dict[str, int]:
     """{class name: answers naming it}, in class order, classes nobody named left out."""
     counts = np.bincount(np.asarray(picked, np.int64), minlength=len(classes))
-    return {classes[c]: int(counts[c]) for c in np.flatnonzero(counts)}
+    return {classes[int(c)]: int(counts[c]) for c in np.flatnonzero(counts)}
 
 
 def _carried_held_out(carried: np.ndarray | None) -> np.ndarray | None:
