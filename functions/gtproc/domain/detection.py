@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtproc.contract.events import FailedObject, LabeledObject
+from gtproc.domain.identity import object_index
 from gtproc.domain.ledger import FactKey, FactKind, Ledger, fingerprint
 from gtproc.domain.scan import ScannedLine
 from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
@@ -98,11 +99,14 @@ class Detector:
                 yield InvalidFinding(FactKey(FactKind.INVALID, "", line.index, print_), line.errors)
             return
         source_print = fingerprint(line.source_ref if line.source_ref is not None else line.source)
+        # A streaming job's dedup id names the object wherever it appears; other lines, their index.
+        index = line.index if line.object_id is None else object_index(line.object_id)
+        object_id = str(line.index) if line.object_id is None else line.object_id
         own_labeled = own_failed = None
         for attribute, failed, pair_job_name in line.attributes:
             kind = FactKind.FAILED if failed else FactKind.LABELED
-            known = self.ledger.known(kind, attribute, line.index, source_print)
-            relabel = known and (kind, attribute, line.index) in self.relabel
+            known = self.ledger.known(kind, attribute, index, source_print)
+            relabel = known and (kind, attribute, index) in self.relabel
             if known and tally is None and not relabel:
                 continue
             if failed and not pair_job_name:
@@ -119,17 +123,17 @@ class Detector:
             if known and not relabel:
                 continue
             if relabel:
-                self.relabel.discard((kind, attribute, line.index))
-            key = FactKey(kind, attribute, line.index, source_print)
+                self.relabel.discard((kind, attribute, index))
+            key = FactKey(kind, attribute, index, source_print)
             pair = line.pair(attribute)
             source = {"source": line.source} if line.source_ref is None else {"source_ref": line.source_ref}
             if failed:
                 reason = pair.failure_reason or ""
-                failed_object = FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source)
+                failed_object = FailedObject(dataset_object_id=object_id, failure_reason=reason, **source)
                 yield FailedFinding(key, failed_object, publish=not relabel)
             else:
                 obj = LabeledObject(
-                    dataset_object_id=str(line.index),
+                    dataset_object_id=object_id,
                     label=pair.label,
                     metadata=pair.metadata,
                     human_annotated=pair.human_annotated,

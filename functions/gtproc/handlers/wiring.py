@@ -18,7 +18,9 @@ from gtproc.contract.layout import SERVICE_NAME
 from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
+from gtproc.usecases.job_status import PublishJobStatus
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
+from gtproc.usecases.process_stream import ProcessStream, StreamConfig
 
 METRICS_NAMESPACE = SERVICE_NAME
 
@@ -33,6 +35,7 @@ class LocalRun:
     port: Callable[[Any, str], Any]
     requeue: Callable[[Any, int], None] | None = None
     use_case: Callable[[Any], Any] | None = None  # wraps each built use case (a failed run's accounting)
+    labeling_jobs: Any = None  # DescribeLabelingJob as the replay tells it (moto knows no labeling job)
 
 
 local: LocalRun | None = None
@@ -95,6 +98,42 @@ def consolidate_annotations() -> ConsolidateAnnotations:
     )
 
 
+def _labeling_jobs() -> Any:
+    from gtproc.adapters.labeling_jobs import SageMakerLabelingJobs
+
+    if local is not None and local.labeling_jobs is not None:
+        return local.labeling_jobs
+    return _port(SageMakerLabelingJobs(), "sagemaker")
+
+
+@cache
+def process_stream() -> ProcessStream:
+    settings = get_settings()
+    return _use_case(
+        ProcessStream(
+            jobs=_labeling_jobs(),
+            state=_port(DynamoJobState(settings.table_name), "dynamodb"),
+            labels=_port(S3LabelStore(settings.labels_bucket, settings.labels_prefix), "labels-s3"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            config=StreamConfig(lease_seconds=settings.lease_seconds),
+            **_timing(),
+        )
+    )
+
+
+@cache
+def publish_job_status() -> PublishJobStatus:
+    settings = get_settings()
+    return _use_case(
+        PublishJobStatus(
+            jobs=_labeling_jobs(),
+            store=_port(DynamoAnnotationStore(settings.table_name), "dynamodb"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            clock=clock,
+        )
+    )
+
+
 def reset() -> None:
     """Forget the built use cases, settings and local substitutes (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
@@ -104,5 +143,7 @@ def reset() -> None:
 
     process_manifest.cache_clear()
     consolidate_annotations.cache_clear()
+    process_stream.cache_clear()
+    publish_job_status.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -23,6 +23,7 @@ from gtproc.contract.events import (
     LabelingJobCompleted,
 )
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding
+from gtproc.domain.identity import object_index
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
 from gtproc.domain.ledger import FactKey, FactKind, Ledger
 from gtproc.domain.scan import scan_lines
@@ -298,7 +299,7 @@ class _Run:
         for part in self.uc.labels.read_parts(self.job_id, f"{self.new_version:08d}-"):
             for line in part.splitlines():
                 record = _written_decoder.decode(line)
-                written.add((record.status, record.labelAttributeName, int(record.datasetObjectId)))
+                written.add((record.status, record.labelAttributeName, object_index(record.datasetObjectId)))
         return {
             (fact.kind.value, fact.attribute, fact.index)
             for fact in self.recovered
