@@ -141,8 +141,11 @@ class Tree:
         self.writes = ordered
         return ordered
 
+    plan: list[dict[str, Any]] | None = None  # a plan with steps other than S3 writes (streaming jobs)
+
     def plan_bytes(self) -> bytes:
-        return "".join(cj({"key": w.key, "file": w.file}) + "\n" for w in self.writes).encode()
+        steps = self.plan if self.plan is not None else [{"key": w.key, "file": w.file} for w in self.writes]
+        return "".join(cj(step) + "\n" for step in steps).encode()
 
     def last_write(self, key: str) -> Write:
         return [w for w in self.writes if w.key == key][-1]
@@ -554,6 +557,7 @@ def gen_bbox_three_iterations(jobs: Path) -> tuple[Tree, dict]:
 
 
 FLOWERS = ["Daisy", "Rose", "Sunflower", "Tulip"]
+PETS = ["cat", "dog"]
 
 
 def posterior_confidence(answers: list[str], qualities: list[float]) -> tuple[str, float]:
@@ -1116,6 +1120,113 @@ def gen_bad_input(jobs: Path) -> tuple[Tree, dict]:
     return tree, expected
 
 
+def gen_streaming(jobs: Path) -> tuple[Tree, dict]:
+    """A streaming job: per-object SNS messages (some redelivered, two bad), periodic manifests that carry
+    the same objects, and SageMaker's state changes (one sent twice) up to Stopped."""
+    rng = random.Random(20240312)
+    job, lan, topic = "pets-stream", "pets-stream", "pets-stream-output"
+    tree = Tree(jobs, "streaming-job")
+    gt_key = "$label-attribute-name-object-id"  # Ground Truth's own dedup key (no key of the caller's)
+
+    def obj(oid: str, key: str, image: str) -> dict:
+        return {"source-ref": f"s3://{INPUT_BUCKET}/pets/{image}.jpg", "dataset-objectid-attribute-name": key, key: oid}
+
+    objects = [
+        obj("pet-001", "pet-id", "tabby"),
+        obj("pet-002", "pet-id", "beagle"),
+        obj("pet-003", "pet-id", "blurry"),
+        obj(rand_uuid(rng), gt_key, "siamese"),
+        obj("pet-004", "pet-id", "collie"),
+        obj(rand_uuid(rng), gt_key, "poodle"),
+    ]
+    base = dt("2024-03-12T10:00:00")
+    classes = {0: "cat", 1: "dog", 3: "cat", 4: "dog", 5: "dog"}
+
+    def labeled(i: int, minute: int) -> dict:
+        meta = {
+            "confidence": round(rng.uniform(0.7, 0.95), 2),
+            "job-name": f"labeling-job/{job}",
+            "class-name": classes[i],
+            "human-annotated": "yes",
+            "creation-date": creation_date(base + timedelta(minutes=minute)),
+            "type": "groundtruth/image-classification",
+        }
+        return {**objects[i], lan: PETS.index(classes[i]), f"{lan}-metadata": meta}
+
+    failed_meta = {"failure-reason": "ClientError: Annotation tasks expired", "job-name": f"labeling-job/{job}"}
+    lines = {i: labeled(i, 2 * i + 1) for i in classes} | {2: {**objects[2], f"{lan}-metadata": failed_meta}}
+    ids = [o[o["dataset-objectid-attribute-name"]] for o in objects]
+
+    plan: list[dict[str, Any]] = []
+
+    def message(i: int) -> None:
+        plan.append({"streaming": job, "file": f"streaming-job/messages/{ids[i]}.json"})
+
+    def bad(name: str, data: bytes) -> None:
+        rel = f"streaming-job/messages/bad-{name}.json"
+        path = jobs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        plan.append({"streaming": job, "file": rel})
+
+    def manifest(iteration: int, members: list[int]) -> dict:
+        key = f"{job}/manifests/intermediate/{iteration}/output.manifest"
+        data = manifest_bytes([lines[i] for i in members])
+        tree.put(key, data, base + timedelta(minutes=10 * iteration))
+        plan.append({"key": key, "file": f"streaming-job/{key}"})
+        return {"key": key, "lines": len(members), "datasetObjectIds": [ids[i] for i in members]}
+
+    for i, line in lines.items():
+        path = jobs / f"streaming-job/messages/{ids[i]}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(cj(line).encode("utf-8"))  # what Ground Truth publishes: the output line's JSON text
+    truncated = cj(lines[1]).encode("utf-8")[:90]
+    untyped = json.loads(cj(lines[4]))
+    del untyped[f"{lan}-metadata"]["type"]
+    untyped["pet-id"] = "pet-005"
+    message(0)
+    message(1)
+    message(0)  # redelivered
+    bad("truncated", truncated)
+    message(2)
+    message(3)
+    manifests = [manifest(1, [0, 1, 2, 3, 4])]  # pet-004 is in the manifest before its message
+    message(1)  # redelivered
+    message(4)  # late: the manifest had it
+    message(5)
+    bad("no-type", cj(untyped).encode("utf-8"))
+    bad("truncated", truncated)  # the same bad message again
+    plan.append({"jobStatus": job, "status": "Stopping"})
+    manifests.append(manifest(2, [0, 1, 2, 3, 4, 5]))
+    plan.append({"jobStatus": job, "status": "Stopped"})
+    counters = {"TotalLabeled": 5, "HumanLabeled": 5, "MachineLabeled": 0, "FailedNonRetryableError": 1, "Unlabeled": 0}
+    plan.append({"jobStatus": job, "status": "Stopped", "labelCounters": counters})  # SageMaker's duplicate
+    plan[-2]["labelCounters"] = counters
+    tree.flush()
+    tree.plan = plan
+    n_messages = sum("streaming" in step for step in plan)
+    expected = {
+        "tree": "streaming-job",
+        "bucket": BUCKET,
+        "jobName": job,
+        "labelAttributeName": lan,
+        "taskType": "groundtruth/image-classification",
+        "plan": "streaming-job.plan.jsonl",
+        "topicName": topic,
+        "messages": n_messages,
+        "labeledIds": sorted(ids[i] for i in classes),
+        "failedIds": [ids[2]],
+        "invalidMessages": [
+            {"file": "streaming-job/messages/bad-truncated.json", "code": "json-invalid"},
+            {"file": "streaming-job/messages/bad-no-type.json", "code": "type-missing"},
+        ],
+        "statuses": [{"status": "Stopping"}, {"status": "Stopped", "labelCounters": counters}],
+        "manifests": manifests,
+        "planSteps": len(plan),
+    }
+    return tree, expected
+
+
 # --------------------------------------------------------------------------------------------------
 # trigger events
 
@@ -1409,6 +1520,18 @@ def jobs_readme(exp: dict[str, dict], plans: dict[str, Tree]) -> str:
     a, b, c, d = (
         exp[k] for k in ("bbox-three-iterations", "classification-failed-auto", "adjustment-chained", "bad-input")
     )
+    e = exp["streaming-job"]
+    steps = "\n".join(
+        f"- step {k + 1:2d}: "
+        + (
+            f"message on the output topic: `{step['file']}`"
+            if "streaming" in step
+            else f"SageMaker state change `{step['status']}`"
+            if "jobStatus" in step
+            else f"write `{step['key']}`"
+        )
+        for k, step in enumerate(plans["streaming-job"].plan or [])
+    )
     plan_a = "\n".join(
         f"- write {k + 1:2d}: `{w.key}`" + (" (file `" + w.file + "`)" if "rewrites" in w.file else "")
         for k, w in enumerate(plans["bbox-three-iterations"].writes)
@@ -1553,6 +1676,27 @@ unlabeled 1), {d["manifests"][0]["invalidLines"]} invalid lines (3-8), 1 blank l
 `broken-job/manifests/intermediate/2/output.manifest` is 0 bytes: 0 objects, nothing to report beyond
 an empty manifest (must not crash).
 
+## e. `streaming-job/` — streaming job `{e["jobName"]}`
+
+A streaming image-classification job (cat, dog) with an SNS output topic (`{e["topicName"]}` in the
+replay). `messages/<id>.json` is what Ground Truth publishes for one object: its output line as JSON
+text. Each line names its dedup key in `dataset-objectid-attribute-name`: the caller's `pet-id`, or
+Ground Truth's own `$label-attribute-name-object-id`. The periodic manifests
+(`manifests/intermediate/N/output.manifest`) carry the same lines, identified the same way.
+
+The plan (`streaming-job.plan.jsonl`) mixes three kinds of step: `{{"streaming": JOB, "file": F}}` publishes
+F's content as one message on JOB's output topic, `{{"jobStatus": JOB, "status": S}}` (optionally with
+`labelCounters`, DescribeLabelingJob's answer) sends SageMaker's state-change event, and `{{"key", "file"}}`
+is an S3 write as in the other plans:
+
+{steps}
+
+Expected: labeled once each {", ".join(e["labeledIds"])}; failed once {", ".join(e["failedIds"])}
+(redelivered messages, the manifests and the late message of `pet-004`, already in intermediate/1,
+publish nothing again); 2 bad messages reported once each (`json-invalid`, `type-missing`; the
+truncated one is sent twice); `Labeling Job Status Changed` once for `Stopping` and once for `Stopped`
+(sent twice).
+
 ## Choices not settled by public evidence
 
 - Exact `failure-reason` texts, and whether failed lines appear in intermediate manifests (here: yes).
@@ -1560,6 +1704,8 @@ an empty manifest (must not crash).
 - Consolidation file names: request = batch time, response = 1-3 s later.
 - Confidence values are plausible stand-ins, not GT's algorithm.
 - The final manifest of tree a is byte-identical to `intermediate/3`.
+- A streaming job's S3 layout and its SNS output message (here: the manifests' layout, and the output
+  line as the message).
 """
 
 
@@ -1636,7 +1782,7 @@ def generate(out: Path) -> None:
     jobs.mkdir(parents=True)
     trees: dict[str, Tree] = {}
     expected: dict[str, dict] = {}
-    for fn in (gen_bbox_three_iterations, gen_classification, gen_adjustment, gen_bad_input):
+    for fn in (gen_bbox_three_iterations, gen_classification, gen_adjustment, gen_bad_input, gen_streaming):
         tree, exp = fn(jobs)
         trees[tree.name] = tree
         expected[tree.name] = exp

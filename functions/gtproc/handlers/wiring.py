@@ -35,10 +35,11 @@ class LocalRun:
     port: Callable[[Any, str], Any]
     requeue: Callable[[Any, int], None] | None = None
     use_case: Callable[[Any], Any] | None = None  # wraps each built use case (a failed run's accounting)
-    labeling_jobs: Any = None  # DescribeLabelingJob as the replay tells it (moto knows no labeling job)
 
 
 local: LocalRun | None = None
+# DescribeLabelingJob as the local replay tells it: moto knows no labeling job.
+local_jobs: Any = None
 
 
 def clock() -> float:
@@ -101,8 +102,8 @@ def consolidate_annotations() -> ConsolidateAnnotations:
 def _labeling_jobs() -> Any:
     from gtproc.adapters.labeling_jobs import SageMakerLabelingJobs
 
-    if local is not None and local.labeling_jobs is not None:
-        return local.labeling_jobs
+    if local_jobs is not None:
+        return local_jobs
     return _port(SageMakerLabelingJobs(), "sagemaker")
 
 
@@ -138,8 +139,9 @@ def reset() -> None:
     """Forget the built use cases, settings and local substitutes (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
 
-    global local
+    global local, local_jobs
     local = None
+    local_jobs = None
 
     process_manifest.cache_clear()
     consolidate_annotations.cache_clear()
