@@ -1196,12 +1196,12 @@ def gen_streaming(jobs: Path) -> tuple[Tree, dict]:
     message(5)
     bad("no-type", cj(untyped).encode("utf-8"))
     bad("truncated", truncated)  # the same bad message again
-    plan.append({"jobStatus": job, "status": "Stopping"})
-    manifests.append(manifest(2, [0, 1, 2, 3, 4, 5]))
-    plan.append({"jobStatus": job, "status": "Stopped"})
+    # DescribeLabelingJob's counters at each change (what a replay under faults has published by then varies).
     counters = {"TotalLabeled": 5, "HumanLabeled": 5, "MachineLabeled": 0, "FailedNonRetryableError": 1, "Unlabeled": 0}
+    plan.append({"jobStatus": job, "status": "Stopping", "labelCounters": counters})
+    manifests.append(manifest(2, [0, 1, 2, 3, 4, 5]))
+    plan.append({"jobStatus": job, "status": "Stopped", "labelCounters": counters})
     plan.append({"jobStatus": job, "status": "Stopped", "labelCounters": counters})  # SageMaker's duplicate
-    plan[-2]["labelCounters"] = counters
     tree.flush()
     tree.plan = plan
     n_messages = sum("streaming" in step for step in plan)
@@ -1220,7 +1220,10 @@ def gen_streaming(jobs: Path) -> tuple[Tree, dict]:
             {"file": "streaming-job/messages/bad-truncated.json", "code": "json-invalid"},
             {"file": "streaming-job/messages/bad-no-type.json", "code": "type-missing"},
         ],
-        "statuses": [{"status": "Stopping"}, {"status": "Stopped", "labelCounters": counters}],
+        "statuses": [
+            {"status": "Stopping", "labelCounters": counters},
+            {"status": "Stopped", "labelCounters": counters},
+        ],
         "manifests": manifests,
         "planSteps": len(plan),
     }

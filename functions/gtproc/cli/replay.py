@@ -4,7 +4,9 @@ the pipelines on an embedded AWS (moto) and tell what was published.
 PATH is a job's own output folder (it holds `manifests/` or `annotations/`; it replays as that job,
 named after the folder), a folder of job folders (each file is written at the key of its path relative
 to the folder: annotations first, then intermediate manifests by iteration, final manifests last), or a
-`.jsonl` plan of `{"key", "file"}` lines in write order, `file` relative to the plan's folder.
+`.jsonl` plan of `{"key", "file"}` lines in write order, `file` relative to the plan's folder. A plan may
+also hold `{"streaming": JOB, "file": F}` (F's content as one message on the streaming job's output
+topic) and `{"jobStatus": JOB, "status": S}` (SageMaker's state change; optional `labelCounters`).
 
 Exit 0; 1 when a message ended in a dead-letter queue or no write reached a pipeline (the reason is
 printed); 2 for a bad path, plan or usage.
@@ -105,7 +107,7 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
     from gtproc.handlers import manifests as manifests_handler
     from gtproc.handlers import streaming as streaming_handler
     from gtproc.local.embedded import embedded_aws
-    from gtproc.local.replay import Published, Replayer, streaming_jobs
+    from gtproc.local.replay import Published, Replayer, has_job_status, streaming_jobs
 
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
     mode += f", faults seed {args.faults}" if args.faults is not None else ""
@@ -152,11 +154,14 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
             lg.registered_handler.stream = log_stream  # not setStream: it flushes the old stream
             lg.setLevel("INFO")
         jobs = streaming_jobs(writes)
-        with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix, streaming_jobs=jobs) as resources:
+        status = has_job_status(writes)
+        with embedded_aws(
+            output_bucket=args.bucket, key_prefix=args.prefix, streaming_jobs=jobs, job_status=status
+        ) as resources:
             handlers = {
                 "manifests": function(manifests_handler.handler),
                 "annotations": function(annotations_handler.handler),
-                "job-status": function(job_status_handler.handler),
+                **({"job-status": function(job_status_handler.handler)} if status else {}),
                 **{f"streaming-{job}": function(streaming_handler.handler) for job in jobs},
             }
             replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)

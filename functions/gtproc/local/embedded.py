@@ -79,7 +79,9 @@ def embedded_aws(
     table_name: str = "gtproc-state",
     bus_name: str = "gtproc",
     streaming_jobs: tuple[str, ...] = (),
+    job_status: bool = False,
 ) -> Iterator[EmbeddedResources]:
+    """`streaming_jobs` get their output topics; `job_status` adds the rule on SageMaker's state changes."""
     from moto import mock_aws
 
     from gtproc.handlers import wiring
@@ -91,6 +93,8 @@ def embedded_aws(
         with mock_aws():
             resources = _create(output_bucket, key_prefix, event_source, labels_bucket, table_name, bus_name)
             _create_streaming(resources, streaming_jobs)
+            if job_status:
+                _create_job_status(resources)
             os.environ.update(_settings_env(resources))
             wiring.reset()
             yield resources
@@ -163,13 +167,6 @@ def _create(
     events.create_event_bus(Name=bus_name)
 
     pipelines = {}
-    # SageMaker's job state changes, as the stack's rule routes them (the default bus).
-    dlq_url = sqs.create_queue(QueueName="gtproc-job-status-dlq")["QueueUrl"]
-    queue_url = sqs.create_queue(QueueName="gtproc-job-status")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="gtproc-job-status", EventPattern=json.dumps(labeling_job_state_change_pattern()))
-    events.put_targets(Rule="gtproc-job-status", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    pipelines["job-status"] = Pipeline("job-status", queue_url, queue_arn, dlq_url)
     for name, patterns in (("manifests", MANIFEST_KEY_PATTERNS), ("annotations", ANNOTATION_KEY_PATTERNS)):
         dlq_url = sqs.create_queue(QueueName=f"gtproc-{name}-dlq")["QueueUrl"]
         queue_url = sqs.create_queue(QueueName=f"gtproc-{name}")["QueueUrl"]
@@ -208,3 +205,17 @@ def _create_streaming(resources: EmbeddedResources, jobs: tuple[str, ...]) -> No
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
         resources.pipelines[name] = Pipeline(name, queue_url, queue_arn, dlq_url)
         resources.streaming_topics[job] = topic_arn
+
+
+def _create_job_status(resources: EmbeddedResources) -> None:
+    """SageMaker's job state changes, as the stack's rule routes them (the default bus)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    dlq_url = sqs.create_queue(QueueName="gtproc-job-status-dlq")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName="gtproc-job-status")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="gtproc-job-status", EventPattern=json.dumps(labeling_job_state_change_pattern()))
+    events.put_targets(Rule="gtproc-job-status", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    resources.pipelines["job-status"] = Pipeline("job-status", queue_url, queue_arn, dlq_url)

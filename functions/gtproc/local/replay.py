@@ -44,6 +44,10 @@ class Write:
 STREAMING, JOB_STATUS = "streaming", "job-status"
 
 
+def has_job_status(writes: list[Write]) -> bool:
+    return any(w.kind == JOB_STATUS for w in writes)
+
+
 def streaming_jobs(writes: list[Write]) -> tuple[str, ...]:
     """The streaming jobs a plan sends messages for, in order of first use: each gets its output topic."""
     return tuple(dict.fromkeys(w.job for w in writes if w.kind == STREAMING))
@@ -132,8 +136,8 @@ def _plan_writes(plan: Path) -> list[Write]:
             kind, key = "s3", step["key"]
         else:
             raise PlanError(
-                f'{plan}:{number}: expected a JSON object {{"key", "file"}}, {{"streaming", "file"}}'
-                ' or {"jobStatus", "status"}'
+                f'{plan}:{number}: expected a JSON object with "key" and "file"'
+                ' (or "streaming" and "file", or "jobStatus" and "status")'
             )
         file = step.get("file")
         if not isinstance(key, str) or not key or not isinstance(file, str) or not file:
