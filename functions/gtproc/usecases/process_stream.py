@@ -17,11 +17,11 @@ import msgspec
 
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, LabeledFinding
+from gtproc.domain.groundtruth import LineError
 from gtproc.domain.identity import object_index
 from gtproc.domain.ledger import FactKey, FactKind, Ledger, fingerprint
 from gtproc.domain.scan import scan_lines
 from gtproc.domain.sniff import InputRule
-from gtproc.domain.validation import LineError
 from gtproc.usecases.ports import (
     EventEntry,
     EventPublisher,
@@ -32,6 +32,7 @@ from gtproc.usecases.ports import (
     LabelStore,
     LeaseHeld,
 )
+from gtproc.usecases.process_manifest import event_object
 from gtproc.usecases.publishing import BatchSender, EventPacker
 
 _encoder = msgspec.json.Encoder()
@@ -153,7 +154,7 @@ class _StreamRun:
         if not lines:  # an empty message: one line to report
             lines = list(scan_lines([b"null"]))
             lines[0].errors = [
-                LineError(1, None, InputRule.EMPTY, "the SNS message is empty: expected one output line")
+                LineError(line=1, code=InputRule.EMPTY, message="the SNS message is empty: expected one output line")
             ]
         line = lines[0]
         if line.errors:
@@ -166,7 +167,7 @@ class _StreamRun:
         try:
             for finding in detector.observe(line):
                 if not isinstance(finding, InvalidFinding) and not finding.publish:
-                    self._label_line(finding.object, finding.key.attribute, isinstance(finding, LabeledFinding))
+                    self._label_line(event_object(finding), finding.key.attribute, isinstance(finding, LabeledFinding))
                     continue
                 entry = self._add(finding)
                 if entry is not None:
@@ -205,7 +206,7 @@ class _StreamRun:
             return self._frame(VALIDATION_FAILED, "").add(errors, (finding.key,))
         labeled = isinstance(finding, LabeledFinding)
         packer = self._frame(OBJECTS_LABELED if labeled else OBJECTS_FAILED, finding.key.attribute)
-        encoded = _encoder.encode(finding.object)
+        encoded = _encoder.encode(event_object(finding))
         if len(encoded) > packer.room():
             obj = finding.object  # an SNS message is at most 256 KiB: only a label near that size
             source = {"source": obj.source} if obj.source is not None else {"sourceRef": obj.source_ref}
