@@ -5,6 +5,7 @@ Every key is documented in docs/deploying.md (Configuration); the defaults below
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
@@ -20,6 +21,15 @@ _BUS_NAME = r"^[A-Za-z0-9._-]{1,256}$"
 
 class ConfigError(ValueError):
     """The CDK context holds an invalid gtproc setting."""
+
+
+class StreamingJob(BaseModel):
+    """One entry of `streamingJobs`: a streaming labeling job and the SNS output topic it publishes to."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    job_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # CreateLabelingJob's pattern
+    output_topic_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]+:[0-9]{12}:[a-zA-Z0-9_.-]{1,256}$")
 
 
 class GtprocConfig(BaseModel):
@@ -41,6 +51,28 @@ class GtprocConfig(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     removal_policy: Literal["retain", "destroy"] = "retain"
+    # Each job's output topic gets a queue (and DLQ) the streaming function reads.
+    streaming_jobs: tuple[StreamingJob, ...] = ()
+
+    @field_validator("streaming_jobs", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        """`-c streamingJobs='[{"jobName": ..., "outputTopicArn": ...}]'` arrives as a string."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else ()
+            except ValueError as error:
+                raise ValueError(f"expected a JSON list of {{jobName, outputTopicArn}}: {error}") from None
+        return value
+
+    @field_validator("streaming_jobs")
+    @classmethod
+    def _distinct(cls, jobs: tuple[StreamingJob, ...]) -> tuple[StreamingJob, ...]:
+        names = [job.job_name.lower() for job in jobs]
+        topics = [job.output_topic_arn for job in jobs]
+        if len(set(names)) != len(names) or len(set(topics)) != len(topics):
+            raise ValueError("each streaming job and each output topic may appear once")
+        return jobs
 
     @field_validator("output_bucket_name", "event_bus_name", "alarm_email", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -24,6 +25,7 @@ from infra.constructs.functions import SERVICE_NAME, GtprocFunction, settings_en
 from infra.constructs.pipeline import S3EventPipeline
 from infra.constructs.state import StateTable
 from infra.constructs.storage import Storage, retain_cdk_function_logs
+from infra.constructs.streaming import JobStatusPipeline, StreamingJobQueue
 from infra.layer import DependenciesLayer
 
 BOUND_SETTINGS = ("max_file_bytes", "max_mask_pixels", "max_shapes_per_answer", "max_shapes_per_object", "max_classes")
@@ -53,6 +55,9 @@ class GtprocStack(Stack):
             key_prefix=config.key_prefix,
             lease_seconds=str(config.lease_seconds),
             describe_jobs="true",
+            # Streaming jobs: output topic -> job; the streaming function adds its queues' topics.
+            streaming_jobs=json.dumps({job.output_topic_arn: job.job_name for job in config.streaming_jobs}),
+            streaming_queues="{}",
             # The bounds on one annotation file, at the defaults documented with Annotation File Invalid.
             **{name: str(Settings.model_fields[name].default) for name in BOUND_SETTINGS},
         )
@@ -111,6 +116,27 @@ class GtprocStack(Stack):
             outputs[f"{name}QueueUrl"] = pipeline.queue.queue_url
             outputs[f"{name}DeadLetterQueueUrl"] = pipeline.dlq.queue_url
 
+        # SageMaker's job state changes -> Labeling Job Status Changed, once per job and status.
+        status = GtprocFunction(
+            self,
+            "JobStatus",
+            handler="gtproc.handlers.job_status.handler",
+            description="SageMaker labeling job state changes -> Labeling Job Status Changed",
+            **common,
+        )
+        status.describe_labeling_jobs()
+        table.grant_read_write_data(status)
+        bus.grant_put_events_to(status)
+        status_pipeline = JobStatusPipeline(
+            self, "JobStatusPipeline", function=status, max_concurrency=config.max_concurrency
+        )
+        alarms.watch_pipeline("JobStatus", status_pipeline)  # type: ignore[arg-type]
+        outputs["JobStatusQueueUrl"] = status_pipeline.queue.queue_url
+        outputs["JobStatusDeadLetterQueueUrl"] = status_pipeline.dlq.queue_url
+
+        if config.streaming_jobs:
+            self._streaming(config, common, output, labels, table, bus, alarms, outputs)
+
         if config.post_annotation_lambda:
             # Ground Truth invokes it with the labeling job's role; AmazonSageMakerGroundTruthExecution
             # only allows invoking functions whose name contains "SageMaker" (or GtRecipe, ...).
@@ -139,3 +165,46 @@ class GtprocStack(Stack):
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         retain_cdk_function_logs(self)  # last: CDK's handlers exist once every bucket is defined
+
+    def _streaming(
+        self,
+        config: GtprocConfig,
+        common: dict[str, Any],
+        output: Any,
+        labels: Any,
+        table: StateTable,
+        bus: Any,
+        alarms: Alarms,
+        outputs: dict[str, str],
+    ) -> None:
+        """The streaming function and one subscribed queue per streaming job's output topic."""
+        jobs = config.streaming_jobs
+        streaming = GtprocFunction(
+            self,
+            "Streaming",
+            handler="gtproc.handlers.streaming.handler",
+            description="Streaming labeling jobs' SNS output -> labels, ledgers, events",
+            **common,
+        )
+        # The job's ledger and labels so far, shared with its manifests (the same job identity).
+        streaming.read_write_objects(labels, f"{LABELS_PREFIX}/*", f"{LEDGERS_PREFIX}/*")
+        streaming.list_bucket(labels)
+        streaming.describe_labeling_jobs_named(*(job.job_name for job in jobs))
+        table.grant_read_write_data(streaming)
+        bus.grant_put_events_to(streaming)
+        queues: dict[str, str] = {}
+        for position, job in enumerate(jobs):
+            queue = StreamingJobQueue(
+                self,
+                f"StreamingJob{position}",
+                topic_arn=job.output_topic_arn,
+                function=streaming,
+                max_concurrency=config.max_concurrency,
+            )
+            queues[queue.queue.queue_arn] = job.output_topic_arn
+            alarms.watch_queue(f"StreamingJob{position}", queue)
+            outputs[f"StreamingJob{position}QueueUrl"] = queue.queue.queue_url
+            outputs[f"StreamingJob{position}DeadLetterQueueUrl"] = queue.dlq.queue_url
+        alarms.watch_function("Streaming", streaming)
+        # Raw deliveries name no topic: the queue they come from does.
+        streaming.add_environment("GTPROC_STREAMING_QUEUES", self.to_json_string(queues))

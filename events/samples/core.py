@@ -121,8 +121,11 @@ class Tree:
         self.writes = ordered
         return ordered
 
+    plan: list[dict[str, Any]] | None = None  # a plan with steps other than S3 writes (streaming jobs)
+
     def plan_bytes(self) -> bytes:
-        return "".join(cj({"key": w.key, "file": w.file}) + "\n" for w in self.writes).encode()
+        steps = self.plan if self.plan is not None else [{"key": w.key, "file": w.file} for w in self.writes]
+        return "".join(cj(step) + "\n" for step in steps).encode()
 
     def last_write(self, key: str) -> Write:
         return [w for w in self.writes if w.key == key][-1]

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import adjustment_chained, bad_input, bbox_three_iterations, classification_failed_auto
+from . import adjustment_chained, bad_input, bbox_three_iterations, classification_failed_auto, streaming_job
 from .core import Tree, cj, pretty
 from .readmes import jobs_readme, top_readme, triggers_readme
 from .triggers import gen_triggers
@@ -30,7 +30,7 @@ from .triggers import gen_triggers
 EVENTS = Path(__file__).resolve().parents[1]
 GENERATOR = ("generate_samples.py", "samples/")  # the code, not its output
 # One module per sample job; each `build(jobs)` writes its tree under jobs/ and returns it with its expected counts.
-SCENARIOS = (bbox_three_iterations, classification_failed_auto, adjustment_chained, bad_input)
+SCENARIOS = (bbox_three_iterations, classification_failed_auto, adjustment_chained, bad_input, streaming_job)
 
 
 def generate(out: Path) -> None:

@@ -34,6 +34,18 @@ def jobs_readme(exp: dict[str, dict], plans: dict[str, Tree]) -> str:
     a, b, c, d = (
         exp[k] for k in ("bbox-three-iterations", "classification-failed-auto", "adjustment-chained", "bad-input")
     )
+    e = exp["streaming-job"]
+    steps = "\n".join(
+        f"- step {k + 1:2d}: "
+        + (
+            f"message on the output topic: `{step['file']}`"
+            if "streaming" in step
+            else f"SageMaker state change `{step['status']}`"
+            if "jobStatus" in step
+            else f"write `{step['key']}`"
+        )
+        for k, step in enumerate(plans["streaming-job"].plan or [])
+    )
     plan_a = "\n".join(
         f"- write {k + 1:2d}: `{w.key}`" + (" (file `" + w.file + "`)" if "rewrites" in w.file else "")
         for k, w in enumerate(plans["bbox-three-iterations"].writes)
@@ -46,6 +58,11 @@ def jobs_readme(exp: dict[str, dict], plans: dict[str, Tree]) -> str:
     adjs = "\n".join(f"- line index {k}: {v}" for k, v in c["adjustments"].items())
     return render(
         "jobs.md",
+        e_job=e["jobName"],
+        e_topic=e["topicName"],
+        e_steps=steps,
+        e_labeled=", ".join(e["labeledIds"]),
+        e_failed=", ".join(e["failedIds"]),
         bucket=BUCKET,
         region=REGION,
         account=ACCOUNT,

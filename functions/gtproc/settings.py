@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     describe_jobs: bool = Field(
         default=True, description="Ask SageMaker (DescribeLabelingJob) for a job's attribute, task and categories"
     )
+    streaming_jobs: dict[str, str] = Field(
+        default_factory=dict, description="Streaming jobs: output topic ARN -> labeling job name (JSON)"
+    )
+    streaming_queues: dict[str, str] = Field(
+        default_factory=dict, description="Streaming jobs: queue ARN -> output topic ARN (JSON), for raw deliveries"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -86,6 +86,11 @@ class Alarms(Construct):
         )
 
     def watch_pipeline(self, name: str, pipeline: S3EventPipeline) -> None:
+        self.watch_queue(name, pipeline)
+        self.watch_function(name, pipeline.function)
+
+    def watch_queue(self, name: str, pipeline: S3EventPipeline) -> None:
+        """The pipeline's DLQ and queue age (any construct with `queue` and `dlq`)."""
         self._alarm(
             f"{name}DeadLetters",
             pipeline.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
@@ -96,6 +101,5 @@ class Alarms(Construct):
             f"{name}QueueAge",
             pipeline.queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(5), statistic="Maximum"),
             OLDEST_MESSAGE_AGE.to_seconds(),
-            f"{name}: the oldest queued S3 event waits for over 30 minutes; the function falls behind",
+            f"{name}: the oldest queued message waits for over 30 minutes; the function falls behind",
         )
-        self.watch_function(name, pipeline.function)

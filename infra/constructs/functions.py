@@ -132,3 +132,12 @@ class GtprocFunction(lambda_.Function):
             "The labeling job is named by the S3 key at run time: any job of this account and region",
             resources=(jobs,),
         )
+
+    def describe_labeling_jobs_named(self, *job_names: str) -> None:
+        """DescribeLabelingJob of the named jobs only (their ARNs end in the lower-cased name)."""
+        stack = Stack.of(self)
+        jobs = [
+            stack.format_arn(service="sagemaker", resource="labeling-job", resource_name=name.lower())
+            for name in job_names
+        ]
+        self.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeLabelingJob"], resources=jobs))

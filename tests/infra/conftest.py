@@ -68,3 +68,15 @@ def default_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def imported_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """Existing bucket and bus, a key prefix, the post-annotation Lambda, alarm e-mails, dev removal."""
     return synthesize(tmp_path_factory.mktemp("cdk-imported"), IMPORTED)
+
+
+STREAMING_JOBS = [
+    {"jobName": "Pets-Stream", "outputTopicArn": "arn:aws:sns:us-east-1:123456789012:pets-stream-output"},
+    {"jobName": "cars-stream", "outputTopicArn": "arn:aws:sns:us-east-1:123456789012:cars-stream-output"},
+]
+
+
+@pytest.fixture(scope="session")
+def streaming_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Two streaming jobs, passed as `-c streamingJobs='[...]'` passes them (a JSON string)."""
+    return synthesize(tmp_path_factory.mktemp("cdk-streaming"), {"streamingJobs": json.dumps(STREAMING_JOBS)})

@@ -12,7 +12,7 @@ from infra.app import build_app
 pytestmark = pytest.mark.infra
 
 
-@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth", "streaming_synth"])
 def test_no_unacknowledged_findings(request, synth):
     synth = request.getfixturevalue(synth)
     (report,) = synth.validation_report()["pluginReports"]
@@ -34,7 +34,7 @@ def test_a_finding_fails_the_synth(tmp_path):
         app.synth()
 
 
-@pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])
+@pytest.mark.parametrize("synth", ["default_synth", "imported_synth", "streaming_synth"])
 def test_acknowledgments_say_exactly_what_is_allowed(request, synth):
     synth = request.getfixturevalue(synth)
     (report,) = synth.validation_report()["pluginReports"]

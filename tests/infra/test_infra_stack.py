@@ -92,7 +92,7 @@ def test_queue_has_dlq_sse_and_visibility_of_six_timeouts(default_synth, handler
 
 def test_queues_deny_insecure_transport_and_allow_eventbridge(default_synth):
     policies = default_synth.of_type("AWS::SQS::QueuePolicy").values()
-    assert len(policies) == 4  # queue and DLQ of both pipelines
+    assert len(policies) == 6  # queue and DLQ of both pipelines and of the job-status rule
     for policy in policies:
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in str(s["Condition"]) for s in statements)
@@ -101,7 +101,7 @@ def test_queues_deny_insecure_transport_and_allow_eventbridge(default_synth):
 
 def test_event_source_mappings_report_batch_item_failures(default_synth):
     mappings = default_synth.of_type("AWS::Lambda::EventSourceMapping").values()
-    assert len(mappings) == 2
+    assert len(mappings) == 3  # both pipelines and the job-status rule
     for mapping in mappings:
         props = mapping["Properties"]
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -341,6 +341,8 @@ def test_outputs(default_synth, imported_synth):
         "ManifestsDeadLetterQueueUrl",
         "AnnotationsQueueUrl",
         "AnnotationsDeadLetterQueueUrl",
+        "JobStatusQueueUrl",
+        "JobStatusDeadLetterQueueUrl",
     }
     assert set(default_synth.template.to_json()["Outputs"]) == expected
     assert set(imported_synth.template.to_json()["Outputs"]) == expected | {"PostAnnotationFunctionArn"}
@@ -380,7 +382,7 @@ def test_reads_are_scoped_to_the_keys_each_function_consumes(request, synth):
 def test_each_pipeline_bounds_its_concurrency(request, synth, expected):
     synth = request.getfixturevalue(synth)
     mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
-    assert [m["Properties"]["ScalingConfig"] for m in mappings] == [{"MaximumConcurrency": expected}] * 2
+    assert [m["Properties"]["ScalingConfig"] for m in mappings] == [{"MaximumConcurrency": expected}] * 3
 
 
 def test_labels_bucket_versioned_and_retained_table_protected(default_synth, imported_synth):

@@ -6,7 +6,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gtproc.domain.ledger import FactKey
-from gtproc.usecases.ports import EventEntry, JobInfo, JobLease, LeaseHeld, ObjectMissing, ObjectTooLarge
+from gtproc.usecases.ports import (
+    EventEntry,
+    JobInfo,
+    JobLease,
+    JobStatusInfo,
+    LeaseHeld,
+    ObjectMissing,
+    ObjectTooLarge,
+)
 
 
 @dataclass
@@ -189,3 +197,15 @@ class MemoryAnnotationStore:
         record = self.records.get((job_id, record_id))
         if record is not None and record.get("_owner") == owner:
             record["_claimed_at"] = float("-inf")
+
+
+@dataclass
+class MemoryLabelingJobs:
+    """DescribeLabelingJob for tests and the local replay: what the caller says of each job."""
+
+    jobs: dict[str, JobStatusInfo] = field(default_factory=dict)
+    calls: int = 0
+
+    def status(self, job_name: str) -> JobStatusInfo | None:
+        self.calls += 1
+        return self.jobs.get(job_name)

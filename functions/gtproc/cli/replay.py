@@ -4,7 +4,9 @@ the pipelines on an embedded AWS (moto) and tell what was published.
 PATH is a job's own output folder (it holds `manifests/` or `annotations/`; it replays as that job,
 named after the folder), a folder of job folders (each file is written at the key of its path relative
 to the folder: annotations first, then intermediate manifests by iteration, final manifests last), or a
-`.jsonl` plan of `{"key", "file"}` lines in write order, `file` relative to the plan's folder.
+`.jsonl` plan of `{"key", "file"}` lines in write order, `file` relative to the plan's folder. A plan may
+also hold `{"streaming": JOB, "file": F}` (F's content as one message on the streaming job's output
+topic) and `{"jobStatus": JOB, "status": S}` (SageMaker's state change; optional `labelCounters`).
 
 Exit 0; 1 when a message ended in a dead-letter queue or no write reached a pipeline (the reason is
 printed); 2 for a bad path, plan or usage.
@@ -111,9 +113,11 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None) -> Any:
     from gtproc.cli.progress import bar
     from gtproc.handlers import annotations as annotations_handler
+    from gtproc.handlers import job_status as job_status_handler
     from gtproc.handlers import manifests as manifests_handler
+    from gtproc.handlers import streaming as streaming_handler
     from gtproc.local.embedded import embedded_aws
-    from gtproc.local.replay import Published, Replayer
+    from gtproc.local.replay import Published, Replayer, has_job_status, streaming_jobs
 
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
     mode += f", faults seed {args.faults}" if args.faults is not None else ""
@@ -125,7 +129,12 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
     # The functions' log stream (Powertools logs and EMF metrics), as CloudWatch would hold it: read
     # for the account, and shown only with --verbose.
     log_stream = io.StringIO()
-    loggers = [manifests_handler.logger, annotations_handler.logger]
+    loggers = [
+        manifests_handler.logger,
+        annotations_handler.logger,
+        streaming_handler.logger,
+        job_status_handler.logger,
+    ]
     saved = [(lg, lg.registered_handler.stream, lg.log_level) for lg in loggers]
 
     def on_event(event: Published) -> None:
@@ -154,10 +163,16 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
         for lg in loggers:
             lg.registered_handler.stream = log_stream  # not setStream: it flushes the old stream
             lg.setLevel("INFO")
-        with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
+        jobs = streaming_jobs(writes)
+        status = has_job_status(writes)
+        with embedded_aws(
+            output_bucket=args.bucket, key_prefix=args.prefix, streaming_jobs=jobs, job_status=status
+        ) as resources:
             handlers = {
                 "manifests": function(manifests_handler.handler),
                 "annotations": function(annotations_handler.handler),
+                **({"job-status": function(job_status_handler.handler)} if status else {}),
+                **{f"streaming-{job}": function(streaming_handler.handler) for job in jobs},
             }
             progress = bar("replay", len(writes), "writes")
             replayer = Replayer(
@@ -240,6 +255,13 @@ class _Account:
         self.warnings: list[str] = []
         self.stray_events: list[Any] = []
         for index, write in enumerate(writes):
+            if write.kind != "s3":  # a streaming message or a job status: one entry, matched by content
+                self.entries.append(_Entry(write.key, write.kind, write.job))
+                self.by_key.setdefault(write.key, []).append(index)
+                if write.kind == "streaming":
+                    etag = hashlib.md5(write.file.read_bytes(), usedforsecurity=False).hexdigest()
+                    self.by_content.setdefault((write.key, etag), []).append(index)
+                continue
             location = parse_output_key(write.key)
             if location is None:
                 entry = _Entry(write.key, "outside-layout")
@@ -260,6 +282,14 @@ class _Account:
     def invoking(self, records: list[dict[str, Any]]) -> None:
         self.batch = []
         for record in records:
+            step = _step_of(record["body"])
+            if step is not None:
+                candidates = self.by_content.get(step) or self.by_key.get(step[0]) or [-1]
+                index = next((i for i in candidates if i >= 0 and self.entries[i].deliveries == 0), candidates[0])
+                if index >= 0:
+                    self.entries[index].deliveries += 1
+                self.batch.append(index)
+                continue
             try:
                 obj = json.loads(record["body"])["detail"]["object"]
                 key, etag = unquote_plus(obj["key"]), str(obj.get("etag", "")).strip('"')
@@ -308,6 +338,9 @@ class _Account:
     def _cause(self, event: Any) -> int | None:
         detail = event.detail
         batch = [i for i in self.batch if i >= 0]
+        if detail.get("topicArn") or event.detail_type == "Labeling Job Status Changed":
+            kind = "streaming" if detail.get("topicArn") else "job-status"
+            return next((i for i in batch if self.entries[i].area == kind), None)
         if "manifestUri" in detail:
             key = str(detail["manifestUri"]).split("/", 3)[-1]
             matches = [i for i in batch if self.entries[i].key == key]
@@ -328,7 +361,7 @@ class _Account:
         position = 0
         while position < len(self.entries):
             entry = self.entries[position]
-            if entry.area in ("intermediate-manifest", "final-manifest"):
+            if entry.area in ("intermediate-manifest", "final-manifest", "streaming", "job-status"):
                 self._print_manifest(entry, out)
                 position += 1
                 continue
@@ -345,7 +378,12 @@ class _Account:
             out.write(f"  {_describe(event)}\n")
 
     def _print_manifest(self, entry: _Entry, out: IO[str]) -> None:
-        out.write(f"write {entry.key}{' (rewrite)' if entry.rewrite else ''}\n")
+        if entry.area == "streaming":
+            out.write(f"message on {entry.job}'s output topic\n")
+        elif entry.area == "job-status":
+            out.write(f"SageMaker state change of {entry.job}\n")
+        else:
+            out.write(f"write {entry.key}{' (rewrite)' if entry.rewrite else ''}\n")
         foreign = [o for o in entry.outcomes if o["message"] == "labels belong to another job"]
         for outcome in foreign:
             out.write(f"  warning: {_foreign_labels(entry.job, outcome)}\n")
@@ -360,6 +398,8 @@ class _Account:
             return self._unrouted_reason(entry)
         if entry.deliveries == 0:
             return "not delivered: no rule routed its S3 event to a pipeline"
+        if entry.area in ("streaming", "job-status"):
+            return "nothing new: published before (a redelivery or a duplicate)"
         processed = [o for o in entry.outcomes if o["message"] == "manifest processed"]
         if processed:
             lines = max(int(o.get("lines", 0)) for o in processed)
@@ -457,6 +497,24 @@ class _Account:
         return "no write reached a pipeline: none is a manifest, worker response or consolidation response"
 
 
+def _step_of(body: str) -> tuple[str, str] | None:
+    """(entry key, content etag) of a record that is a streaming message or a job status, else None."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    if message.get("Type") == "Notification" and "TopicArn" in message:
+        job = str(message["TopicArn"]).rsplit(":", 1)[-1].removesuffix("-output")
+        etag = hashlib.md5(str(message.get("Message", "")).encode(), usedforsecurity=False).hexdigest()
+        return f"sns:{job}", etag
+    if message.get("source") == "aws.sagemaker":
+        arn = next(iter(message.get("resources") or []), "")
+        return f"sagemaker:{str(arn).rsplit('/', 1)[-1]}", ""
+    return None
+
+
 def _labels_so_far(resources: Any, result: Any) -> dict[str, tuple[str, int]]:
     from gtproc.adapters.labels_store import S3LabelStore
 
@@ -475,11 +533,17 @@ def _describe(event: Any) -> str:
     kind = event.detail_type
     if kind in ("Objects Labeled", "Objects Failed"):
         iteration = "final manifest" if detail["iteration"] is None else f"iteration {detail['iteration']}"
+        if detail.get("topicArn"):
+            iteration = "output topic"
         ids = [obj["datasetObjectId"] for obj in detail["objects"]]
         shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
         return (
             f"{kind:<24} {detail['jobName']}/{detail['labelAttributeName']} ({iteration}): {detail['count']} [{shown}]"
         )
+    if kind == "Labeling Job Status Changed":
+        counters = detail.get("labelCounters") or {}
+        shown = ", ".join(f"{name} {value}" for name, value in counters.items()) or "no counters"
+        return f"{kind:<24} {detail['jobName']}: {detail['status']} ({shown})"
     if kind == "Validation Failed":
         first = detail["errors"][0]
         return (

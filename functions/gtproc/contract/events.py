@@ -20,6 +20,7 @@ JOB_COMPLETED = "Labeling Job Completed"
 ANNOTATIONS_CONSOLIDATED = "Annotations Consolidated"
 CONSOLIDATION_COMPARED = "Consolidation Compared"
 ANNOTATION_FILE_INVALID = "Annotation File Invalid"
+JOB_STATUS_CHANGED = "Labeling Job Status Changed"
 
 # EventBridge PutEvents: at most 10 entries per call, 256 KiB per entry and per call.
 MAX_ENTRIES_PER_PUT = 10
@@ -51,10 +52,11 @@ class ObjectsLabeled(_Camel, kw_only=True):
     bucket: str  # the output bucket of the key the event comes from
     job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     label_attribute_name: str
-    iteration: int | None  # null for the final manifest; always present
-    manifest_uri: str
+    iteration: int | None  # null for the final manifest and a streaming job's SNS output; always present
+    manifest_uri: str | None  # null for a streaming job's SNS output; always present
     count: int
     objects: list[LabeledObject]
+    topic_arn: str | None = None  # the streaming job's output topic the objects came from; only then present
 
 
 class ObjectsFailed(_Camel, kw_only=True):
@@ -63,18 +65,20 @@ class ObjectsFailed(_Camel, kw_only=True):
     job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     label_attribute_name: str
     iteration: int | None
-    manifest_uri: str
+    manifest_uri: str | None  # null for a streaming job's SNS output
     count: int
     objects: list[FailedObject]
+    topic_arn: str | None = None  # the streaming job's output topic; only then present
 
 
 class ValidationFailed(_Camel, kw_only=True):
     job_name: str
     bucket: str  # the output bucket of the key the event comes from
     job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
-    manifest_uri: str
+    manifest_uri: str | None  # null for a bad message of a streaming job's output topic
     invalid_count: int
-    errors: list[LineError]
+    errors: list[LineError]  # for a bad SNS message, `line` is 1: the message holds one line
+    topic_arn: str | None = None  # the streaming job's output topic the bad message came from
 
 
 class LabelingJobCompleted(_Camel, kw_only=True):
@@ -147,6 +151,25 @@ class AnnotationFileInvalid(_Camel, kw_only=True):
     message: str
 
 
+class LabelCounters(_Camel, kw_only=True):
+    """DescribeLabelingJob's LabelCounters, camelCased."""
+
+    total_labeled: int
+    human_labeled: int
+    machine_labeled: int
+    failed_non_retryable_error: int
+    unlabeled: int
+
+
+class LabelingJobStatusChanged(_Camel, kw_only=True):
+    """A labeling job's status as SageMaker reports it; once per job and status. A stopped streaming
+    job's `Stopped` is its end."""
+
+    job_name: str
+    status: str  # Initializing, InProgress, Completed, Failed, Stopping, Stopped
+    label_counters: LabelCounters | None  # null when DescribeLabelingJob cannot describe the job
+
+
 DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
     OBJECTS_LABELED: ObjectsLabeled,
     OBJECTS_FAILED: ObjectsFailed,
@@ -155,6 +178,7 @@ DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
     ANNOTATIONS_CONSOLIDATED: AnnotationsConsolidated,
     CONSOLIDATION_COMPARED: ConsolidationCompared,
     ANNOTATION_FILE_INVALID: AnnotationFileInvalid,
+    JOB_STATUS_CHANGED: LabelingJobStatusChanged,
 }
 
 

@@ -22,3 +22,20 @@ FUNCTION_TIMEOUT_SECONDS = 300
 SERVICE_NAME = "gtproc"  # POWERTOOLS_SERVICE_NAME and the metrics namespace of every function
 MANIFESTS_MEMORY_MB = 1024  # default of the `manifestsMemoryMb` context key
 FUNCTION_MEMORY_MB = 512  # every other function
+
+# SageMaker's labeling-job state changes (EventBridge, default bus): the job ARN is in `resources`.
+LABELING_JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
+
+
+def labeling_job_state_change_pattern() -> dict[str, object]:
+    return {"source": ["aws.sagemaker"], "detail-type": [LABELING_JOB_STATE_CHANGE]}
+
+
+def job_status_partition(job_name: str) -> str:
+    """The state table partition of a job's statuses (`JOB#status/<job>`): apart from any output path's."""
+    return f"status/{job_name.lower()}"  # job names are case-insensitive
+
+
+def job_status_record(status: str) -> str:
+    """One record per status published (`STATUS#<status>`): the conditional write that makes it once."""
+    return f"STATUS#{status}"

@@ -21,6 +21,7 @@ from gtproc.domain.groundtruth import (
     normalize_job_name,
     task_type_of,
 )
+from gtproc.domain.identity import object_index
 from gtproc.domain.ledger import FactKey, FactKind, Ledger, fingerprint
 from gtproc.domain.scan import ScannedLine
 from gtproc.domain.validation import LineStatus
@@ -117,11 +118,14 @@ class Detector:
                 yield InvalidFinding(FactKey(FactKind.INVALID, "", line.index, print_), line.errors)
             return
         source_print = fingerprint(line.source_ref if line.source_ref is not None else line.source)
+        # A streaming job's dedup id names the object wherever it appears; other lines, their index.
+        index = line.index if line.object_id is None else object_index(line.object_id)
+        object_id = str(line.index) if line.object_id is None else line.object_id
         own_labeled = own_failed = None
         for attribute, failed, pair_job_name in line.attributes:
             kind = FactKind.FAILED if failed else FactKind.LABELED
-            known = self.ledger.known(kind, attribute, line.index, source_print)
-            relabel = known and (kind, attribute, line.index) in self.relabel
+            known = self.ledger.known(kind, attribute, index, source_print)
+            relabel = known and (kind, attribute, index) in self.relabel
             if known and tally is None and not relabel:
                 continue
             if failed and not pair_job_name:
@@ -138,16 +142,16 @@ class Detector:
             if known and not relabel:
                 continue
             if relabel:
-                self.relabel.discard((kind, attribute, line.index))
-            key = FactKey(kind, attribute, line.index, source_print)
+                self.relabel.discard((kind, attribute, index))
+            key = FactKey(kind, attribute, index, source_print)
             pair = line.pair(attribute)
             # A line names its object by `source-ref` or, failing that, by `source`: never both.
             source, source_ref = (line.source, None) if line.source_ref is None else (None, line.source_ref)
             if failed:
-                failure = LineFailure(str(line.index), source, source_ref, pair.failure_reason or "")
+                failure = LineFailure(object_id, source, source_ref, pair.failure_reason or "")
                 yield FailedFinding(key, failure, publish=not relabel)
             else:
-                obj = LineLabel(str(line.index), source, source_ref, pair.label, pair.metadata, pair.human_annotated)
+                obj = LineLabel(object_id, source, source_ref, pair.label, pair.metadata, pair.human_annotated)
                 yield LabeledFinding(key, obj, publish=not relabel)
         if tally is not None:
             tally.objects += 1

@@ -10,6 +10,7 @@ import msgspec
 
 from gtproc.domain.fastpath import FastPath, Shape
 from gtproc.domain.groundtruth import LineError
+from gtproc.domain.identity import object_id_in, object_id_of
 from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_line_batches, iter_lines
 from gtproc.domain.sniff import HEAD_BYTES, InputRule, sniff
 from gtproc.domain.validation import LabelPair, LineResult, LineStatus, validate_line
@@ -164,6 +165,7 @@ class ScannedLine:
     errors: list[LineError]
     _data: bytes | None
     _record: dict[str, Any] | None = None
+    object_id: str | None = None  # the dedup id the line names (gtproc.domain.identity), if any
 
     def record(self) -> dict[str, Any]:
         """The decoded line; decoded lazily because most lines of a rewrite are not new."""
@@ -204,7 +206,7 @@ def _from_fast(index: int, number: int, data: bytes, shape: Shape, line: Any) ->
     )
     source = getattr(line, shape.source_field) if shape.source_field else None
     source_ref = getattr(line, shape.source_ref_field) if shape.source_ref_field else None
-    return ScannedLine(index, number, shape.status, source, source_ref, attributes, [], data)
+    return ScannedLine(index, number, shape.status, source, source_ref, attributes, [], data, None, object_id_in(data))
 
 
 def _from_result(index: int, result: LineResult, data: bytes | None) -> ScannedLine:
@@ -222,4 +224,5 @@ def _from_result(index: int, result: LineResult, data: bytes | None) -> ScannedL
         result.errors,
         data,
         record,
+        object_id_of(record) if not result.errors else None,
     )

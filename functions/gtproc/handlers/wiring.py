@@ -18,8 +18,10 @@ from gtproc.settings import get_settings
 
 if TYPE_CHECKING:
     from gtproc.usecases.consolidate_annotations import ConsolidateAnnotations
+    from gtproc.usecases.job_status import PublishJobStatus
     from gtproc.usecases.post_annotation import ConsolidateRequest
     from gtproc.usecases.process_manifest import ProcessManifest
+    from gtproc.usecases.process_stream import ProcessStream
 
 METRICS_NAMESPACE = SERVICE_NAME
 
@@ -37,6 +39,8 @@ class LocalRun:
 
 
 local: LocalRun | None = None
+# DescribeLabelingJob as the local replay tells it: moto knows no labeling job.
+local_jobs: Any = None
 
 
 def clock() -> float:
@@ -110,6 +114,51 @@ def consolidate_annotations() -> ConsolidateAnnotations:
     )
 
 
+def _labeling_jobs() -> Any:
+    from gtproc.adapters.labeling_jobs import SageMakerLabelingJobs
+
+    if local_jobs is not None:
+        return local_jobs
+    return _port(SageMakerLabelingJobs(), "sagemaker")
+
+
+@cache
+def process_stream() -> ProcessStream:
+    from gtproc.adapters.dynamodb import DynamoJobState
+    from gtproc.adapters.eventbridge import EventBridgePublisher
+    from gtproc.adapters.labels_store import S3LabelStore
+    from gtproc.usecases.process_stream import ProcessStream, StreamConfig
+
+    settings = get_settings()
+    return _use_case(
+        ProcessStream(
+            jobs=_labeling_jobs(),
+            state=_port(DynamoJobState(settings.table_name), "dynamodb"),
+            labels=_port(S3LabelStore(settings.labels_bucket, settings.labels_prefix), "labels-s3"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            config=StreamConfig(lease_seconds=settings.lease_seconds),
+            **_timing(),
+        )
+    )
+
+
+@cache
+def publish_job_status() -> PublishJobStatus:
+    from gtproc.adapters.annotation_store import DynamoAnnotationStore
+    from gtproc.adapters.eventbridge import EventBridgePublisher
+    from gtproc.usecases.job_status import PublishJobStatus
+
+    settings = get_settings()
+    return _use_case(
+        PublishJobStatus(
+            jobs=_labeling_jobs(),
+            store=_port(DynamoAnnotationStore(settings.table_name), "dynamodb"),
+            publisher=_port(EventBridgePublisher(settings.event_bus_name, settings.event_source), "eventbridge"),
+            clock=clock,
+        )
+    )
+
+
 @cache
 def post_annotation() -> ConsolidateRequest:
     """The custom workflow's consolidation Lambda: S3 only, and none of the pipelines' settings."""
@@ -131,11 +180,14 @@ def reset() -> None:
     """Forget the built use cases, settings and local substitutes (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
 
-    global local
+    global local, local_jobs
     local = None
+    local_jobs = None
 
     process_manifest.cache_clear()
     consolidate_annotations.cache_clear()
+    process_stream.cache_clear()
+    publish_job_status.cache_clear()
     post_annotation.cache_clear()
     get_settings.cache_clear()
     reset_clients()

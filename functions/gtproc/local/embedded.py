@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gtproc.contract import (
@@ -21,7 +21,7 @@ from gtproc.contract import (
     MANIFEST_KEY_PATTERNS,
     object_created_pattern,
 )
-from gtproc.contract.layout import LABELS_PREFIX, SERVICE_NAME
+from gtproc.contract.layout import LABELS_PREFIX, SERVICE_NAME, labeling_job_state_change_pattern
 
 REGION = "us-east-1"
 
@@ -61,6 +61,8 @@ class EmbeddedResources:
     key_prefix: str
     pipelines: dict[str, Pipeline]
     observer_queue_url: str
+    # Streaming jobs: job name -> its output topic ARN; each topic feeds the pipeline `streaming-<job>`.
+    streaming_topics: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         import boto3
@@ -76,7 +78,10 @@ def embedded_aws(
     labels_bucket: str = "gtproc-labels",
     table_name: str = "gtproc-state",
     bus_name: str = "gtproc",
+    streaming_jobs: tuple[str, ...] = (),
+    job_status: bool = False,
 ) -> Iterator[EmbeddedResources]:
+    """`streaming_jobs` get their output topics; `job_status` adds the rule on SageMaker's state changes."""
     from moto import mock_aws
 
     from gtproc.handlers import wiring
@@ -87,6 +92,9 @@ def embedded_aws(
     try:
         with mock_aws():
             resources = _create(output_bucket, key_prefix, event_source, labels_bucket, table_name, bus_name)
+            _create_streaming(resources, streaming_jobs)
+            if job_status:
+                _create_job_status(resources)
             os.environ.update(_settings_env(resources))
             wiring.reset()
             yield resources
@@ -109,6 +117,8 @@ def _settings_env(resources: EmbeddedResources | None) -> dict[str, str]:
                 "GTPROC_LABELS_BUCKET",
                 "GTPROC_LABELS_PREFIX",
                 "GTPROC_KEY_PREFIX",
+                "GTPROC_STREAMING_JOBS",
+                "GTPROC_STREAMING_QUEUES",
             ],
             "",
         )
@@ -120,6 +130,13 @@ def _settings_env(resources: EmbeddedResources | None) -> dict[str, str]:
         "GTPROC_LABELS_PREFIX": LABELS_PREFIX,
         "GTPROC_KEY_PREFIX": resources.key_prefix,
         "GTPROC_DESCRIBE_JOBS": "false",
+        "GTPROC_STREAMING_JOBS": json.dumps({topic: job for job, topic in resources.streaming_topics.items()}),
+        "GTPROC_STREAMING_QUEUES": json.dumps(
+            {
+                resources.pipelines[f"streaming-{job}"].queue_arn: topic
+                for job, topic in resources.streaming_topics.items()
+            }
+        ),
     }
 
 
@@ -170,3 +187,35 @@ def _create(
     return EmbeddedResources(
         output_bucket, labels_bucket, table_name, bus_name, event_source, key_prefix, pipelines, observer_url
     )
+
+
+def _create_streaming(resources: EmbeddedResources, jobs: tuple[str, ...]) -> None:
+    """Each streaming job's output topic, subscribed (not raw) to its own queue as the stack does."""
+    import boto3
+
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    for job in jobs:
+        topic_arn = sns.create_topic(Name=f"{job}-output")["TopicArn"]
+        name = f"streaming-{job}"
+        dlq_url = sqs.create_queue(QueueName=f"gtproc-{name}-dlq")["QueueUrl"]
+        queue_url = sqs.create_queue(QueueName=f"gtproc-{name}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = {"RawMessageDelivery": "false"}
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+        resources.pipelines[name] = Pipeline(name, queue_url, queue_arn, dlq_url)
+        resources.streaming_topics[job] = topic_arn
+
+
+def _create_job_status(resources: EmbeddedResources) -> None:
+    """SageMaker's job state changes, as the stack's rule routes them (the default bus)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    dlq_url = sqs.create_queue(QueueName="gtproc-job-status-dlq")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName="gtproc-job-status")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="gtproc-job-status", EventPattern=json.dumps(labeling_job_state_change_pattern()))
+    events.put_targets(Rule="gtproc-job-status", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    resources.pipelines["job-status"] = Pipeline("job-status", queue_url, queue_arn, dlq_url)

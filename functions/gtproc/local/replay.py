@@ -30,8 +30,27 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Write:
+    """One step of a replay: an S3 write (`kind` "s3"), a message on a streaming job's output topic
+    ("streaming", `key` "sns:<job>"), or SageMaker's state-change event ("job-status", `key` "sagemaker:<job>")."""
+
     key: str
     file: Path
+    kind: str = "s3"
+    job: str = ""
+    status: str = ""
+    label_counters: dict[str, int] | None = None  # what DescribeLabelingJob says at a job-status step
+
+
+STREAMING, JOB_STATUS = "streaming", "job-status"
+
+
+def has_job_status(writes: list[Write]) -> bool:
+    return any(w.kind == JOB_STATUS for w in writes)
+
+
+def streaming_jobs(writes: list[Write]) -> tuple[str, ...]:
+    """The streaming jobs a plan sends messages for, in order of first use: each gets its output topic."""
+    return tuple(dict.fromkeys(w.job for w in writes if w.kind == STREAMING))
 
 
 @dataclass
@@ -106,19 +125,81 @@ def _plan_writes(plan: Path) -> list[Write]:
             continue
         try:
             step = json.loads(line)
-            key, file = step["key"], step["file"]
-        except (ValueError, KeyError, TypeError):
-            raise PlanError(f'{plan}:{number}: expected a JSON object with "key" and "file"') from None
-        if not isinstance(key, str) or not key or not isinstance(file, str):
-            raise PlanError(f'{plan}:{number}: "key" and "file" must be non-empty strings')
+        except ValueError:
+            step = None
+        if isinstance(step, dict) and "jobStatus" in step:
+            writes.append(_status_step(plan, number, step))
+            continue
+        if isinstance(step, dict) and "streaming" in step:
+            kind, key = STREAMING, step["streaming"]
+        elif isinstance(step, dict) and "key" in step:
+            kind, key = "s3", step["key"]
+        else:
+            raise PlanError(
+                f'{plan}:{number}: expected a JSON object with "key" and "file"'
+                ' (or "streaming" and "file", or "jobStatus" and "status")'
+            )
+        file = step.get("file")
+        if not isinstance(key, str) or not key or not isinstance(file, str) or not file:
+            name = "streaming" if kind == STREAMING else "key"
+            raise PlanError(f'{plan}:{number}: "{name}" and "file" must be non-empty strings')
         target = plan.parent / file
         if not target.is_file():
             problem = "is a folder, not a file" if target.is_dir() else "does not exist"
             raise PlanError(f"{plan}:{number}: {file} {problem}")
-        writes.append(Write(key, target))
+        if kind == STREAMING:
+            writes.append(Write(f"sns:{key}", target, STREAMING, job=key))
+        else:
+            writes.append(Write(key, target))
     if not writes:
         raise PlanError(f"{plan}: the plan has no writes")
     return writes
+
+
+def _status_step(plan: Path, number: int, step: dict[str, Any]) -> Write:
+    job, status, counters = step.get("jobStatus"), step.get("status"), step.get("labelCounters")
+    if not isinstance(job, str) or not job or not isinstance(status, str) or not status:
+        raise PlanError(f'{plan}:{number}: "jobStatus" and "status" must be non-empty strings')
+    if counters is not None and not (
+        isinstance(counters, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in counters.values())
+    ):
+        raise PlanError(f'{plan}:{number}: "labelCounters" must map counter names to integers')
+    return Write(f"sagemaker:{job}", plan, JOB_STATUS, job=job, status=status, label_counters=counters)
+
+
+class ReplayLabelingJobs:
+    """DescribeLabelingJob in the replay: the jobs write under the replay's bucket and prefix, and their
+    LabelCounters are what the plan says, else what the replay published for them so far."""
+
+    def __init__(self, resources: EmbeddedResources, events: list[Published]) -> None:
+        self.resources, self.events = resources, events
+        self.counters: dict[str, dict[str, int]] = {}
+
+    def status(self, job_name: str) -> Any:
+        from gtproc.usecases.ports import JobStatusInfo
+
+        prefix = self.resources.key_prefix.strip("/")
+        output_path = f"s3://{self.resources.output_bucket}/{prefix + '/' if prefix else ''}"
+        counters = self.counters.get(job_name.lower()) or self._published_counters(job_name)
+        return JobStatusInfo(output_path, counters)
+
+    def _published_counters(self, job_name: str) -> dict[str, int]:
+        human = machine = failed = 0
+        for event in self.events:
+            if event.detail.get("jobName", "").lower() != job_name.lower():
+                continue
+            if event.detail_type == "Objects Labeled":
+                for obj in event.detail["objects"]:
+                    human, machine = (human + 1, machine) if obj.get("humanAnnotated") else (human, machine + 1)
+            elif event.detail_type == "Objects Failed":
+                failed += len(event.detail["objects"])
+        return {
+            "TotalLabeled": human + machine,
+            "HumanLabeled": human,
+            "MachineLabeled": machine,
+            "FailedNonRetryableError": failed,
+            "Unlabeled": 0,
+        }
 
 
 # ---- delivery ---------------------------------------------------------------------------------------
@@ -237,6 +318,10 @@ class Replayer:
         self.result = ReplayResult()
         self.s3 = resources.client("s3")
         self.sqs = resources.client("sqs")
+        self.events_client = resources.client("events")
+        from gtproc.handlers import wiring
+
+        self.jobs = wiring.local_jobs = ReplayLabelingJobs(resources, self.result.events)
         self.faults = None
         if faults_seed is not None:
             from gtproc.local.faulty_replay import FaultyAWS
@@ -246,7 +331,7 @@ class Replayer:
 
     def run(self, writes: list[Write]) -> ReplayResult:
         for write in writes:
-            self.s3.put_object(Bucket=self.resources.output_bucket, Key=write.key, Body=write.file.read_bytes())
+            self._write(write)
             self.result.writes += 1
             if self.on_write is not None:
                 self.on_write(write)
@@ -261,6 +346,19 @@ class Replayer:
             )["Attributes"]
             self.result.dead_letters[name] = int(attributes["ApproximateNumberOfMessages"])
         return self.result
+
+    def _write(self, write: Write) -> None:
+        if write.kind == STREAMING:
+            # What Ground Truth publishes: the output line as the message's text.
+            topic = self.resources.streaming_topics[write.job]
+            text = write.file.read_bytes().decode("utf-8", errors="replace")
+            self.resources.client("sns").publish(TopicArn=topic, Message=text)
+        elif write.kind == JOB_STATUS:
+            if write.label_counters is not None:
+                self.jobs.counters[write.job.lower()] = write.label_counters
+            self.events_client.put_events(Entries=[_state_change(write.job, write.status)])
+        else:
+            self.s3.put_object(Bucket=self.resources.output_bucket, Key=write.key, Body=write.file.read_bytes())
 
     def deliver(self, final: bool = False) -> None:
         """Run the handlers on what the queues hold; in chaos mode duplicated, reordered, held back."""
@@ -331,6 +429,16 @@ class Replayer:
                 self.sqs.delete_message(
                     QueueUrl=self.resources.observer_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
+
+
+def _state_change(job: str, status: str) -> dict[str, Any]:
+    """SageMaker's event as EventBridge carries it (its ARN names the job in lower case)."""
+    return {
+        "Source": "aws.sagemaker",
+        "DetailType": "SageMaker Ground Truth Labeling Job State Change",
+        "Resources": [f"arn:aws:sagemaker:{REGION}:123456789012:labeling-job/{job.lower()}"],
+        "Detail": json.dumps({"LabelingJobStatus": status}),
+    }
 
 
 def facts(events: list[Published]) -> set[tuple[Any, ...]]:

@@ -172,3 +172,17 @@ class AnnotationStore(Protocol):
     def release_claim(self, job_id: str, record_id: str, owner: str) -> None:
         """Keep the record but make it stale at once, so the next delivery takes it over (if still the owner)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobStatusInfo:
+    """What DescribeLabelingJob says of a job for the streaming and job-status functions."""
+
+    output_path: str | None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
+    label_counters: dict[str, int]  # LabelCounters as SageMaker names them (TotalLabeled, ...)
+
+
+class LabelingJobs(Protocol):
+    def status(self, job_name: str) -> JobStatusInfo | None:
+        """None when the job cannot be described (deleted, another account's, no permission)."""
+        ...

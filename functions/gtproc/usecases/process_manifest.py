@@ -34,6 +34,7 @@ from gtproc.domain.detection import (
     LineFailure,
     LineLabel,
 )
+from gtproc.domain.identity import object_index
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
 from gtproc.domain.ledger import FactKey, FactKind
 from gtproc.domain.scan import scan_lines
@@ -154,7 +155,7 @@ class LabelsWriter:
         for part in self.labels.read_parts(self.job_id, f"{self.version:08d}-"):
             for line in part.splitlines():
                 record = _written_decoder.decode(line)
-                written.add((record.status, record.labelAttributeName, int(record.datasetObjectId)))
+                written.add((record.status, record.labelAttributeName, object_index(record.datasetObjectId)))
         return {
             (fact.kind.value, fact.attribute, fact.index)
             for fact in recovered
@@ -269,6 +270,13 @@ class _Run:
             return
         self.labels.flush()
         self.session.commit(self.location.key)
+
+
+def event_object(finding: LabeledFinding | FailedFinding) -> LabeledObject | FailedObject:
+    """The object of a finding as its event carries it."""
+    if isinstance(finding, LabeledFinding):
+        return labeled_object(finding.object)
+    return failed_object(finding.object)
 
 
 def labeled_object(obj: LineLabel) -> LabeledObject:

@@ -1,0 +1,58 @@
+"""Lambda handler of SageMaker's labeling-job state changes: SQS batches of EventBridge events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gtproc.contract.layout import LABELING_JOB_STATE_CHANGE, SERVICE_NAME
+from gtproc.handlers import wiring
+from gtproc.handlers.wiring import METRICS_NAMESPACE
+
+logger = Logger(service=SERVICE_NAME)
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE)
+processor = BatchProcessor(event_type=EventType.SQS)
+_decoder = msgspec.json.Decoder()
+
+
+def state_change(body: str) -> tuple[str, str] | None:
+    """(job name, status) of a state-change event; None for anything else."""
+    try:
+        event = _decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not isinstance(event, dict) or event.get("detail-type") != LABELING_JOB_STATE_CHANGE:
+        return None
+    status = (event.get("detail") or {}).get("LabelingJobStatus")
+    arns = [arn for arn in event.get("resources") or [] if isinstance(arn, str) and ":labeling-job/" in arn]
+    if not isinstance(status, str) or not status or len(arns) != 1:
+        return None
+    return arns[0].rsplit(":labeling-job/", 1)[1], status
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    metrics.add_metric(name="JobStatusEventsReceived", unit=MetricUnit.Count, value=1)
+    found = state_change(record.body)
+    if found is None:
+        logger.warning("not a labeling job state change with one job ARN", extra={"body": record.body[:500]})
+        return
+    job_name, status = found
+    logger.append_keys(job=job_name, status=status)
+    outcome = wiring.publish_job_status()(job_name, status)
+    metrics.add_metric(name="JobStatusesPublished", unit=MetricUnit.Count, value=int(outcome.published))
+    logger.info("job status", extra={"published": outcome.published, "described": outcome.described})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
