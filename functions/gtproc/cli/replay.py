@@ -17,7 +17,8 @@ import hashlib
 import io
 import json
 import sys
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"gtproc replay: cannot write {args.events_out}: {error.strerror}", file=sys.stderr)
             return EXIT_USAGE
     try:
+        _header(args, writes, out)
         result, labels, account = _replay(args, writes, out, events_file)
     finally:
         if events_file is not None:
@@ -99,18 +101,33 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(result.dead_letters.values()) else EXIT_OK
 
 
-def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None) -> Any:
-    from gtproc.handlers import annotations as annotations_handler
-    from gtproc.handlers import manifests as manifests_handler
-    from gtproc.local.embedded import embedded_aws
-    from gtproc.local.replay import Published, Replayer
-
+def _header(args: argparse.Namespace, writes: list[Any], out: IO[str]) -> None:
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
     mode += f", faults seed {args.faults}" if args.faults is not None else ""
     out.write(
         f"gtproc replay: {_n(len(writes), 'write')} from {args.path} to s3://{args.bucket} on an embedded AWS{mode}\n"
     )
     out.flush()
+
+
+@contextmanager
+def _embedded_engine(args: argparse.Namespace, handlers: dict[str, Any], on_event: Any) -> Iterator[Any]:
+    """(replayer, labels so far of a result) on the embedded AWS; `gtproc backfill` brings its own engine."""
+    from gtproc.local.embedded import embedded_aws
+    from gtproc.local.replay import Replayer
+
+    with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
+        replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)
+        yield replayer, lambda result: _labels_so_far(resources, result)
+
+
+def _replay(
+    args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None, engine: Any = None
+) -> Any:
+    from gtproc.handlers import annotations as annotations_handler
+    from gtproc.handlers import manifests as manifests_handler
+    from gtproc.local.replay import Published
+
     account = _Account(writes, args.prefix)
     # The functions' log stream (Powertools logs and EMF metrics), as CloudWatch would hold it: read
     # for the account, and shown only with --verbose.
@@ -144,14 +161,13 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
         for lg in loggers:
             lg.registered_handler.stream = log_stream  # not setStream: it flushes the old stream
             lg.setLevel("INFO")
-        with embedded_aws(output_bucket=args.bucket, key_prefix=args.prefix) as resources:
-            handlers = {
-                "manifests": function(manifests_handler.handler),
-                "annotations": function(annotations_handler.handler),
-            }
-            replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)
+        handlers = {
+            "manifests": function(manifests_handler.handler),
+            "annotations": function(annotations_handler.handler),
+        }
+        with (engine or _embedded_engine)(args, handlers, on_event) as (replayer, labels_of):
             result = replayer.run(writes)
-            labels = _labels_so_far(resources, result)
+            labels = labels_of(result)
     finally:
         for lg, stream, level in saved:
             lg.registered_handler.stream = stream

@@ -1,0 +1,141 @@
+"""`gtproc backfill` on a moto server: a versioned bucket holding a bundled job's whole history (each plan
+write put in turn, a second apart, so the rewritten intermediate manifests have several versions)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from gtproc.cli.main import main
+from gtproc.local.backfill import StoredWrite, order
+from gtproc.local.replay import Published, facts
+
+pytestmark = pytest.mark.integration
+
+JOBS = Path(__file__).resolve().parents[2] / "events" / "jobs"
+PLAN = JOBS / "bbox-three-iterations.plan.jsonl"
+BUCKET = "gt-output-bucket"  # the replay's default, so the events name the same bucket
+
+
+def plan_writes(plan: Path) -> list[tuple[str, Path]]:
+    steps = [json.loads(line) for line in plan.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(step["key"], plan.parent / step["file"]) for step in steps]
+
+
+def put_history(server: Any, plan: Path = PLAN, bucket: str = BUCKET) -> list[tuple[str, Path]]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    writes = plan_writes(plan)
+    for key, file in writes:
+        s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes())
+        server.tick()
+    return writes
+
+
+def events_of(path: Path) -> list[Published]:
+    lines = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines()]
+    return [Published(line["source"], line["detail-type"], line["detail"]) for line in lines]
+
+
+def counted(events: list[Published]) -> Counter[tuple[Any, ...]]:
+    """Each fact with how many times it was published (the replay's facts() is a set)."""
+    found: Counter[tuple[Any, ...]] = Counter()
+    for event in events:
+        objects = event.detail.get("objects")
+        if isinstance(objects, list):
+            for obj in objects:
+                found[(event.detail_type, event.detail["jobName"], obj["datasetObjectId"])] += 1
+        else:
+            found.update(facts([event]))
+    return found
+
+
+def backfill(tmp: Path, *args: str) -> tuple[int, list[Published]]:
+    out = tmp / f"events-{len(list(tmp.glob('events-*')))}.jsonl"
+    code = main(["backfill", *args, "--events-out", str(out), "--quiet"])
+    return code, events_of(out) if out.exists() else []
+
+
+def test_local_history_gives_the_facts_of_replaying_the_writes_live(moto_server, replayed, tmp_path, capsys) -> None:
+    live = replayed(PLAN)  # first: the embedded AWS shares moto's backends and clears them when it ends
+    assert live.exit_code == 0
+    put_history(moto_server)
+    code, events = backfill(tmp_path, f"s3://{BUCKET}/", "--local", "--versions")
+    assert code == 0, capsys.readouterr().err
+    assert facts(events) == facts(live.events)
+    assert set(counted(events).values()) == {1}  # nothing published twice
+    assert any(e.detail_type == "Labeling Job Completed" for e in events)
+    summary = capsys.readouterr().out
+    assert "in-memory pipelines" in summary and "dead-letter queues: 0 messages" in summary
+
+
+def test_local_embedded_and_replay_give_the_same_facts(moto_server, replayed, tmp_path) -> None:
+    live = replayed(PLAN)
+    put_history(moto_server)
+    code_memory, memory = backfill(tmp_path, f"s3://{BUCKET}/cars-bbox/", "--local", "--versions")
+    # Last: the embedded AWS reads the bucket first, then clears moto's backends when it ends.
+    code_embedded, embedded = backfill(tmp_path, f"s3://{BUCKET}/cars-bbox/", "--embedded", "--versions")
+    assert (code_memory, code_embedded) == (0, 0)
+    assert counted(memory) == counted(embedded)
+    assert facts(memory) == facts(live.events)
+
+
+def test_dry_run_lists_the_history_in_the_order_it_was_written(moto_server, capsys) -> None:
+    writes = put_history(moto_server)
+    assert main(["backfill", f"s3://{BUCKET}", "--local", "--versions", "--dry-run"]) == 0
+    listed = [line.split()[2] for line in capsys.readouterr().out.splitlines() if line.startswith("would send")]
+    routed = [key for key, _ in writes if "consolidation-request" not in key]
+    assert listed == routed
+    rewrites = Counter(listed)["cars-bbox/manifests/intermediate/2/output.manifest"]
+    assert rewrites == Counter(routed)["cars-bbox/manifests/intermediate/2/output.manifest"] > 1
+
+
+def test_without_versions_only_the_latest_of_each_key_is_listed(moto_server, capsys) -> None:
+    writes = put_history(moto_server)
+    assert main(["backfill", f"s3://{BUCKET}", "--local", "--dry-run"]) == 0
+    listed = [line.split()[2] for line in capsys.readouterr().out.splitlines() if line.startswith("would send")]
+    assert sorted(listed) == sorted({key for key, _ in writes if "consolidation-request" not in key})
+
+
+def test_writes_of_one_second_follow_the_layout_order() -> None:
+    second = datetime(2024, 3, 12, 9, 0, 0, tzinfo=UTC)
+    keys = [
+        "job/manifests/output/output.manifest",
+        "job/manifests/intermediate/2/output.manifest",
+        "job/annotations/consolidated-annotation/consolidation-response/iteration-1/t.json",
+        "job/manifests/intermediate/1/output.manifest",
+        "job/annotations/worker-response/iteration-1/3/t.json",
+    ]
+    earlier = StoredWrite("job/manifests/output/output.manifest", second.replace(second=0, minute=0, hour=8), 1, "e")
+    ordered = order([StoredWrite(key, second, 1, "e") for key in keys] + [earlier])
+    assert [w.key for w in ordered] == [
+        "job/manifests/output/output.manifest",  # written an hour before: time comes first
+        "job/annotations/worker-response/iteration-1/3/t.json",
+        "job/annotations/consolidated-annotation/consolidation-response/iteration-1/t.json",
+        "job/manifests/intermediate/1/output.manifest",
+        "job/manifests/intermediate/2/output.manifest",
+        "job/manifests/output/output.manifest",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill", "gs://bucket/x", "--local"], "expected s3://BUCKET/[PREFIX]"),
+        (["backfill", "s3://Not_A_Bucket/x", "--local"], "is not an S3 bucket name"),
+        (["backfill", "s3://no-such-bucket/x", "--local"], "NoSuchBucket"),
+        (["backfill", f"s3://{BUCKET}/", "--stack", "NoSuchStack"], "stack NoSuchStack"),
+        (["backfill", f"s3://{BUCKET}/", "--local", "--rate", "0"], "--rate must be a positive number"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(moto_server, capsys, args: list[str], message: str) -> None:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
