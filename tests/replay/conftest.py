@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +100,9 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Any:
     server.endpoint = f"http://{host}:{port}"
     server.tick = lambda: now.__setitem__(0, now[0] + timedelta(seconds=1))
     reset_clients()
+    # moto's backends are global: each test starts and ends with none of another's resources.
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"))
     yield server
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"))
     server.stop()
     reset_clients()

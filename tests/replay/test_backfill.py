@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from gtproc.cli.main import main
-from gtproc.local.backfill import StoredWrite, order
+from gtproc.local.backfill import StoredWrite, order, pipeline_of
 from gtproc.local.replay import Published, facts
 
 pytestmark = pytest.mark.integration
@@ -139,3 +139,131 @@ def test_bad_usage_exits_2_with_one_line(moto_server, capsys, args: list[str], m
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# ---- in-account: the stack's queues, found from its outputs ----------------------------------------------
+
+
+def deploy_like_the_stack(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """On the moto server: a stack `Gtproc` whose outputs name the pipelines' queues (as infra/stack.py's),
+    the state table, labels bucket and bus; the handlers' settings point at them. Returns the queue URLs."""
+    from gtproc.handlers import wiring
+
+    template = {
+        "Resources": {
+            f"{name}Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"gtproc-{name.lower()}"}}
+            for name in ("Manifests", "Annotations")
+        },
+        "Outputs": {f"{name}QueueUrl": {"Value": {"Ref": f"{name}Queue"}} for name in ("Manifests", "Annotations")},
+    }
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="Gtproc", TemplateBody=json.dumps(template)
+    )
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="gtproc-labels")
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName="gtproc-state",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+    events.create_event_bus(Name="gtproc")
+    observer = sqs.create_queue(QueueName="observer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=observer, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="observer", EventBusName="gtproc", EventPattern=json.dumps({"source": ["gtproc"]}))
+    events.put_targets(Rule="observer", EventBusName="gtproc", Targets=[{"Id": "observer", "Arn": arn}])
+    for name, value in {
+        "GTPROC_EVENT_BUS_NAME": "gtproc",
+        "GTPROC_TABLE_NAME": "gtproc-state",
+        "GTPROC_LABELS_BUCKET": "gtproc-labels",
+        "GTPROC_DESCRIBE_JOBS": "false",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "gtproc",
+    }.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    stack = boto3.client("cloudformation", region_name="us-east-1").describe_stacks(StackName="Gtproc")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+    queues = {"manifests": outputs["ManifestsQueueUrl"], "annotations": outputs["AnnotationsQueueUrl"]}
+    return {**queues, "observer": observer}
+
+
+def run_functions(queues: dict[str, str]) -> list[Published]:
+    """The deployed functions, as Lambda runs them on the queues: the real handlers on batches of 10.
+    Returns what they published on the bus."""
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.replay import _Context
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    handlers = {"annotations": annotations.handler, "manifests": manifests.handler}
+    for pipeline, handler in handlers.items():  # the annotations first: the pipelines do not wait for each other
+        if pipeline not in queues:
+            continue
+        while messages := sqs.receive_message(
+            QueueUrl=queues[pipeline], MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", []):
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:gtproc-{pipeline}",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+            response = handler({"Records": records}, _Context(pipeline))
+            assert response["batchItemFailures"] == []
+            for m in messages:
+                sqs.delete_message(QueueUrl=queues[pipeline], ReceiptHandle=m["ReceiptHandle"])
+    published = []
+    while messages := sqs.receive_message(QueueUrl=queues["observer"], MaxNumberOfMessages=10).get("Messages", []):
+        for m in messages:
+            event = json.loads(m["Body"])
+            published.append(Published(event["source"], event["detail-type"], event["detail"]))
+            sqs.delete_message(QueueUrl=queues["observer"], ReceiptHandle=m["ReceiptHandle"])
+    return published
+
+
+def test_in_account_feeds_the_stack_and_a_second_backfill_publishes_nothing(
+    moto_server, replayed, monkeypatch, capsys
+) -> None:
+    live = replayed(PLAN)
+    keys = {key for key, _ in put_history(moto_server)}
+    queues = deploy_like_the_stack(monkeypatch)
+    capsys.readouterr()
+    assert main(["backfill", f"s3://{BUCKET}/"]) == 0
+    out = capsys.readouterr().out
+    manifests = sum(pipeline_of(key) == "manifests" for key in keys)
+    annotations = sum(pipeline_of(key) == "annotations" for key in keys)
+    assert f"{manifests} writes to manifests" in out and f"{annotations} writes to annotations" in out
+    first = run_functions(queues)
+    assert facts(first) == facts(live.events)
+    assert set(counted(first).values()) == {1}
+    # Again, with every version this time: the functions' ledger and claims know all of it.
+    assert main(["backfill", f"s3://{BUCKET}/", "--versions"]) == 0
+    assert run_functions(queues) == []
+
+
+def test_in_account_dry_run_names_the_queues_and_sends_nothing(moto_server, monkeypatch, capsys) -> None:
+    put_history(moto_server)
+    queues = deploy_like_the_stack(monkeypatch)
+    assert main(["backfill", f"s3://{BUCKET}/cars-bbox/manifests/", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would send cars-bbox/manifests/output/output.manifest " in out and queues["manifests"] in out
+    assert run_functions(queues) == []
+
+
+def test_a_write_that_cannot_be_sent_exits_1(moto_server, monkeypatch, capsys) -> None:
+    put_history(moto_server)
+    queues = deploy_like_the_stack(monkeypatch)
+    boto3.client("sqs", region_name="us-east-1").delete_queue(QueueUrl=queues["annotations"])
+    assert main(["backfill", f"s3://{BUCKET}/"]) == 1
+    err = capsys.readouterr().err
+    assert "worker-response" in err and "not sent" in err and "Traceback" not in err
+    del queues["annotations"]
+    assert any(e.detail_type == "Labeling Job Completed" for e in run_functions(queues))  # the manifests went
