@@ -267,3 +267,75 @@ def test_a_write_that_cannot_be_sent_exits_1(moto_server, monkeypatch, capsys) -
     assert "worker-response" in err and "not sent" in err and "Traceback" not in err
     del queues["annotations"]
     assert any(e.detail_type == "Labeling Job Completed" for e in run_functions(queues))  # the manifests went
+
+
+# ---- --rate: a token bucket on a fake clock -----------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now += seconds
+
+
+class RecordingQueues:
+    """send_message_batch that notes when (on the fake clock) how many messages went, and their bodies."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.sends, self.bodies = clock, [], []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        self.sends.append((self.clock.now, len(Entries)))
+        self.bodies.extend(json.loads(entry["MessageBody"]) for entry in Entries)
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries]}
+
+
+def worker_responses(count: int) -> list[StoredWrite]:
+    second = datetime(2024, 3, 12, 9, 0, 0, tzinfo=UTC)
+    return [
+        StoredWrite(
+            f"out/job/annotations/worker-response/iteration-1/{i}/2024-03-12_09:00:{i % 60:02d}.json", second, 9, "e"
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("rate", [0.5, 5.0, 25.0])
+def test_rate_bounds_the_writes_sent_per_second(rate: float) -> None:
+    from gtproc.local.backfill import TokenBucket, send
+
+    clock = FakeClock()
+    queues = RecordingQueues(clock)
+    bucket = TokenBucket(rate, clock=clock, sleep=clock.sleep)
+    result = send(queues, {"annotations": "q"}, worker_responses(60), "b", "123456789012", "us-east-1", bucket)
+    assert result.sent == {"annotations": 60} and not result.failed
+    # By any time t, at most one burst (a second's worth, at most 10) plus rate * t were sent.
+    burst = max(1.0, min(10.0, rate))
+    total = 0
+    for at, count in queues.sends:
+        total += count
+        assert total <= burst + rate * at + 1e-9
+    assert queues.sends[-1][0] == pytest.approx((60 - burst) / rate)
+
+
+def test_the_events_sent_are_the_ones_aws_sends() -> None:
+    from gtproc.handlers.notifications import object_writes
+    from gtproc.local.backfill import send
+
+    queues = RecordingQueues(FakeClock())
+    writes = worker_responses(3)
+    send(queues, {"annotations": "q"}, writes, "gt-out", "123456789012", "eu-west-1")
+    first = queues.bodies[0]
+    assert first["source"] == "aws.s3" and first["detail-type"] == "Object Created" and first["region"] == "eu-west-1"
+    assert first["detail"]["object"]["key"] == writes[0].key.replace(":", "%3A")  # URL-encoded, as AWS does
+    assert len({body["id"] for body in queues.bodies}) == 3  # never one id for all, as moto's
+    sequencers = [body["detail"]["object"]["sequencer"] for body in queues.bodies]
+    assert sequencers == sorted(sequencers) and len(set(sequencers)) == 3
+    parsed = [object_writes(json.dumps(body))[0] for body in queues.bodies]
+    assert [(w.bucket, w.key, w.size) for w in parsed] == [("gt-out", w.key, 9) for w in writes]

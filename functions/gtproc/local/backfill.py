@@ -196,8 +196,9 @@ class TokenBucket:
         self.tokens, self.last = self.capacity, clock()
 
     def take(self, count: int = 1) -> None:
-        """Wait until `count` tokens (at most the capacity) are there, then spend them."""
-        count = min(float(count), self.capacity)
+        """Wait until `count` tokens are there, then spend them."""
+        if count > self.capacity:
+            raise ValueError(f"{count} is over the bucket's capacity of {self.capacity:g}")
         while True:
             now = self.clock()
             self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
@@ -259,10 +260,12 @@ def send(
             on_sent(len(batch))
         batch.clear()
 
+    # Under a rate below 10 per second, batches shrink so one never spends more than a second's tokens.
+    limit = SQS_BATCH if bucket_rate is None else max(1, min(SQS_BATCH, int(bucket_rate.capacity)))
     for write in writes:
         if write.pipeline is None:
             continue
-        if batch and (len(batch) == SQS_BATCH or batch[0].pipeline != write.pipeline):
+        if batch and (len(batch) == limit or batch[0].pipeline != write.pipeline):
             flush()
         batch.append(write)
     flush()
