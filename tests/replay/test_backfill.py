@@ -339,3 +339,60 @@ def test_the_events_sent_are_the_ones_aws_sends() -> None:
     assert sequencers == sorted(sequencers) and len(set(sequencers)) == 3
     parsed = [object_writes(json.dumps(body))[0] for body in queues.bodies]
     assert [(w.bucket, w.key, w.size) for w in parsed] == [("gt-out", w.key, 9) for w in writes]
+
+
+# ---- what the functions' role cannot read: reported once, never retried into a DLQ ------------------------
+
+
+def test_s3_403_is_an_unreadable_object() -> None:
+    from botocore.stub import Stubber
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.usecases.ports import ObjectUnreadable
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+        stub.add_client_error("get_object", "InvalidObjectState", "archived", 403)
+        for _ in range(2):
+            with pytest.raises(ObjectUnreadable, match="cannot read"):
+                S3Objects(client).read_chunks("b", "job/manifests/output/output.manifest")
+
+
+def test_what_the_role_cannot_read_is_reported_not_retried(monkeypatch) -> None:
+    """The real handlers on the in-memory ports, one worker response and one manifest forbidden (403)."""
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.backfill import _Objects, memory_engine
+    from gtproc.local.replay import load_writes
+    from gtproc.usecases.ports import ObjectUnreadable
+
+    writes = load_writes(PLAN)
+    forbidden = {writes[0].key, "cars-bbox/manifests/intermediate/1/output.manifest"}
+    real_chunks, real_read = _Objects.read_chunks, _Objects.read
+
+    def check(bucket: str, key: str) -> None:
+        if key in forbidden:
+            raise ObjectUnreadable(f"s3://{bucket}/{key}: the function's role cannot read it (AccessDenied)")
+
+    def read_chunks(self: Any, bucket: str, key: str) -> Any:
+        check(bucket, key)
+        return real_chunks(self, bucket, key)
+
+    def read(self: Any, bucket: str, key: str, max_bytes: int | None = None) -> Any:
+        check(bucket, key)
+        return real_read(self, bucket, key, max_bytes)
+
+    monkeypatch.setattr(_Objects, "read_chunks", read_chunks)
+    monkeypatch.setattr(_Objects, "read", read)
+    events: list[Published] = []
+    with memory_engine(
+        BUCKET, "", {"manifests": manifests.handler, "annotations": annotations.handler}, events.append
+    ) as engine:
+        result = engine.run(writes)
+        engine.collect_events()
+    assert result.dead_letters == {"manifests": 0, "annotations": 0}
+    routed = sum(1 for w in writes if "consolidation-request" not in w.key)
+    assert result.deliveries == routed  # each delivered once: nothing was retried
+    invalid = [(e.detail["code"], e.detail["fileUri"]) for e in events if e.detail_type == "Annotation File Invalid"]
+    assert invalid == [("access-denied", f"s3://{BUCKET}/{writes[0].key}")]
+    assert not [e for e in events if e.detail.get("manifestUri", "").endswith("intermediate/1/output.manifest")]
+    assert any(e.detail_type == "Labeling Job Completed" for e in events)  # the rest went on

@@ -361,7 +361,9 @@ class _Account:
             if lines == 0:
                 return "nothing to publish: the manifest is empty (0 lines)"
             return f"nothing new: its {_n(lines, 'line')} hold no label of this job that was not published before"
-        skipped = [o for o in entry.outcomes if o["message"] == "manifest skipped"]
+        skipped = [
+            o for o in entry.outcomes if o["message"].startswith("manifest") and o["message"].endswith("skipped")
+        ]
         if skipped:
             return f"skipped: {skipped[-1].get('reason', '')}"
         return "not processed: the handler failed on it (see --verbose)"

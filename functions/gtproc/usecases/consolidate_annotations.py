@@ -45,6 +45,7 @@ from gtproc.usecases.ports import (
     JobDescriptions,
     JobInfo,
     ObjectTooLarge,
+    ObjectUnreadable,
 )
 from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
 from gtproc.usecases.publishing import BatchSender
@@ -146,6 +147,8 @@ class ConsolidateAnnotations:
             data = self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
         except ObjectTooLarge as error:
             raise InvalidFile("file-too-large", str(error)) from error
+        except ObjectUnreadable as error:
+            raise InvalidFile("access-denied", str(error)) from error
         if data is None:
             return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
         return data
@@ -419,7 +422,7 @@ class ConsolidateAnnotations:
                 data = self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)
                 if data is not None:
                     answers.extend(worker_answers(data))
-            except (ObjectTooLarge, *DECODE_ERRORS):
+            except (ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
                 continue
         return answers
 

@@ -36,6 +36,7 @@ from gtproc.usecases.ports import (
     LeaseHeld,
     ObjectMissing,
     ObjectReader,
+    ObjectUnreadable,
     PublishFailed,
 )
 from gtproc.usecases.publishing import BatchSender, EventPacker
@@ -86,7 +87,7 @@ class PipelineConfig:
 @dataclass
 class ManifestOutcome:
     key: str
-    status: str  # "processed" or "skipped"
+    status: str  # "processed", "skipped" or "unreadable" (the role may not read it: reported, not retried)
     reason: str = ""
     job_name: str = ""
     lines: int = 0
@@ -188,6 +189,9 @@ class _Run:
         except ObjectMissing:
             self.uc.state.release(self.lease)
             return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+        except ObjectUnreadable as error:
+            self.uc.state.release(self.lease)
+            return ManifestOutcome(location.key, "unreadable", str(error), location.job_name)
         try:
             for line in scan_lines(chunks):
                 self.outcome.lines += 1
