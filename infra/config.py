@@ -1,6 +1,6 @@
 """The stack's configuration: read from the CDK context (cdk.json, `-c key=value`), validated here only.
 
-Every key is documented in the README (Deploying, Configuration); the defaults below are the ones cdk.json spells out.
+Every key is documented in docs/deploying.md (Configuration); the defaults below are the ones cdk.json spells out.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from gtproc.cli.main import main
 
 TESTS = Path(__file__).resolve().parents[1]
-BIRDS_DATA = TESTS / "unit" / "annotations" / "data"  # copied from the real job (see data/README.md)
+BIRDS_DATA = TESTS / "unit" / "annotations" / "data"  # from the real job: tests/unit/annotations/data/README.md
 BIRDS = "birds-open-images-clone"
 CARS_JOB = TESTS.parent / "events" / "jobs" / "bbox-three-iterations" / "cars-bbox"
 METADATA_KEYS = {"class-name", "confidence", "type", "job-name", "human-annotated", "creation-date"}

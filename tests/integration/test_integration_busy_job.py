@@ -62,7 +62,7 @@ def test_a_failed_requeue_fails_the_record_so_the_original_is_not_lost(aws, busy
     def unreachable(record, seconds):
         raise ConnectionError("SQS unreachable")
 
-    monkeypatch.setattr(manifests, "requeue", unreachable)
+    monkeypatch.setattr(wiring, "sqs_requeue", unreachable)
     [message] = aws.queued()
     with pytest.raises(BatchProcessingError, match="All records failed"):
         aws.invoke([aws.function.to_record(message)])

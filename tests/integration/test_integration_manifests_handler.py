@@ -250,3 +250,30 @@ def test_a_key_outside_the_configured_prefix_is_not_routed(make_aws, helpers) ->
         assert aws.queued() == []
         aws.put("exports/" + INT1, sample(helpers, INT1_FILE))
         assert len(aws.queued()) == 1
+
+
+def test_a_job_nested_in_another_jobs_path_never_shares_its_labels(aws, helpers) -> None:
+    """A job writes into a folder below another job's folder. Each labelsUri reads only its own job's labels."""
+    from gtproc.report.job import read_labels_so_far
+
+    outer_path = "team/flowers-classification"
+    inner_path = outer_path + "/part-1/cars-bbox"  # a folder that even looks like one of the outer job's parts
+    aws.write_and_deliver(
+        f"{outer_path}/manifests/output/output.manifest",
+        sample(helpers, "classification-failed-auto/flowers-classification/manifests/output/output.manifest"),
+    )
+    aws.write_and_deliver(f"{inner_path}/{FINAL.removeprefix('cars-bbox/')}", sample(helpers, FINAL_FILE))
+    events = aws.observed()
+    uris = {d["jobPath"]: d["labelsUri"] for d in helpers.by_type(events, "Labeling Job Completed")}
+    assert set(uris) == {outer_path, inner_path}
+    assert uris[inner_path].startswith(uris[outer_path])  # the S3 prefixes nest; the labels must not
+
+    store = S3LabelStore(aws.resources.labels_bucket, "labels", S3Objects(aws.resources.client("s3")))
+    prefix = f"s3://{aws.resources.labels_bucket}/labels/"
+    for job_path, job_name, objects in [(outer_path, "flowers-classification", 40), (inner_path, "cars-bbox", 30)]:
+        labels = store.read_labels(uris[job_path].removeprefix(prefix).rstrip("/"))
+        on_bus = {fact[3] for fact in helpers.object_facts(events) if fact[1] == job_name}
+        assert len(on_bus) == objects
+        assert sorted(r["datasetObjectId"] for r in labels) == sorted(on_bus)
+        assert {r["labelAttributeName"] for r in labels} == {job_name}
+        assert sorted(map(repr, read_labels_so_far(uris[job_path]))) == sorted(map(repr, labels))

@@ -52,7 +52,8 @@ def test_faults_publish_the_plain_runs_facts_once_except_the_window(replayed, pl
 def test_the_faults_include_kills_partial_put_events_and_errors(replayed, tmp_path, capsys) -> None:
     plan = JOBS / "bbox-three-iterations.plan.jsonl"
     _, summary = faulty_replay(plan, tmp_path, capsys, "--faults", "1")
-    for kind in ("instance killed", "PutEvents partial failure", "dynamodb error", "s3 error", "eventbridge error"):
+    kinds = ("instance killed", "PutEvents partial failure", "dynamodb error", "s3 error", "eventbridge error")
+    for kind in (*kinds, "concurrent invocation"):
         assert re.search(rf"{kind} [1-9]", summary), (kind, summary)
     assert re.search(r"redriven from the dead-letter queues at the end: \d+ messages", summary)
 
@@ -112,3 +113,36 @@ def test_a_record_that_always_fails_is_retried_after_each_visibility_timeout_red
     assert len(calls) == 10
     gaps = [later - earlier for earlier, later in pairwise(calls[:5])]
     assert all(gap >= VISIBILITY_SECONDS for gap in gaps), gaps
+
+
+def test_a_second_invocation_of_the_same_records_mid_run_publishes_nothing_twice() -> None:
+    """Most runs meet a twin: the same records on another instance, started at one of the run's AWS
+    calls (no other fault). The twin of a manifests run finds the job's lease held and requeues; the twin of an
+    annotations run finds the claims taken. The facts are the plain run's, each exactly once."""
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.embedded import embedded_aws
+    from gtproc.local.replay import Replayer, facts, load_writes
+
+    plan = JOBS / "bbox-three-iterations.plan.jsonl"
+    handlers = {"manifests": manifests.handler, "annotations": annotations.handler}
+    with embedded_aws() as resources:
+        plain = Replayer(resources, handlers).run(load_writes(plan))
+    with embedded_aws() as resources:
+        replayer = Replayer(resources, handlers, faults_seed=7)
+        faults = replayer.faults.faults
+        faults.error_rate = faults.kill_rate = 0.0
+        faults.concurrent_rate = 0.5  # each call: so twins start early and late in runs
+        requeued: list[int] = []
+        from gtproc.handlers import wiring
+
+        assert wiring.local is not None and wiring.local.requeue is not None
+        requeue = wiring.local.requeue
+        wiring.local.requeue = lambda record, seconds: (requeued.append(seconds), requeue(record, seconds))
+        result = replayer.run(load_writes(plan))
+
+    assert result.faults.injected["concurrent invocation"] >= plain.invocations / 2
+    assert requeued, "no twin of a manifests run met the held lease"
+    assert result.dead_letters == {"manifests": 0, "annotations": 0}
+    published = [fact for event in result.events for fact in facts([event])]
+    assert sorted(published) == sorted(fact for event in plain.events for fact in facts([event]))
+    assert result.faults.window_facts == 0

@@ -78,6 +78,29 @@ def test_generator_reproduces_the_committed_files() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_generator_writes_under_out_and_check_sees_a_changed_file(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        script = str(EVENTS / "generate_samples.py")
+        return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=120)
+
+    assert run("--out", str(tmp_path)).returncode == 0
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(
+        p.relative_to(EVENTS).as_posix()
+        for p in EVENTS.rglob("*")
+        if p.is_file() and p.parts[len(EVENTS.parts)] in ("jobs", "triggers", "README.md")
+    )
+    assert (
+        written == committed
+        and (tmp_path / "jobs" / "README.md").read_bytes() == (EVENTS / "jobs/README.md").read_bytes()
+    )
+    assert run("--check", "--out", str(tmp_path)).returncode == 0
+    with (tmp_path / "triggers" / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write("edited by hand\n")
+    changed = run("--check", "--out", str(tmp_path))
+    assert changed.returncode == 1 and "differs: triggers/README.md" in changed.stderr
+
+
 def test_events_folder_is_small() -> None:
     total = sum(p.stat().st_size for p in EVENTS.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     assert total < 2 * 1024 * 1024

@@ -2,7 +2,9 @@
 so nothing written here can trigger the pipeline again).
 
 - `s3://<bucket>/<labels prefix>/<output bucket>/<job path>/part-<version>-<run>-<n>.jsonl`: the labels
-  so far, one JSON line per published object; read every part in name order.
+  so far, one JSON line per published object; read every part in name order. A job's parts are the
+  objects directly under its labelsUri (a delimiter listing): a job nested in another job's path has
+  at least one more "/" in its keys, so it is never read as the outer job's.
 - `s3://<bucket>/state/<output bucket>/<job path>/ledger.bin`: the compressed ledger.
 """
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from gtproc.adapters.s3 import S3Objects
 from gtproc.contract.layout import LABELS_PREFIX, LEDGERS_PREFIX
+from gtproc.usecases.ports import ObjectMissing
 
 
 class S3LabelStore:
@@ -29,7 +32,10 @@ class S3LabelStore:
 
     def load_ledger(self, job_id: str) -> bytes | None:
         self.calls += 1
-        return self.s3.read(self.bucket, self._ledger_key(job_id))
+        try:
+            return self.s3.read(self.bucket, self._ledger_key(job_id))
+        except ObjectMissing:
+            return None  # a job's first run
 
     def save_ledger(self, job_id: str, data: bytes) -> None:
         self.calls += 1
@@ -41,8 +47,14 @@ class S3LabelStore:
 
     def read_parts(self, job_id: str, part_prefix: str) -> list[bytes]:
         self.calls += 1
-        keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}")
-        return [data for key in sorted(keys) if (data := self.s3.read(self.bucket, key)) is not None]
+        keys = self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-{part_prefix}", direct=True)
+        return [data for key in sorted(keys) if (data := self._read_if_present(key)) is not None]
+
+    def _read_if_present(self, key: str) -> bytes | None:
+        try:
+            return self.s3.read(self.bucket, key)
+        except ObjectMissing:
+            return None
 
     def labels_uri(self, job_id: str) -> str:
         return f"s3://{self.bucket}/{self.labels_prefix(job_id)}"
@@ -51,12 +63,9 @@ class S3LabelStore:
         """Every label published so far for the job (for tools and tests)."""
         import msgspec
 
-        listing = self.s3.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.labels_prefix(job_id)
-        )
-        keys = sorted(item["Key"] for page in listing for item in page.get("Contents", []))
+        keys = sorted(self.s3.list_keys(self.bucket, f"{self.labels_prefix(job_id)}part-", direct=True))
         labels: list[dict[str, Any]] = []
         for key in keys:
-            body = self.s3.read(self.bucket, key) or b""
+            body = self._read_if_present(key) or b""
             labels.extend(msgspec.json.decode(line) for line in body.splitlines() if line)
         return labels

@@ -113,9 +113,11 @@ class MemoryBlobs:
 
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
-    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes:
         data = self.objects.get((bucket, key))
-        if data is not None and max_bytes is not None and len(data) > max_bytes:
+        if data is None:
+            raise ObjectMissing(f"s3://{bucket}/{key}")
+        if max_bytes is not None and len(data) > max_bytes:
             raise ObjectTooLarge(f"{bucket}/{key} is {len(data)} bytes, over the limit of {max_bytes}")
         return data
 

@@ -8,7 +8,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from gtproc.adapters.aws import client
+<<<<<<< HEAD
 from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge, ObjectUnreadable
+=======
+from gtproc.domain.keys import parse_s3_uri
+from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge
+>>>>>>> main
 
 CHUNK_BYTES = 1024 * 1024
 # S3's 403s: no permission (or, without s3:ListBucket, a missing key), a KMS key the role may not use,
@@ -22,15 +27,6 @@ UNREADABLE_CODES = (
     "KMS.AccessDeniedException",
 )
 __all__ = ["ObjectMissing", "ObjectUnreadable", "S3Objects", "parse_s3_uri"]
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri}")
-    bucket, _, key = uri[5:].partition("/")
-    if not bucket or not key:
-        raise ValueError(f"an s3:// URI needs a bucket and a key: {uri}")
-    return bucket, key
 
 
 class S3Objects:
@@ -63,11 +59,8 @@ class S3Objects:
         """The object reader port of the manifests pipeline."""
         return self.open_chunks(bucket, key)[1]
 
-    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
-        try:
-            size, chunks = self.open_chunks(bucket, key)
-        except ObjectMissing:
-            return None
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes:
+        size, chunks = self.open_chunks(bucket, key)
         if max_bytes is not None and size > max_bytes:
             raise ObjectTooLarge(f"s3://{bucket}/{key} is {size} bytes, over the limit of {max_bytes}")
         data = bytearray()
@@ -77,8 +70,10 @@ class S3Objects:
                 raise ObjectTooLarge(f"s3://{bucket}/{key} is over the limit of {max_bytes} bytes")
         return bytes(data)
 
-    def list_keys(self, bucket: str, prefix: str) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    def list_keys(self, bucket: str, prefix: str, *, direct: bool = False) -> list[str]:
+        """Keys under `prefix`; with `direct`, only those with no further "/" (S3's delimiter listing)."""
+        options = {"Delimiter": "/"} if direct else {}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **options)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def write(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:

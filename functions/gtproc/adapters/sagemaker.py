@@ -9,34 +9,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gtproc.adapters.aws import client
 from gtproc.adapters.s3 import S3Objects, parse_s3_uri
-from gtproc.usecases.ports import JobInfo, ObjectTooLarge
-
-# Built-in annotation-consolidation functions (ACS-<name>) and the task each consolidates.
-_ACS_TASKS = {
-    "ImageMultiClass": "image-classification",
-    "ImageMultiClassMultiLabel": "image-classification-multilabel",
-    "TextMultiClass": "text-classification",
-    "TextMultiClassMultiLabel": "text-classification-multilabel",
-    "BoundingBox": "object-detection",
-    "AdjustmentBoundingBox": "object-detection",
-    "VerificationBoundingBox": "label-verification",
-    "VerificationSemanticSegmentation": "label-verification",
-    "SemanticSegmentation": "semantic-segmentation",
-    "AdjustmentSemanticSegmentation": "semantic-segmentation",
-    "NamedEntityRecognition": "text-span",
-}
+from gtproc.domain.groundtruth import task_of_consolidation_arn
+from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge
 
 CATEGORIES_MAX_BYTES = 1024 * 1024  # a label category file of any real job is a few KB
 
 
 # DescribeLabelingJob errors that mean the job will never be described (others are transient).
 _NOT_DESCRIBABLE = frozenset({"ResourceNotFound", "ValidationException", "AccessDeniedException", "AccessDenied"})
-
-
-def task_of_consolidation_arn(arn: str) -> str | None:
-    """`arn:aws:lambda:<region>:<account>:function:ACS-BoundingBox` -> "object-detection"."""
-    name = arn.rsplit(":", 1)[-1]
-    return _ACS_TASKS.get(name.removeprefix("ACS-")) if name.startswith("ACS-") else None
 
 
 def categories_of(document: Any) -> tuple[str, ...] | None:
@@ -91,7 +71,15 @@ class SageMakerJobs:
         try:
             data = self.objects.read(*parse_s3_uri(uri), max_bytes=CATEGORIES_MAX_BYTES)
             return categories_of(msgspec.json.decode(data)) if data else None
-        except (ClientError, BotoCoreError, ValueError, RecursionError, msgspec.DecodeError, ObjectTooLarge):
+        except (
+            ClientError,
+            BotoCoreError,
+            ValueError,
+            RecursionError,
+            msgspec.DecodeError,
+            ObjectMissing,
+            ObjectTooLarge,
+        ):
             return None
 
 

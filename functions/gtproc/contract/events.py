@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from gtproc.domain.groundtruth import LineError  # a manifest line's error is Ground Truth vocabulary
+
 DEFAULT_EVENT_SOURCE = "gtproc"
 
 OBJECTS_LABELED = "Objects Labeled"
@@ -64,13 +66,6 @@ class ObjectsFailed(_Camel, kw_only=True):
     manifest_uri: str
     count: int
     objects: list[FailedObject]
-
-
-class LineError(_Camel, kw_only=True):
-    line: int  # 1-based
-    attribute: str | None = None
-    code: str
-    message: str
 
 
 class ValidationFailed(_Camel, kw_only=True):
@@ -158,5 +153,5 @@ DETAIL_TYPES: dict[str, type[msgspec.Struct]] = {
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """A JSON Schema per detail type, for the README and for consumers' contract tests."""
+    """A JSON Schema per detail type, for docs/events.md and for consumers' contract tests."""
     return {name: msgspec.json.schema(model) for name, model in DETAIL_TYPES.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
+from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
 
 BOX_MATCH_IOU = 0.5
 
@@ -19,9 +19,9 @@ def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple
         return our_meta.get("class-name") == their_meta.get("class-name")
     if task_type in MULTILABEL_TYPES:
         return _names(our_label, our_meta) == _names(their_label, their_meta)
-    if task_type is TaskType.BOUNDING_BOX:
+    if task_type is TaskType.OBJECT_DETECTION:
         return _same_boxes(our_label, our_meta, their_label, their_meta)
-    if task_type is TaskType.NAMED_ENTITY:
+    if task_type is TaskType.TEXT_SPAN:
         return _spans(our_label) == _spans(their_label)
     if task_type in (TaskType.SEMANTIC_SEGMENTATION, TaskType.VIDEO_DETECTION, TaskType.VIDEO_TRACKING):
         return None

@@ -12,32 +12,51 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtproc.contract.events import FailedObject, LabeledObject
+from gtproc.domain.groundtruth import (
+    MULTILABEL_TYPES,
+    SINGLE_LABEL_TYPES,
+    LineError,
+    TaskType,
+    job_name_in,
+    normalize_job_name,
+    task_type_of,
+)
 from gtproc.domain.ledger import FactKey, FactKind, Ledger, fingerprint
 from gtproc.domain.scan import ScannedLine
-from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
-from gtproc.domain.validation import LineError, LineStatus
-
-JOB_NAME_PREFIX = "labeling-job/"
+from gtproc.domain.validation import LineStatus
 
 
-def normalize_job_name(name: str) -> str:
-    """Job names are case-insensitive; built-in metadata writes `labeling-job/<name lower-cased>`."""
-    name = name.strip().lower()
-    return name[len(JOB_NAME_PREFIX) :] if name.startswith(JOB_NAME_PREFIX) else name
+@dataclass(frozen=True, slots=True)
+class LabeledLine:
+    """A line's label of one of the job's attributes (the use case turns it into the event's object)."""
+
+    dataset_object_id: str
+    source: str | None
+    source_ref: str | None
+    label: Any
+    metadata: dict[str, Any]
+    human_annotated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FailedLine:
+    dataset_object_id: str
+    source: str | None
+    source_ref: str | None
+    failure_reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class LabeledFinding:
     key: FactKey
-    object: LabeledObject
+    object: LabeledLine
     publish: bool = True  # False: already published by a run that died; only its label line is missing
 
 
 @dataclass(frozen=True, slots=True)
 class FailedFinding:
     key: FactKey
-    object: FailedObject
+    object: FailedLine
     publish: bool = True
 
 
@@ -106,7 +125,7 @@ class Detector:
             if known and tally is None and not relabel:
                 continue
             if failed and not pair_job_name:
-                pair_job_name = _job_name_of(line.record().get(attribute + "-metadata"))
+                pair_job_name = job_name_in(line.record().get(attribute + "-metadata"))
             if not self.is_own(attribute, pair_job_name):
                 if pair_job_name and len(self.foreign) < 16:
                     self.foreign.setdefault(pair_job_name, set()).add(attribute)
@@ -122,19 +141,13 @@ class Detector:
                 self.relabel.discard((kind, attribute, line.index))
             key = FactKey(kind, attribute, line.index, source_print)
             pair = line.pair(attribute)
-            source = {"source": line.source} if line.source_ref is None else {"source_ref": line.source_ref}
+            # A line names its object by `source-ref` or, failing that, by `source`: never both.
+            source, source_ref = (line.source, None) if line.source_ref is None else (None, line.source_ref)
             if failed:
-                reason = pair.failure_reason or ""
-                failed_object = FailedObject(dataset_object_id=str(line.index), failure_reason=reason, **source)
-                yield FailedFinding(key, failed_object, publish=not relabel)
+                failed_line = FailedLine(str(line.index), source, source_ref, pair.failure_reason or "")
+                yield FailedFinding(key, failed_line, publish=not relabel)
             else:
-                obj = LabeledObject(
-                    dataset_object_id=str(line.index),
-                    label=pair.label,
-                    metadata=pair.metadata,
-                    human_annotated=pair.human_annotated,
-                    **source,
-                )
+                obj = LabeledLine(str(line.index), source, source_ref, pair.label, pair.metadata, pair.human_annotated)
                 yield LabeledFinding(key, obj, publish=not relabel)
         if tally is not None:
             tally.objects += 1
@@ -152,14 +165,6 @@ class Detector:
                 tally.unlabeled += 1
 
 
-def _job_name_of(metadata: Any) -> str:
-    if isinstance(metadata, dict):
-        value = metadata.get("job-name") or metadata.get("job_name")
-        if isinstance(value, str):
-            return value
-    return ""
-
-
 def class_names(type_string: str, label: Any, metadata: dict[str, Any]) -> list[str]:
     """The class names a label uses: one per classification, one per box, entity or picked class."""
     task_type = task_type_of(type_string)
@@ -169,8 +174,8 @@ def class_names(type_string: str, label: Any, metadata: dict[str, Any]) -> list[
     class_map = metadata.get("class-map") or metadata.get("class_map") or {}
     if task_type in MULTILABEL_TYPES and isinstance(label, list):
         return [str(class_map.get(str(class_id), class_id)) for class_id in label]
-    if task_type is TaskType.BOUNDING_BOX and isinstance(label, dict):
+    if task_type is TaskType.OBJECT_DETECTION and isinstance(label, dict):
         return [str(class_map.get(str(box.get("class_id")), box.get("class_id"))) for box in label["annotations"]]
-    if task_type is TaskType.NAMED_ENTITY and isinstance(label, dict):
+    if task_type is TaskType.TEXT_SPAN and isinstance(label, dict):
         return [entity["label"] for entity in label["annotations"]["entities"]]
     return []

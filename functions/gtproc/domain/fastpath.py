@@ -18,7 +18,7 @@ from typing import Any, Literal
 import msgspec
 
 from gtproc.domain.formats import LABEL_MODELS, METADATA_MODELS, FailedMetadata
-from gtproc.domain.tasktypes import MULTILABEL_TYPES, TaskType, task_type_of
+from gtproc.domain.groundtruth import MULTILABEL_TYPES, TaskType, task_type_of
 from gtproc.domain.validation import METADATA_SUFFIX, LineResult, LineStatus
 
 PostCheck = Callable[[Any], bool]
@@ -145,7 +145,7 @@ def _covers(class_map: dict[str, Any], class_ids: Any) -> bool:
 
 
 def _post_check(task_type: TaskType, label_name: str, metadata_name: str) -> PostCheck | None:
-    if task_type is TaskType.BOUNDING_BOX:
+    if task_type is TaskType.OBJECT_DETECTION:
 
         def check_boxes(line: Any) -> bool:
             label, metadata = getattr(line, label_name), getattr(line, metadata_name)
@@ -155,7 +155,7 @@ def _post_check(task_type: TaskType, label_name: str, metadata_name: str) -> Pos
         return check_boxes
     if task_type in MULTILABEL_TYPES:
         return lambda line: _covers(getattr(line, metadata_name).class_map, getattr(line, label_name))
-    if task_type is TaskType.NAMED_ENTITY:
+    if task_type is TaskType.TEXT_SPAN:
 
         def check_entities(line: Any) -> bool:
             entities = getattr(line, label_name).annotations.entities

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from gtproc.domain.tasktypes import TaskType
+from gtproc.domain.groundtruth import TaskType
 
 Confidence = Annotated[float, msgspec.Meta(ge=0, le=1)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
@@ -136,9 +136,9 @@ LABEL_MODELS: dict[TaskType, Any] = {
     TaskType.LABEL_VERIFICATION: ClassId,
     TaskType.IMAGE_MULTILABEL: list[ClassId],
     TaskType.TEXT_MULTILABEL: list[ClassId],
-    TaskType.BOUNDING_BOX: BoundingBoxLabel,
+    TaskType.OBJECT_DETECTION: BoundingBoxLabel,
     TaskType.SEMANTIC_SEGMENTATION: S3Uri,
-    TaskType.NAMED_ENTITY: TextSpanLabel,
+    TaskType.TEXT_SPAN: TextSpanLabel,
     TaskType.VIDEO_DETECTION: S3Uri,
     TaskType.VIDEO_TRACKING: S3Uri,
     TaskType.CUSTOM: Any,  # not msgspec.Raw: it skips bytes without checking UTF-8 or number range
@@ -149,9 +149,9 @@ METADATA_MODELS: dict[TaskType, type[CommonMetadata]] = {
     TaskType.LABEL_VERIFICATION: ClassificationMetadata,
     TaskType.IMAGE_MULTILABEL: MultiLabelMetadata,
     TaskType.TEXT_MULTILABEL: MultiLabelMetadata,
-    TaskType.BOUNDING_BOX: BoundingBoxMetadata,
+    TaskType.OBJECT_DETECTION: BoundingBoxMetadata,
     TaskType.SEMANTIC_SEGMENTATION: SemanticSegmentationMetadata,
-    TaskType.NAMED_ENTITY: TextSpanMetadata,
+    TaskType.TEXT_SPAN: TextSpanMetadata,
     TaskType.VIDEO_DETECTION: VideoMetadata,
     TaskType.VIDEO_TRACKING: VideoMetadata,
     TaskType.CUSTOM: CommonMetadata,

@@ -47,6 +47,16 @@ class OutputKey:
         return self.area in (Area.INTERMEDIATE_MANIFEST, Area.FINAL_MANIFEST)
 
 
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://<bucket>/<key>` -> (bucket, key); ValueError for anything else."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri}")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket or not key:
+        raise ValueError(f"an s3:// URI needs a bucket and a key: {uri}")
+    return bucket, key
+
+
 def decode_notification_key(raw_key: str) -> str:
     """S3 notifications URL-encode keys (space as `+`, `:` as `%3A`, `+` as `%2B`)."""
     return unquote_plus(raw_key)

@@ -9,9 +9,10 @@ from typing import Any
 import msgspec
 
 from gtproc.domain.fastpath import FastPath, Shape
+from gtproc.domain.groundtruth import LineError
 from gtproc.domain.lines import DEFAULT_MAX_LINE_BYTES, iter_line_batches, iter_lines
 from gtproc.domain.sniff import HEAD_BYTES, InputRule, sniff
-from gtproc.domain.validation import LabelPair, LineError, LineResult, LineStatus, validate_line
+from gtproc.domain.validation import LabelPair, LineResult, LineStatus, validate_line
 
 _generic = msgspec.json.Decoder()
 _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
@@ -61,7 +62,7 @@ def validate_stream(
     head, chunks = _head(chunks)
     whole = sniff(head)
     if whole is not None:  # one error for the input, and the rest of it is never read
-        report.errors.append(LineError(1, None, *whole))
+        report.errors.append(LineError(line=1, code=whole[0], message=whole[1]))
         return report
     fast = FastPath()
     counts = {LineStatus.LABELED: 0, LineStatus.UNLABELED: 0, LineStatus.FAILED: 0, LineStatus.INVALID: 0}
@@ -122,7 +123,7 @@ def validate_stream(
     report.lines = sum(counts.values())
     if report.lines == 0 and not errors:
         message = "the input is empty: an output manifest holds one JSON object per dataset object"
-        errors.append(LineError(1, None, InputRule.EMPTY, message))
+        errors.append(LineError(line=1, code=InputRule.EMPTY, message=message))
     return report
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
+from gtproc.domain.groundtruth import REF_TASK_TYPES, LineError, TaskType, job_name_in, task_type_of
 from gtproc.domain.lines import TooLong
-from gtproc.domain.tasktypes import REF_TASK_TYPES, TaskType, task_type_of
 
 METADATA_SUFFIX = "-metadata"
 _SUFFIX_LEN = len(METADATA_SUFFIX)
@@ -77,17 +77,6 @@ class LineStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class LineError:
-    line: int  # 1-based
-    attribute: str | None
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "attribute": self.attribute, "code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True, slots=True)
 class LabelPair:
     """One `X` / `X-metadata` pair of a line. `failure_reason` is set (and `label` None) when it failed."""
 
@@ -102,8 +91,7 @@ class LabelPair:
 
     @property
     def job_name(self) -> str:
-        value = self.metadata.get("job-name") or self.metadata.get("job_name") or ""
-        return value if isinstance(value, str) else ""
+        return job_name_in(self.metadata)
 
     @property
     def human_annotated(self) -> bool:
@@ -141,22 +129,24 @@ def decode_line(number: int, data: bytes) -> tuple[Any, LineError | None]:
     try:
         return _decoder.decode(data), None
     except UnicodeDecodeError as error:
-        return None, LineError(number, None, Rule.UTF8, f"not valid UTF-8 at byte {error.start}")
+        return None, LineError(line=number, code=Rule.UTF8, message=f"not valid UTF-8 at byte {error.start}")
     except RecursionError:
-        return None, LineError(number, None, Rule.TOO_DEEP, MAX_DEPTH_MESSAGE)
+        return None, LineError(line=number, code=Rule.TOO_DEEP, message=MAX_DEPTH_MESSAGE)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         try:
             data.decode("utf-8")  # bytes that are not UTF-8 outside a string fail as JSON first
         except UnicodeDecodeError as utf8_error:
-            return None, LineError(number, None, Rule.UTF8, f"not valid UTF-8 at byte {utf8_error.start}")
-        return None, LineError(number, None, Rule.JSON, f"not valid JSON: {error}")
+            return None, LineError(line=number, code=Rule.UTF8, message=f"not valid UTF-8 at byte {utf8_error.start}")
+        return None, LineError(line=number, code=Rule.JSON, message=f"not valid JSON: {error}")
 
 
 def validate_line(number: int, data: bytes | TooLong) -> LineResult:
     """Decode and validate one line (without its line ending)."""
     if type(data) is TooLong:
         message = f"line has {data.length} bytes, more than the limit"
-        return LineResult(number, LineStatus.INVALID, errors=[LineError(number, None, Rule.LINE_TOO_LONG, message)])
+        return LineResult(
+            number, LineStatus.INVALID, errors=[LineError(line=number, code=Rule.LINE_TOO_LONG, message=message)]
+        )
     record, error = decode_line(number, data)  # type: ignore[arg-type]
     if error is not None:
         return LineResult(number, LineStatus.INVALID, errors=[error])
@@ -167,16 +157,24 @@ def validate_record(number: int, record: Any) -> LineResult:
     """Validate a decoded line and classify it."""
     if type(record) is not dict:
         kind = _JSON_KINDS.get(type(record), type(record).__name__)
-        error = LineError(number, None, Rule.NOT_OBJECT, f"line is a JSON {kind}, not an object")
+        error = LineError(line=number, code=Rule.NOT_OBJECT, message=f"line is a JSON {kind}, not an object")
         return LineResult(number, LineStatus.INVALID, errors=[error])
     errors: list[LineError] = []
     source, source_ref = record.get("source"), record.get("source-ref")
     if source is None and source_ref is None:
-        errors.append(LineError(number, None, Rule.SOURCE_MISSING, "line has neither `source` nor `source-ref`"))
+        errors.append(
+            LineError(line=number, code=Rule.SOURCE_MISSING, message="line has neither `source` nor `source-ref`")
+        )
     elif source_ref is not None and (type(source_ref) is not str or not source_ref.startswith("s3://")):
-        errors.append(LineError(number, "source-ref", Rule.SOURCE_TYPE, "`source-ref` must be an s3:// URI"))
+        errors.append(
+            LineError(
+                line=number, attribute="source-ref", code=Rule.SOURCE_TYPE, message="`source-ref` must be an s3:// URI"
+            )
+        )
     elif source is not None and type(source) is not str:
-        errors.append(LineError(number, "source", Rule.SOURCE_TYPE, "`source` must be a string"))
+        errors.append(
+            LineError(line=number, attribute="source", code=Rule.SOURCE_TYPE, message="`source` must be a string")
+        )
 
     pairs: list[LabelPair] = []
     for key, metadata in record.items():
@@ -207,7 +205,7 @@ def _check_pair(
     number: int, record: dict[str, Any], attribute: str, metadata: Any, errors: list[LineError]
 ) -> LabelPair | None:
     def add(code: str, message: str) -> None:
-        errors.append(LineError(number, attribute, code, message))
+        errors.append(LineError(line=number, attribute=attribute, code=code, message=message))
 
     has_label = attribute in record
     if type(metadata) is not dict:
@@ -246,9 +244,9 @@ def _check_pair(
     if task_type is not None and task_type is not TaskType.CUSTOM:
         is_ref = attribute.endswith("-ref")
         if task_type in REF_TASK_TYPES and not is_ref:
-            add(Rule.REF_REQUIRED, f"a {task_type.value} label attribute must end with `-ref`")
+            add(Rule.REF_REQUIRED, f"a {task_type.groundtruth_type} label attribute must end with `-ref`")
         elif task_type not in REF_TASK_TYPES and is_ref:
-            add(Rule.REF_FORBIDDEN, f"a {task_type.value} label attribute must not end with `-ref`")
+            add(Rule.REF_FORBIDDEN, f"a {task_type.groundtruth_type} label attribute must not end with `-ref`")
         checker = _TYPE_CHECKS.get(task_type)
         if checker is not None:
             checker(record[attribute], metadata, add)
@@ -266,9 +264,9 @@ def label_attribute_problem(attribute: str, type_string: str | None = None) -> s
     if task_type is None or task_type is TaskType.CUSTOM:
         return None
     if task_type in REF_TASK_TYPES and not attribute.endswith("-ref"):
-        return f"a {task_type.value} label attribute must end with `-ref`"
+        return f"a {task_type.groundtruth_type} label attribute must end with `-ref`"
     if task_type not in REF_TASK_TYPES and attribute.endswith("-ref"):
-        return f"a {task_type.value} label attribute must not end with `-ref`"
+        return f"a {task_type.groundtruth_type} label attribute must not end with `-ref`"
     return None
 
 
@@ -514,9 +512,9 @@ _TYPE_CHECKS: dict[TaskType, Callable[[Any, dict[str, Any], _Add], None]] = {
     TaskType.LABEL_VERIFICATION: _check_single_label,
     TaskType.IMAGE_MULTILABEL: _check_multilabel,
     TaskType.TEXT_MULTILABEL: _check_multilabel,
-    TaskType.BOUNDING_BOX: _check_boxes,
+    TaskType.OBJECT_DETECTION: _check_boxes,
     TaskType.SEMANTIC_SEGMENTATION: _check_semantic_segmentation,
-    TaskType.NAMED_ENTITY: _check_entities,
+    TaskType.TEXT_SPAN: _check_entities,
     TaskType.VIDEO_DETECTION: _check_video,
     TaskType.VIDEO_TRACKING: _check_video,
     TaskType.POINT_CLOUD_DETECTION: _check_point_cloud_detection,

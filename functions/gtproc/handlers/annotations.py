@@ -15,6 +15,7 @@ from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.usecases.outcomes import FileStatus
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer()
@@ -31,13 +32,13 @@ def record_handler(record: SQSRecord) -> None:
         logger.append_keys(bucket=write.bucket, key=write.key)
         outcome = wiring.consolidate_annotations()(write.bucket, write.key)
         logger.append_keys(job=outcome.job_name)
-        if outcome.status == "invalid":
+        if outcome.status is FileStatus.INVALID:
             logger.error("annotation file not usable", extra={"code": outcome.code, "reason": outcome.reason})
             # Once per file: a redelivery of a file already reported counts nothing.
             reported = outcome.published.get(ANNOTATION_FILE_INVALID, 0)
             metrics.add_metric(name="InvalidAnnotationFiles", unit=MetricUnit.Count, value=reported)
             continue
-        if outcome.status != "processed":
+        if outcome.status is not FileStatus.PROCESSED:
             logger.info("annotation file skipped", extra={"reason": outcome.reason})
             continue
         consolidated = outcome.published.get(ANNOTATIONS_CONSOLIDATED, 0)

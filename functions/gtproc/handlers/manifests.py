@@ -11,12 +11,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gtproc.adapters.sqs import requeue, requeues
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
 from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import LeaseHeld
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
@@ -39,20 +39,22 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             # Another invocation is on this job: a delayed copy comes back in seconds with a fresh
             # receive count, then this record succeeds. Waiting never moves a message toward the DLQ.
             # Writes of the message already processed are rewrites to the copy: nothing new (the ledger).
-            count = requeues(record.raw_event) + 1
+            count = wiring.requeues(record.raw_event) + 1
             logger.info("job busy, requeued", extra={"retryInSeconds": LEASE_RETRY_SECONDS, "requeues": count})
-            local = wiring.local
-            send_back = local.requeue if local is not None and local.requeue is not None else requeue
-            send_back(record.raw_event, LEASE_RETRY_SECONDS)
+            wiring.requeue(record.raw_event, LEASE_RETRY_SECONDS)
             metrics.add_metric(name="ManifestMessagesRequeued", unit=MetricUnit.Count, value=1)
             return
         logger.append_keys(job=outcome.job_name)
+<<<<<<< HEAD
         if outcome.status == "unreadable":
             # Permanent until the permission changes: retries would only carry it to the DLQ.
             logger.error("manifest not readable, skipped", extra={"reason": outcome.reason})
             metrics.add_metric(name="UnreadableManifests", unit=MetricUnit.Count, value=1)
             continue
         if outcome.status != "processed":
+=======
+        if outcome.status is not FileStatus.PROCESSED:
+>>>>>>> main
             logger.info("manifest skipped", extra={"reason": outcome.reason})
             continue
         metrics.add_metric(name="LinesValidated", unit=MetricUnit.Count, value=outcome.lines)

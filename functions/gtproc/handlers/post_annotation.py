@@ -1,35 +1,28 @@
 """Lambda handler: Ground Truth's annotation-consolidation (post-annotation) Lambda of a custom workflow.
 
 Wire it into CreateLabelingJob as HumanTaskConfig.AnnotationConsolidationConfig.
-AnnotationConsolidationLambdaArn (see the README).
+AnnotationConsolidationLambdaArn (see docs/deploying.md).
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gtproc.adapters.s3 import S3Objects
 from gtproc.contract.layout import SERVICE_NAME
-from gtproc.usecases.post_annotation import consolidate_request
+from gtproc.handlers import wiring
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer()
-
-
-@cache
-def _blobs() -> S3Objects:
-    return S3Objects()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:
     logger.append_keys(labelingJobArn=event.get("labelingJobArn"), request=(event.get("payload") or {}).get("s3Uri"))
-    result = consolidate_request(event, _blobs())
+    result = wiring.post_annotation()(event)
     for object_id, reason in result.failures:
         logger.warning("object not consolidated", extra={"datasetObjectId": object_id, "reason": reason})
     logger.info(

@@ -14,10 +14,13 @@ from gtproc.adapters.eventbridge import EventBridgePublisher
 from gtproc.adapters.labels_store import S3LabelStore
 from gtproc.adapters.s3 import S3Objects
 from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+from gtproc.adapters.sqs import requeue as sqs_requeue
+from gtproc.adapters.sqs import requeues as requeues  # the handler counts them through here
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
+from gtproc.usecases.post_annotation import ConsolidateRequest
 from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
 
 METRICS_NAMESPACE = SERVICE_NAME
@@ -95,6 +98,20 @@ def consolidate_annotations() -> ConsolidateAnnotations:
     )
 
 
+@cache
+def post_annotation() -> ConsolidateRequest:
+    """The custom workflow's consolidation Lambda: S3 only, and none of the pipelines' settings."""
+    return ConsolidateRequest(_port(S3Objects(), "s3"))
+
+
+def requeue(record: Any, seconds: int) -> None:
+    """Send a busy job's message back to its queue (the local replay keeps it on its simulated clock)."""
+    if local is not None and local.requeue is not None:
+        local.requeue(record, seconds)
+        return
+    sqs_requeue(record, seconds)
+
+
 def reset() -> None:
     """Forget the built use cases, settings and local substitutes (the local replay starts each run afresh)."""
     from gtproc.adapters.aws import reset_clients
@@ -104,5 +121,6 @@ def reset() -> None:
 
     process_manifest.cache_clear()
     consolidate_annotations.cache_clear()
+    post_annotation.cache_clear()
     get_settings.cache_clear()
     reset_clients()

@@ -2,7 +2,9 @@
 
 Wrap a port (publisher, job state, label store, blob store) in `Faulty` and each call may, by the
 seed: fail with a transient error (throttling, 5xx, a timeout); for PutEvents, reject some entries;
-or kill the instance before or after the call took effect. A kill raises `InstanceKilled`, a
+or kill the instance before or after the call took effect; or, in the middle of a run, start a second
+invocation of the same records on another instance and run it to its end (SQS may deliver a message
+to two consumers at once; two writes of one job may land together). A kill raises `InstanceKilled`, a
 BaseException that `except Exception` never catches, and from then on every call of the dead
 instance raises again without reaching the adapter: no release, no commit, no cleanup runs, as
 when Lambda ends a run at its timeout or out of memory. `revive()` starts the next invocation.
@@ -31,10 +33,15 @@ class InjectedFault(Exception):
 
 
 class Faults:
-    def __init__(self, seed: int, error_rate: float = 0.08, kill_rate: float = 0.02) -> None:
+    def __init__(
+        self, seed: int, error_rate: float = 0.08, kill_rate: float = 0.02, concurrent_rate: float = 0.03
+    ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.error_rate, self.kill_rate = error_rate, kill_rate
+        # Its own stream, so adding concurrency left the other faults of a seed as they were.
+        self.concurrent_rng = random.Random(f"concurrent-{seed}")
+        self.error_rate, self.kill_rate, self.concurrent_rate = error_rate, kill_rate, concurrent_rate
+        self.concurrent: Callable[[], None] | None = None  # starts the second invocation, once per run
         self.dead = False
         self.enabled = True
         self.injected: Counter[str] = Counter()
@@ -47,6 +54,15 @@ class Faults:
         self.dead = False
         self.unrecorded = []
 
+    def suspend(self) -> tuple[bool, list[Any]]:
+        """Another instance starts while this one is mid-run: keep this one's state aside."""
+        saved = (self.dead, self.unrecorded)
+        self.revive()
+        return saved
+
+    def resume(self, saved: tuple[bool, list[Any]]) -> None:
+        self.dead, self.unrecorded = saved
+
     def run_ended(self) -> None:
         """The run failed or was killed: what it published without recording is the window."""
         self.window_facts.update(self.unrecorded)
@@ -58,6 +74,10 @@ class Faults:
     def before(self, name: str) -> None:
         if self.dead:
             raise InstanceKilled(name)
+        if self.concurrent is not None and self.enabled and self.concurrent_rng.random() < self.concurrent_rate:
+            start, self.concurrent = self.concurrent, None
+            self.injected["concurrent invocation"] += 1
+            start()
         if self._roll(self.kill_rate):
             self._kill(f"kill before {name}")
         if self._roll(self.error_rate):

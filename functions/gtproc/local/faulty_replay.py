@@ -1,7 +1,8 @@
 """`gtproc replay --faults SEED`: the replay's Lambda and SQS under seeded faults, on a simulated clock.
 
 The wired use cases' ports are wrapped in `faults.Faulty` (transient errors on every call, partial
-PutEvents, instances killed with no cleanup). Time is simulated: the use cases' leases, stale claims,
+PutEvents, instances killed with no cleanup, a second invocation of a run's records started in the
+middle of it on another instance). Time is simulated: the use cases' leases, stale claims,
 waits and deadlines all read this clock, through `wiring.local`. A failed or killed invocation's
 records come back only after the queue's visibility timeout on that clock, a busy job's copy after its
 delay; 5 receives dead-letter a record. At the end the faults stop and the dead-letter queues are
@@ -11,6 +12,7 @@ redriven, as an operator would once AWS is healthy again.
 from __future__ import annotations
 
 import heapq
+import importlib
 import json
 import time
 from collections import Counter
@@ -117,10 +119,14 @@ class FaultyAWS:
             released = True
         return released
 
-    def run_batch(self, function: Lambda, batch: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    def run_batch(
+        self, function: Lambda, batch: list[dict[str, Any]], records: list[dict[str, Any]], nested: bool = False
+    ) -> None:
         """One invocation under faults; its failed records, or all of a killed one's, come back later."""
         start = self.now
         self.faults.revive()
+        if not nested:
+            self.faults.concurrent = lambda: self._concurrently(function, batch)
         try:
             failed: set[str] | None = function.invoke(records)
         except InstanceKilled:
@@ -132,6 +138,9 @@ class FaultyAWS:
             Metrics(namespace=wiring.METRICS_NAMESPACE).clear_metrics()
         else:
             self.now += 0.5
+        finally:
+            if not nested:
+                self.faults.concurrent = None
         for message, record in zip(batch, records, strict=True):
             if message.get("duplicate"):
                 continue  # a duplicate delivery shares its receipt handle with the original
@@ -139,6 +148,25 @@ class FaultyAWS:
                 function.settle(message, False)
             else:
                 self._retry_later(function, message, start + VISIBILITY_SECONDS)
+
+    def _concurrently(self, function: Lambda, batch: list[dict[str, Any]]) -> None:
+        """The same records delivered to a second instance while the first is mid-run; it runs to its end.
+        Its deliveries are duplicates: the first run's settlement decides what SQS keeps."""
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+        copies = [dict(message, duplicate=True) for message in batch]
+        records = [function.to_record(message, duplicate=True) for message in copies]
+        # Another instance has its own module state: the handler's batch processor is not reentrant.
+        # (The replay may wrap the handler, so its module is found by the pipeline's name.)
+        module = importlib.import_module(f"gtproc.handlers.{function.pipeline.name}")
+        processor = module.processor
+        module.processor = BatchProcessor(event_type=EventType.SQS)
+        saved = self.faults.suspend()
+        try:
+            self.run_batch(function, copies, records, nested=True)
+        finally:
+            module.processor = processor
+            self.faults.resume(saved)
 
     def _retry_later(self, function: Lambda, message: dict[str, Any], visible_at: float) -> None:
         url, handle = function.pipeline.queue_url, message["ReceiptHandle"]

@@ -22,9 +22,9 @@ from gtproc.domain.comparison import iou, same_label
 from gtproc.domain.consolidation.answers import boxes_of, entities_of, multi_labels_of, single_label_of
 from gtproc.domain.consolidation.quality import QualityState, expected_calibration_error
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding, class_names
+from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
 from gtproc.domain.ledger import Ledger
 from gtproc.domain.scan import scan_lines
-from gtproc.domain.tasktypes import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
 from gtproc.report.job import Answer, JobFiles, parse_time
 
 BINS = 10  # equal-width confidence bins, the same as expected_calibration_error's
@@ -347,8 +347,8 @@ def describe(type_string: str | None, pair: tuple[Any, dict[str, Any]] | None) -
         return names[0] if names else ""
     if kind in MULTILABEL_TYPES:
         return ", ".join(sorted(names)) or "(none)"
-    if kind in (TaskType.BOUNDING_BOX, TaskType.NAMED_ENTITY):
-        what = "box" if kind is TaskType.BOUNDING_BOX else "entity"
+    if kind in (TaskType.OBJECT_DETECTION, TaskType.TEXT_SPAN):
+        what = "box" if kind is TaskType.OBJECT_DETECTION else "entity"
         if not names:
             return f"no {what}"
         return ", ".join(f"{n} {name}" for name, n in sorted(Counter(names).items()))
@@ -368,9 +368,9 @@ def votes(type_string: str | None, answers: Sequence[Answer]) -> str:
         counts = Counter(name for c in contents for name in (multi_labels_of(c) or []))
         picks = ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         return f"{len(contents)} workers: {picks or 'nothing picked'}"
-    if kind is TaskType.BOUNDING_BOX:
+    if kind is TaskType.OBJECT_DETECTION:
         return "boxes per worker: " + "/".join(str(len((boxes_of(c) or ([], {}))[0])) for c in contents)
-    if kind is TaskType.NAMED_ENTITY:
+    if kind is TaskType.TEXT_SPAN:
         return "entities per worker: " + "/".join(str(len(entities_of(c) or [])) for c in contents)
     return f"{len(contents)} answers"
 

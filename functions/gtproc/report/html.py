@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gtproc import __version__
-from gtproc.domain.tasktypes import TaskType
+from gtproc.domain.groundtruth import TaskType
 from gtproc.report import analysis as an
 
 OURS, THEIRS, AUTO = "#2563eb", "#f97316", "#9ca3af"
@@ -198,7 +198,7 @@ def _balance(report: an.Report, charts: Charts) -> str:
     ax.set_yticks(y, shown)
     ax.invert_yaxis()
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
-    what = {TaskType.BOUNDING_BOX: "boxes", TaskType.NAMED_ENTITY: "entities"}.get(report.kind, "objects")
+    what = {TaskType.OBJECT_DETECTION: "boxes", TaskType.TEXT_SPAN: "entities"}.get(report.kind, "objects")
     ax.set_xlabel(f"{what} per class")
     ax.set_title("Class balance")
     more = f" The 30 commonest of {len(classes)} classes." if len(classes) > 30 else ""
@@ -421,7 +421,7 @@ def _problems(report: an.Report) -> str:
 
 
 def _task_views(report: an.Report, charts: Charts) -> str:
-    if report.kind is TaskType.BOUNDING_BOX:
+    if report.kind is TaskType.OBJECT_DETECTION:
         ours, theirs = an.boxes_per_image(report)
         agreement = an.box_agreement(report)
         fig, axes = charts.axes(9, 2.8, 2)
@@ -437,7 +437,7 @@ def _task_views(report: an.Report, charts: Charts) -> str:
         axes[1].set_title(f"Worker agreement (IoU), {len(agreement)} images")
         caption = "Agreement: same-class boxes of two workers matched one to one by IoU; a missed box counts 0."
         return _section("task", "9. Bounding boxes", charts.svg(fig, "boxes", caption))
-    if report.kind is TaskType.NAMED_ENTITY:
+    if report.kind is TaskType.TEXT_SPAN:
         agreement = an.span_agreement(report)
         if not agreement:
             return ""

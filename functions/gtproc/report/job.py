@@ -120,10 +120,12 @@ class S3Tree:
         )
 
     def read(self, relative: str) -> bytes:
-        data = _s3_call(self.display(relative), self.store.read, self.bucket, self.prefix + relative)
-        if data is None:
-            raise OSError("it was deleted while the report was read")
-        return data
+        from gtproc.usecases.ports import ObjectMissing
+
+        try:
+            return _s3_call(self.display(relative), self.store.read, self.bucket, self.prefix + relative)
+        except ObjectMissing:
+            raise OSError("it was deleted while the report was read") from None
 
     def display(self, relative: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{relative}"
@@ -145,11 +147,12 @@ def open_tree(location: str) -> LocalTree | S3Tree:
 
 
 def read_labels_so_far(uri: str) -> list[dict[str, Any]]:
-    """Every line of the `part-*.jsonl` files under a `labelsUri`, parts in name order."""
+    """Every line of the `part-*.jsonl` files directly under a `labelsUri`, parts in name order (a job
+    nested in this job's path keeps its parts one folder deeper: they are not this job's)."""
     tree = S3Tree(uri)
     labels: list[dict[str, Any]] = []
     for relative in tree.files():
-        if not relative.rsplit("/", 1)[-1].startswith("part-"):
+        if "/" in relative or not relative.startswith("part-"):
             continue
         for number, line in enumerate(tree.read(relative).splitlines(), 1):
             if not line.strip():

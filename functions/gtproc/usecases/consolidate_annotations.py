@@ -12,6 +12,7 @@ failure, never retried: it is published once as `Annotation File Invalid`, claim
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import time
@@ -36,7 +37,9 @@ from gtproc.domain import consolidation as cons
 from gtproc.domain.comparison import same_label
 from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
+from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import (
     AnnotationStore,
     BlobStore,
@@ -44,6 +47,7 @@ from gtproc.usecases.ports import (
     EventPublisher,
     JobDescriptions,
     JobInfo,
+    ObjectMissing,
     ObjectTooLarge,
     ObjectUnreadable,
 )
@@ -79,10 +83,18 @@ class InvalidFile(Exception):
         self.code, self.message = code, message
 
 
+class Published(enum.Enum):
+    """What one object's consolidation came to."""
+
+    NOW = "now"  # published by this delivery
+    ALREADY = "already"  # another delivery published it (or holds it)
+    NOTHING_USABLE = "nothing-usable"  # no answer could be consolidated
+
+
 @dataclass
 class AnnotationOutcome:
     key: str
-    status: str  # "processed", "skipped" or "invalid"
+    status: FileStatus
     reason: str = ""
     job_name: str = ""
     published: dict[str, int] = field(default_factory=dict)
@@ -99,11 +111,9 @@ def _describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
     return f"{info.output_path.rstrip('/')}/{location.job_name}" == f"s3://{bucket}/{location.job_root}"
 
 
-def worker_answers(data: bytes) -> list[dict[str, Any]]:
-    """The answers of a worker-response file, as the consolidation library takes them."""
-    return [
-        {"workerId": a.workerId, "answerContent": a.answerContent} for a in worker_response_decoder.decode(data).answers
-    ]
+def worker_answers(data: bytes) -> list[WorkerAnswer]:
+    """The answers of a worker-response file."""
+    return [WorkerAnswer(a.workerId, a.answerContent) for a in worker_response_decoder.decode(data).answers]
 
 
 class ConsolidateAnnotations:
@@ -126,36 +136,45 @@ class ConsolidateAnnotations:
 
     def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
         if not is_under_prefix(key, self.config.key_prefix):
-            return AnnotationOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
+            return AnnotationOutcome(
+                key, FileStatus.SKIPPED, f"outside the configured prefix {self.config.key_prefix!r}"
+            )
         location = parse_output_key(key)
         if location is None:
-            return AnnotationOutcome(key, "skipped", "not a file of the Ground Truth output layout")
+            return AnnotationOutcome(key, FileStatus.SKIPPED, "not a file of the Ground Truth output layout")
         try:
             if location.area is Area.WORKER_RESPONSE:
                 if location.is_video_frame:
-                    return AnnotationOutcome(key, "skipped", "per-frame video responses are not consolidated")
+                    return AnnotationOutcome(key, FileStatus.SKIPPED, "per-frame video responses are not consolidated")
                 return self._on_worker_response(bucket, location)
             if location.area is Area.CONSOLIDATION_RESPONSE:
                 return self._on_consolidation_response(bucket, location)
         except InvalidFile as invalid:
             return self._report_invalid(bucket, location, invalid)
-        return AnnotationOutcome(key, "skipped", f"{location.area} files are not consolidated")
+        return AnnotationOutcome(key, FileStatus.SKIPPED, f"{location.area} files are not consolidated")
 
     def _read(self, bucket: str, location: OutputKey) -> bytes | AnnotationOutcome:
         """The file's bytes, or the outcome of a file deleted before it could be read."""
         try:
-            data = self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
+            return self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
         except ObjectTooLarge as error:
             raise InvalidFile("file-too-large", str(error)) from error
+<<<<<<< HEAD
         except ObjectUnreadable as error:
             raise InvalidFile("access-denied", str(error)) from error
         if data is None:
             return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
         return data
+=======
+        except ObjectMissing:
+            return AnnotationOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
+>>>>>>> main
 
     def _report_invalid(self, bucket: str, location: OutputKey, invalid: InvalidFile) -> AnnotationOutcome:
         """Publish `Annotation File Invalid` once per file (the claim makes redeliveries publish nothing)."""
-        outcome = AnnotationOutcome(location.key, "invalid", invalid.message, location.job_name, code=invalid.code)
+        outcome = AnnotationOutcome(
+            location.key, FileStatus.INVALID, invalid.message, location.job_name, code=invalid.code
+        )
         object_id = str(location.object_index) if location.area is Area.WORKER_RESPONSE else None
         detail = AnnotationFileInvalid(
             job_name=location.job_name,
@@ -181,7 +200,7 @@ class ConsolidateAnnotations:
     # ---- worker responses -----------------------------------------------------------------------
 
     def _on_worker_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
-        outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
+        outcome = AnnotationOutcome(location.key, FileStatus.PROCESSED, job_name=location.job_name)
         data = self._read(bucket, location)
         if isinstance(data, AnnotationOutcome):
             return data
@@ -191,30 +210,29 @@ class ConsolidateAnnotations:
             raise InvalidFile("undecodable", f"not a worker-response file: {_describe_error(error)}") from error
         job_id = location.job_id(bucket)
         published = self._consolidate_and_publish(bucket, job_id, location, str(location.object_index), answers)
-        if published is None:
+        if published is Published.ALREADY:
             outcome.duplicates += 1
-        elif published:
+        elif published is Published.NOW:
             outcome.published[ANNOTATIONS_CONSOLIDATED] = 1
         else:
             raise InvalidFile("no-usable-answer", "no usable worker answer")
         return outcome
 
     def _consolidate_and_publish(
-        self, bucket: str, job_id: str, location: OutputKey, object_id: str, answers: list[dict[str, Any]]
-    ) -> bool | None:
-        """True when published now, None when another delivery already did, False when nothing usable."""
+        self, bucket: str, job_id: str, location: OutputKey, object_id: str, answers: list[WorkerAnswer]
+    ) -> Published:
         record_id = f"ANN#{location.iteration}#{object_id}"
         claim = self._check(job_id, record_id)
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
             self._learn_quality(job_id, location, self._describe(bucket, location, answers), object_id, answers)
-            return True
+            return Published.NOW
         if claim is not Claim.FREE:
-            return None
+            return Published.ALREADY
         info = self._describe(bucket, location, answers)
         prior, _ = self.store.load_quality(job_id)
         result = self._consolidate(job_id, location, info, object_id, answers, prior)
         if result is None or not result.objects:
-            return False
+            return Published.NOTHING_USABLE
         obj = result.objects[0]
         detail = AnnotationsConsolidated(
             job_name=location.job_name,
@@ -239,9 +257,9 @@ class ConsolidateAnnotations:
         entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
         _check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
         if not self._publish_once(job_id, record_id, entry):
-            return None
+            return Published.ALREADY
         self._learn_quality(job_id, location, info, object_id, answers)
-        return True
+        return Published.NOW
 
     @property
     def _once(self) -> PublishOnce:
@@ -268,18 +286,20 @@ class ConsolidateAnnotations:
         location: OutputKey,
         info: JobInfo,
         object_id: str,
-        answers: list[dict[str, Any]],
+        answers: list[WorkerAnswer],
         prior: dict[str, Any] | None,
     ) -> cons.ConsolidationResult | None:
-        task = info.task_type
+        if any(not answer.worker_id for answer in answers):
+            return None  # an answer without a worker: the file is not usable
+        task = TaskType(info.task_type) if info.task_type is not None else None
         if task is None:
-            inferred = {cons.infer_task_type(a["answerContent"]) for a in answers} - {cons.TaskType.UNKNOWN}
+            inferred = {cons.infer_task_type(a.content) for a in answers} - {TaskType.UNKNOWN}
             # No single built-in type: a custom template, consolidated by shape as the post-annotation Lambda does.
-            task = inferred.pop() if len(inferred) == 1 else cons.TaskType.CUSTOM
-        family = cons.TaskType(task).family
+            task = inferred.pop() if len(inferred) == 1 else TaskType.CUSTOM
+        family = task.family
         if prior is not None and prior.get("family") != family:
             prior = None
-        method = self.config.method if self.config.method in cons.METHODS.get(cons.TaskType(task), ()) else None
+        method = self.config.method if self.config.method in cons.METHODS.get(task, ()) else None
         try:
             result = cons.consolidate(
                 task,
@@ -306,7 +326,7 @@ class ConsolidateAnnotations:
         return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"
 
     def _learn_quality(
-        self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[dict[str, Any]]
+        self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[WorkerAnswer]
     ) -> None:
         """Fold this object's answers into the job's worker quality, once, whatever the races."""
         for attempt in range(QUALITY_SAVE_ATTEMPTS):
@@ -319,7 +339,7 @@ class ConsolidateAnnotations:
                 return
             self.sleep(0.05 * (attempt + 1))
 
-    def _describe(self, bucket: str, location: OutputKey, answers: list[dict[str, Any]]) -> JobInfo:
+    def _describe(self, bucket: str, location: OutputKey, answers: list[WorkerAnswer]) -> JobInfo:
         job_name = location.job_name
         if job_name not in self._job_info:
             self._job_info[job_name] = self.jobs.describe(job_name)
@@ -334,8 +354,8 @@ class ConsolidateAnnotations:
             )
         # Without a description the job's name is the attribute (the console's default) and the
         # answers' shape tells the task type; a segmentation label is an S3 URI, so its attribute ends in -ref.
-        shapes = {cons.infer_task_type(answer["answerContent"]) for answer in answers}
-        if shapes == {cons.TaskType.SEMANTIC_SEGMENTATION}:
+        shapes = {cons.infer_task_type(answer.content) for answer in answers}
+        if shapes == {TaskType.SEMANTIC_SEGMENTATION}:
             return JobInfo(label_attribute_name=f"{job_name}-ref")
         return JobInfo(label_attribute_name=job_name)
 
@@ -347,7 +367,7 @@ class ConsolidateAnnotations:
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 
     def _on_consolidation_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
-        outcome = AnnotationOutcome(location.key, "processed", job_name=location.job_name)
+        outcome = AnnotationOutcome(location.key, FileStatus.PROCESSED, job_name=location.job_name)
         data = self._read(bucket, location)
         if isinstance(data, AnnotationOutcome):
             return data
@@ -376,7 +396,10 @@ class ConsolidateAnnotations:
             # Ground Truth's result landed before we saw the worker responses: consolidate them now.
             answers = self._find_answers(bucket, location, object_id)
             try:
-                if answers and self._consolidate_and_publish(bucket, job_id, location, object_id, answers):
+                if (
+                    answers
+                    and self._consolidate_and_publish(bucket, job_id, location, object_id, answers) is Published.NOW
+                ):
                     published[ANNOTATIONS_CONSOLIDATED] = 1
             except InvalidFile:  # the worker-response file is reported when its own write is processed
                 return published
@@ -414,15 +437,20 @@ class ConsolidateAnnotations:
             published[CONSOLIDATION_COMPARED] = 1
         return published
 
-    def _find_answers(self, bucket: str, location: OutputKey, object_id: str) -> list[dict[str, Any]]:
+    def _find_answers(self, bucket: str, location: OutputKey, object_id: str) -> list[WorkerAnswer]:
         prefix = f"{location.job_root}/annotations/worker-response/iteration-{location.iteration}/{object_id}/"
-        answers: list[dict[str, Any]] = []
+        answers: list[WorkerAnswer] = []
         for key in sorted(self.blobs.list_keys(bucket, prefix)):
             try:  # a bad one is reported when its own write is processed
+<<<<<<< HEAD
                 data = self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)
                 if data is not None:
                     answers.extend(worker_answers(data))
             except (ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
+=======
+                answers.extend(worker_answers(self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)))
+            except (ObjectMissing, ObjectTooLarge, *DECODE_ERRORS):
+>>>>>>> main
                 continue
         return answers
 

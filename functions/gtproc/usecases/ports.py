@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gtproc.domain.groundtruth import TaskType
 from gtproc.domain.ledger import FactKey
 
 
@@ -48,6 +49,10 @@ class EventEntry:
     detail_type: str
     detail: bytes  # JSON
     facts: tuple[FactKey, ...]
+
+
+# Both object-reading ports follow one rule: a missing object raises ObjectMissing (it was deleted
+# after its notification; the caller decides what that means), never a None to be checked.
 
 
 class ObjectReader(Protocol):
@@ -111,7 +116,7 @@ class JobInfo:
 
     label_attribute_name: str
     categories: tuple[str, ...] | None = None
-    task_type: str | None = None  # a gtproc.domain.consolidation.TaskType value; None: infer from answers
+    task_type: TaskType | None = None  # None: infer from the answers
     workers_per_object: int | None = None
     source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
     output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
@@ -125,8 +130,8 @@ class JobDescriptions(Protocol):
 
 
 class BlobStore(Protocol):
-    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes | None:
-        """None when the object is gone; raises ObjectTooLarge past max_bytes, having read no more."""
+    def read(self, bucket: str, key: str, max_bytes: int | None = None) -> bytes:
+        """Raises ObjectMissing when the object does not exist, ObjectTooLarge past max_bytes (having read no more)."""
         ...
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]: ...

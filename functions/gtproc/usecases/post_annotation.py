@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from botocore.exceptions import BotoCoreError, ClientError
 
-from gtproc.adapters.s3 import parse_s3_uri
 from gtproc.domain import consolidation as cons
 from gtproc.domain.formats import PostAnnotationEvent, consolidation_request_decoder
-from gtproc.usecases.ports import BlobStore
+from gtproc.domain.groundtruth import TaskType, WorkerAnswer, job_name_of_arn
+from gtproc.domain.keys import parse_s3_uri
+from gtproc.usecases.ports import BlobStore, ObjectMissing
 
 
 class BadRequest(ValueError):
@@ -33,20 +33,25 @@ class PostAnnotationResult:
     response: list[dict[str, Any]]
     failures: list[tuple[str, str]] = field(default_factory=list)
     method: str = ""
-    task_type: str = ""
-
-
-def _job_name(arn: str) -> str:
-    return arn.rsplit("labeling-job/", 1)[-1] if "labeling-job/" in arn else arn
+    task_type: TaskType | None = None  # None when nothing was consolidated
 
 
 def _fetch(blobs: BlobStore, uri: str) -> str | None:
     """An annotation given by reference; None when it cannot be read (that answer is left out)."""
     try:
-        fetched = blobs.read(*parse_s3_uri(uri))
-        return fetched.decode("utf-8") if fetched is not None else None
-    except (ValueError, ClientError, BotoCoreError):  # not an s3:// URI, not UTF-8, or not readable
+        return blobs.read(*parse_s3_uri(uri)).decode("utf-8")
+    except Exception:
         return None
+
+
+class ConsolidateRequest:
+    """The post-annotation use case over its one port, built once per container (handlers/wiring.py)."""
+
+    def __init__(self, blobs: BlobStore, method: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.blobs, self.method, self.clock = blobs, method, clock
+
+    def __call__(self, event: dict[str, Any]) -> PostAnnotationResult:
+        return consolidate_request(event, self.blobs, self.method, self.clock)
 
 
 def consolidate_request(
@@ -66,18 +71,19 @@ def consolidate_request(
         location = parse_s3_uri(uri)
     except ValueError as error:
         raise BadRequest(f"payload.s3Uri: {error}") from None
-    data = blobs.read(*location)
-    if data is None:
-        raise BadRequest(f"{uri} does not exist")
+    try:
+        data = blobs.read(*location)
+    except ObjectMissing:
+        raise BadRequest(f"{uri} does not exist") from None
     try:
         items = consolidation_request_decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise BadRequest(f"{uri} is not a consolidation request: {error}") from None
 
-    objects: dict[str, list[cons.WorkerAnswer]] = {}
+    objects: dict[str, list[WorkerAnswer]] = {}
     failures: list[tuple[str, str]] = []
     for item in items:
-        answers: list[cons.WorkerAnswer] = []
+        answers: list[WorkerAnswer] = []
         reason = ""
         for annotation in item.annotations:
             content = annotation.annotationData.content
@@ -98,26 +104,31 @@ def consolidate_request(
     if not objects:
         return PostAnnotationResult([], failures)
 
-    job_name = _job_name(request_event.labelingJobArn)
+    job_name = job_name_of_arn(request_event.labelingJobArn)
     output = (request_event.outputConfig or "").rstrip("/")
     now = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    options = {
-        "label_attribute_name": request_event.labelAttributeName,
-        "job_name": job_name,
-        "categories": request_event.labelCategories,
-        "method": method,
-        "creation_date": now,
-        "mask_uri": lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
-    }
+
+    def run(task_type: TaskType | None) -> cons.ConsolidationResult:
+        return cons.consolidate(
+            task_type,
+            objects,
+            label_attribute_name=request_event.labelAttributeName,
+            job_name=job_name,
+            categories=request_event.labelCategories,
+            method=method,
+            creation_date=now,
+            mask_uri=lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
+        )
+
     try:
-        result = cons.consolidate(None, objects, **options)  # type: ignore[arg-type]
+        result = run(None)
     except ValueError:
         # Answers of several built-in types, or a method that does not fit them: never fail the whole
         # request; read each element by its shape instead (unknown shapes are passed through).
-        result = cons.consolidate(cons.TaskType.CUSTOM, objects, **options)  # type: ignore[arg-type]
+        result = run(TaskType.CUSTOM)
     for obj in result.objects:
         for uri, png in obj.mask_files():
             blobs.write(*parse_s3_uri(uri), png, "image/png")
     failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
-    return PostAnnotationResult(result.consolidation_response(), failures, result.method, result.task_type.value)
+    return PostAnnotationResult(result.consolidation_response(), failures, result.method, result.task_type)

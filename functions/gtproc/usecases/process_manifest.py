@@ -20,12 +20,23 @@ from gtproc.contract.events import (
     OBJECTS_FAILED,
     OBJECTS_LABELED,
     VALIDATION_FAILED,
+    FailedObject,
+    LabeledObject,
     LabelingJobCompleted,
 )
-from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding
+from gtproc.domain.detection import (
+    Detector,
+    FailedFinding,
+    FailedLine,
+    InvalidFinding,
+    JobTally,
+    LabeledFinding,
+    LabeledLine,
+)
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
 from gtproc.domain.ledger import FactKey, FactKind, Ledger
 from gtproc.domain.scan import scan_lines
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import (
     EventEntry,
     EventPublisher,
@@ -73,6 +84,33 @@ class _ObjectId(msgspec.Struct):
 _object_id_decoder = msgspec.json.Decoder(_ObjectId)
 
 
+def labeled_object(obj: LabeledLine) -> LabeledObject:
+    return LabeledObject(
+        dataset_object_id=obj.dataset_object_id,
+        source=obj.source,
+        source_ref=obj.source_ref,
+        label=obj.label,
+        metadata=obj.metadata,
+        human_annotated=obj.human_annotated,
+    )
+
+
+def failed_object(obj: FailedLine) -> FailedObject:
+    return FailedObject(
+        dataset_object_id=obj.dataset_object_id,
+        source=obj.source,
+        source_ref=obj.source_ref,
+        failure_reason=obj.failure_reason,
+    )
+
+
+def event_object(finding: LabeledFinding | FailedFinding) -> LabeledObject | FailedObject:
+    """The object of a finding as its event carries it."""
+    if isinstance(finding, LabeledFinding):
+        return labeled_object(finding.object)
+    return failed_object(finding.object)
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     key_prefix: str = ""
@@ -87,7 +125,11 @@ class PipelineConfig:
 @dataclass
 class ManifestOutcome:
     key: str
+<<<<<<< HEAD
     status: str  # "processed", "skipped" or "unreadable" (the role may not read it: reported, not retried)
+=======
+    status: FileStatus  # processed or skipped
+>>>>>>> main
     reason: str = ""
     job_name: str = ""
     lines: int = 0
@@ -117,10 +159,10 @@ class ProcessManifest:
     def __call__(self, bucket: str, key: str, deadline: float | None = None) -> ManifestOutcome:
         """`deadline`: when the invocation ends (the handler's remaining time), on `clock`'s scale."""
         if not is_under_prefix(key, self.config.key_prefix):
-            return ManifestOutcome(key, "skipped", f"outside the configured prefix {self.config.key_prefix!r}")
+            return ManifestOutcome(key, FileStatus.SKIPPED, f"outside the configured prefix {self.config.key_prefix!r}")
         location = parse_output_key(key)
         if location is None or not location.is_manifest:
-            return ManifestOutcome(key, "skipped", "not an output manifest of the Ground Truth layout")
+            return ManifestOutcome(key, FileStatus.SKIPPED, "not an output manifest of the Ground Truth layout")
         job_id = location.job_id(bucket)
         lease = self._acquire(job_id, deadline)
         try:
@@ -161,7 +203,7 @@ class _Run:
         self.location = location
         self.job_id = lease.job_id
         self.manifest_uri = f"s3://{bucket}/{location.key}"
-        self.outcome = ManifestOutcome(location.key, "processed", job_name=location.job_name)
+        self.outcome = ManifestOutcome(location.key, FileStatus.PROCESSED, job_name=location.job_name)
         self.labels_part: list[bytes] = []
         self.labels_part_bytes = 0
         self.labels_parts_written = 0
@@ -188,10 +230,14 @@ class _Run:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
         except ObjectMissing:
             self.uc.state.release(self.lease)
+<<<<<<< HEAD
             return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
         except ObjectUnreadable as error:
             self.uc.state.release(self.lease)
             return ManifestOutcome(location.key, "unreadable", str(error), location.job_name)
+=======
+            return ManifestOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
+>>>>>>> main
         try:
             for line in scan_lines(chunks):
                 self.outcome.lines += 1
@@ -320,7 +366,7 @@ class _Run:
             "manifestUri": self.manifest_uri,
         }
         self.relabeled += 1
-        self._add_label_line(_encoder.encode(finding.object)[:-1] + b"," + _encoder.encode(common)[1:] + b"\n")
+        self._add_label_line(_encoder.encode(event_object(finding))[:-1] + b"," + _encoder.encode(common)[1:] + b"\n")
 
     def _add_label_line(self, line: bytes) -> None:
         self.labels_part.append(line)
@@ -389,7 +435,7 @@ class _Packers:
     def add(self, finding: LabeledFinding | FailedFinding | InvalidFinding) -> EventEntry | None:
         if isinstance(finding, LabeledFinding):
             packer = self._packer(OBJECTS_LABELED, finding.key.attribute)
-            encoded = _encoder.encode(finding.object)
+            encoded = _encoder.encode(labeled_object(finding.object))
             if len(encoded) > packer.room():
                 obj = finding.object
                 self.oversized[(finding.key.attribute, obj.dataset_object_id)] = encoded
@@ -399,7 +445,9 @@ class _Packers:
                 encoded = _encoder.encode(omitted)
             return packer.add_encoded([encoded], (finding.key,))
         if isinstance(finding, FailedFinding):
-            return self._packer(OBJECTS_FAILED, finding.key.attribute).add([finding.object], (finding.key,))
+            return self._packer(OBJECTS_FAILED, finding.key.attribute).add(
+                [failed_object(finding.object)], (finding.key,)
+            )
         errors = [error.as_dict() for error in finding.errors]
         return self._packer(VALIDATION_FAILED, "").add(errors, (finding.key,))
 

@@ -218,7 +218,7 @@ def test_invalid_and_foreign_files_do_not_fail_the_batch(tmp_path: Path):
 
 def test_s3_reads_stop_at_the_size_cap():
     from gtproc.adapters.s3 import S3Objects
-    from gtproc.usecases.ports import ObjectTooLarge
+    from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge
 
     with embedded_aws() as resources:
         s3 = resources.client("s3")
@@ -227,4 +227,5 @@ def test_s3_reads_stop_at_the_size_cap():
         assert objects.read(resources.output_bucket, "big.json", max_bytes=5000) == b"x" * 5000
         with pytest.raises(ObjectTooLarge, match="5000 bytes, over the limit of 4999"):
             objects.read(resources.output_bucket, "big.json", max_bytes=4999)
-        assert objects.read(resources.output_bucket, "missing.json", max_bytes=10) is None
+        with pytest.raises(ObjectMissing, match=r"missing\.json does not exist"):
+            objects.read(resources.output_bucket, "missing.json", max_bytes=10)

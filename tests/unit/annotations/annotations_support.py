@@ -118,9 +118,7 @@ class Harness:
         return keys
 
     def read(self, key: str, bucket: str = BUCKET) -> bytes:
-        data = self.blobs.read(bucket, key)
-        assert data is not None, key
-        return data
+        return self.blobs.read(bucket, key)
 
     def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
         return [

@@ -214,8 +214,7 @@ class LambdaContext:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from gtproc.adapters.aws import reset_clients
-    from gtproc.handlers import post_annotation
+    from gtproc.handlers import post_annotation, wiring
 
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -229,13 +228,11 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     post_annotation.logger.setLevel("WARNING")
     with mock_aws():
-        reset_clients()
-        post_annotation._blobs.cache_clear()
+        wiring.reset()
         client = boto3.client("s3", region_name="us-east-2")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
         yield client
-    reset_clients()
-    post_annotation._blobs.cache_clear()
+    wiring.reset()
 
 
 def test_lambda_handler_on_s3(s3):

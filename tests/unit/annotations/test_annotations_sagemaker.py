@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from gtproc.adapters.memory import MemoryBlobs
 from gtproc.adapters.s3 import S3Objects
-from gtproc.adapters.sagemaker import SageMakerJobs, categories_of, task_of_consolidation_arn
+from gtproc.adapters.sagemaker import SageMakerJobs, categories_of
+from gtproc.domain.groundtruth import task_of_consolidation_arn
 from gtproc.usecases.ports import JobInfo
 from moto import mock_aws
 

@@ -1,7 +1,7 @@
-"""Regression figures on three real crowds with true labels (data/crowds, see its PROVENANCE.md).
+"""Regression figures on three real crowds with true labels (data/crowds/PROVENANCE.md).
 
 Thresholds are the figures measured with benchmarks/consolidation_real.py minus a small margin; the
-crowd-kit figures they are compared with are in README.md.
+crowd-kit figures they are compared with are in docs/consolidation.md.
 """
 
 import csv

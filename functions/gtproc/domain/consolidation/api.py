@@ -39,6 +39,7 @@ from gtproc.domain.consolidation.segmentation import (
     consolidate_masks,
     parse_hex_color,
 )
+from gtproc.domain.groundtruth import CONSOLIDATED_TYPES, metadata_job_name
 
 DAWID_SKENE = "dawid-skene"
 DAWID_SKENE_CLASSIC = "dawid-skene-classic"
@@ -68,9 +69,7 @@ _FAMILY_METHODS = {
     SPANS: (JACCARD_VOTE,),
     SEGMENTATION: (PIXEL_VOTE,),
 }
-METHODS: dict[TaskType, tuple[str, ...]] = {
-    task: _FAMILY_METHODS[task.family] for task in TaskType if task not in (TaskType.UNKNOWN, TaskType.CUSTOM)
-}
+METHODS: dict[TaskType, tuple[str, ...]] = {task: _FAMILY_METHODS[task.family] for task in CONSOLIDATED_TYPES}
 # Single-label default: Dawid-Skene measured most accurate (benchmarks/consolidation_quality.py).
 # Multi-label: "majority" (a class needs at least half the workers); "any" is GT's documented rule.
 # Boxes: median fusion measured at least as close to the true box as the mean (same script).
@@ -89,10 +88,7 @@ MaskUri = Callable[[str], str] | Mapping[str, str]
 AnswerLike = Mapping[str, Any] | WorkerAnswer | str
 
 
-def job_name_metadata(job_name: str) -> str:
-    """GT's metadata job-name: "labeling-job/<name lower-cased>"; a job ARN is accepted too."""
-    name = job_name.rsplit("labeling-job/", 1)[-1]
-    return f"labeling-job/{name.lower()}"
+job_name_metadata = metadata_job_name  # the name callers of the library know
 
 
 def _format_date(creation_date: str | datetime | None) -> str:

@@ -1,65 +1,44 @@
-"""Task types and the result shapes of consolidation (plain dataclasses: the library stays stdlib + numpy)."""
+"""The result shapes of consolidation (plain dataclasses: the library stays stdlib + numpy).
+
+Task types and worker answers are Ground Truth's vocabulary (`gtproc.domain.groundtruth`), re-exported here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from gtproc.domain.groundtruth import (
+    BOXES,
+    MULTI_LABEL,
+    SEGMENTATION,
+    SINGLE_LABEL,
+    SPANS,
+    TaskType,
+    WorkerAnswer,
+)
 
 if TYPE_CHECKING:
     from gtproc.domain.consolidation.quality import QualityState
 
+__all__ = [
+    "BOXES",
+    "DEFAULT_CREATION_DATE",
+    "MULTI_LABEL",
+    "SEGMENTATION",
+    "SINGLE_LABEL",
+    "SPANS",
+    "ConsolidationResult",
+    "ObjectFailure",
+    "ObjectResult",
+    "TaskType",
+    "WorkerAnswer",
+    "WorkerFigures",
+]
 
-class TaskType(StrEnum):
-    """Values are Ground Truth's own `type` suffixes, so `groundtruth_type` is exact."""
-
-    IMAGE_CLASSIFICATION = "image-classification"
-    TEXT_CLASSIFICATION = "text-classification"
-    LABEL_VERIFICATION = "label-verification"
-    IMAGE_MULTILABEL = "image-classification-multilabel"
-    TEXT_MULTILABEL = "text-classification-multilabel"
-    OBJECT_DETECTION = "object-detection"
-    TEXT_SPAN = "text-span"
-    SEMANTIC_SEGMENTATION = "semantic-segmentation"
-    CUSTOM = "custom"  # a custom template: each element consolidated by its shape (custom.py)
-    UNKNOWN = "unknown"
-
-    @property
-    def groundtruth_type(self) -> str:
-        return f"groundtruth/{self.value}"
-
-    @property
-    def family(self) -> str:
-        """Task types that share one algorithm family (and one quality-state layout)."""
-        return _FAMILY[self]
-
-
-SINGLE_LABEL = "single-label"
-MULTI_LABEL = "multi-label"
-BOXES = "boxes"
-SPANS = "spans"
-SEGMENTATION = "segmentation"
-
-_FAMILY = {
-    TaskType.IMAGE_CLASSIFICATION: SINGLE_LABEL,
-    TaskType.TEXT_CLASSIFICATION: SINGLE_LABEL,
-    TaskType.LABEL_VERIFICATION: SINGLE_LABEL,
-    TaskType.IMAGE_MULTILABEL: MULTI_LABEL,
-    TaskType.TEXT_MULTILABEL: MULTI_LABEL,
-    TaskType.OBJECT_DETECTION: BOXES,
-    TaskType.TEXT_SPAN: SPANS,
-    TaskType.SEMANTIC_SEGMENTATION: SEGMENTATION,
-    TaskType.CUSTOM: "custom",
-    TaskType.UNKNOWN: "unknown",
-}
 
 # Pure functions must not read the clock: callers pass the time, else this fixed value is written.
 DEFAULT_CREATION_DATE = "1970-01-01T00:00:00.000000"
-
-
-class WorkerAnswer(NamedTuple):  # a tuple: cheap to build for the 500k answers of a large job
-    worker_id: str
-    content: dict[str, Any]  # the answerContent, decoded
 
 
 @dataclass(frozen=True, slots=True)

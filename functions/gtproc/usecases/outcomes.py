@@ -1,0 +1,13 @@
+"""What became of one written file, as the handlers, the CLI and the replay read it."""
+
+from __future__ import annotations
+
+import enum
+
+
+class FileStatus(enum.StrEnum):
+    """A str enum: outcomes are logged and compared as the strings they always were."""
+
+    PROCESSED = "processed"
+    SKIPPED = "skipped"  # not a file of ours, outside the prefix, or gone before it was read
+    INVALID = "invalid"  # annotations only: reported once as `Annotation File Invalid`
