@@ -8,12 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from gtproc.adapters.aws import client
-<<<<<<< HEAD
-from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge, ObjectUnreadable
-=======
 from gtproc.domain.keys import parse_s3_uri
-from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge
->>>>>>> main
+from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge, ObjectUnreadable
 
 CHUNK_BYTES = 1024 * 1024
 # S3's 403s: no permission (or, without s3:ListBucket, a missing key), a KMS key the role may not use,

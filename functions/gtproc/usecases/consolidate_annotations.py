@@ -159,16 +159,10 @@ class ConsolidateAnnotations:
             return self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
         except ObjectTooLarge as error:
             raise InvalidFile("file-too-large", str(error)) from error
-<<<<<<< HEAD
         except ObjectUnreadable as error:
             raise InvalidFile("access-denied", str(error)) from error
-        if data is None:
-            return AnnotationOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
-        return data
-=======
         except ObjectMissing:
             return AnnotationOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
->>>>>>> main
 
     def _report_invalid(self, bucket: str, location: OutputKey, invalid: InvalidFile) -> AnnotationOutcome:
         """Publish `Annotation File Invalid` once per file (the claim makes redeliveries publish nothing)."""
@@ -442,15 +436,8 @@ class ConsolidateAnnotations:
         answers: list[WorkerAnswer] = []
         for key in sorted(self.blobs.list_keys(bucket, prefix)):
             try:  # a bad one is reported when its own write is processed
-<<<<<<< HEAD
-                data = self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)
-                if data is not None:
-                    answers.extend(worker_answers(data))
-            except (ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
-=======
                 answers.extend(worker_answers(self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)))
-            except (ObjectMissing, ObjectTooLarge, *DECODE_ERRORS):
->>>>>>> main
+            except (ObjectMissing, ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
                 continue
         return answers
 

@@ -125,11 +125,7 @@ class PipelineConfig:
 @dataclass
 class ManifestOutcome:
     key: str
-<<<<<<< HEAD
-    status: str  # "processed", "skipped" or "unreadable" (the role may not read it: reported, not retried)
-=======
-    status: FileStatus  # processed or skipped
->>>>>>> main
+    status: FileStatus  # processed, skipped or unreadable (the role may not read it: reported, not retried)
     reason: str = ""
     job_name: str = ""
     lines: int = 0
@@ -230,14 +226,10 @@ class _Run:
             chunks = uc.reader.read_chunks(self.bucket, location.key)
         except ObjectMissing:
             self.uc.state.release(self.lease)
-<<<<<<< HEAD
-            return ManifestOutcome(location.key, "skipped", "the object no longer exists", location.job_name)
+            return ManifestOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
         except ObjectUnreadable as error:
             self.uc.state.release(self.lease)
-            return ManifestOutcome(location.key, "unreadable", str(error), location.job_name)
-=======
-            return ManifestOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
->>>>>>> main
+            return ManifestOutcome(location.key, FileStatus.UNREADABLE, str(error), location.job_name)
         try:
             for line in scan_lines(chunks):
                 self.outcome.lines += 1
