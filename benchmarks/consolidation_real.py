@@ -1,8 +1,8 @@
 """Consolidation quality on the three real crowds with true labels (../shared/samples/real/crowds).
 
-Every single-label method of ours, in batch (all answers at once) and live (iterations of 100 objects,
-in the order of each object's first answer in the file, worker quality carried from one iteration to
-the next as the pipeline carries it), next to crowd-kit 1.4.2's MajorityVote, DawidSkene,
+Every single-label method of ours, in batch (all answers at once) and live (each object consolidated
+alone, in the order of its first answer in the file, with the worker quality of the objects before it,
+round-tripped through JSON exactly as the pipeline stores it), next to crowd-kit 1.4.2's MajorityVote, DawidSkene,
 OneCoinDawidSkene, GLAD and MACE (batch) when crowd-kit is importable. Reports accuracy, ECE (10
 equal-width bins over the top confidence), Brier score (top-label) and seconds; with matplotlib, writes
 one reliability diagram per crowd as PNG.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ except ImportError:  # pragma: no cover - depends on the venv
 
 CROWDS = Path(__file__).resolve().parents[2] / "shared/samples/real/crowds"
 OURS = METHODS[TaskType.IMAGE_CLASSIFICATION]
-LIVE_ITERATION = 100
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def load(name: str):
@@ -60,19 +61,18 @@ def as_objects(rows):
 
 
 def run_ours(rows, names, method, live: bool):
+    """Batch: every object in one call. Live: as the pipeline runs, each object alone as its responses
+    land (iterations of 100 in submission order: here, the order of each object's first answer), with
+    the job's worker quality so far, carried as the JSON the pipeline stores in DynamoDB."""
     objects = as_objects(rows)
-    chunks = (
-        [list(objects)]
-        if not live
-        else [list(objects)[i : i + LIVE_ITERATION] for i in range(0, len(objects), LIVE_ITERATION)]
-    )
+    chunks = [list(objects)] if not live else [[q] for q in objects]
     labels, confidence, prior = {}, {}, None
     for chunk in chunks:
         result = consolidate(
             "image-classification", {q: objects[q] for q in chunk}, label_attribute_name="lan", job_name="real",
             categories=names, method=method, prior=prior,
         )  # fmt: skip
-        prior = result.quality
+        prior = json.loads(json.dumps(result.quality.to_json())) if live else result.quality
         for o in result.objects:
             labels[o.dataset_object_id] = o.label
             confidence[o.dataset_object_id] = o.metadata["confidence"]
@@ -102,14 +102,22 @@ def score(truth, labels, confidence):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--png", type=Path, help="write reliability diagrams (needs matplotlib) into this folder")
+    parser.add_argument(
+        "--png", type=Path, default=OUT, help=f"reliability diagrams (needs matplotlib) go here (default {OUT})"
+    )
+    parser.add_argument("--methods", nargs="*", metavar="NAME", help="only these methods (default: all)")
+    parser.add_argument("--crowds", nargs="*", metavar="NAME", help="only these crowds (default: all)")
+    parser.add_argument("--no-live", action="store_true", help="batch only (live replays every object alone)")
     args = parser.parse_args()
-    runs = [(m, False) for m in OURS] + [(m, True) for m in OURS] + [(m, False) for m in ORACLE]
+    ours = [m for m in OURS if not args.methods or m in args.methods]
+    oracle = [m for m in ORACLE if not args.methods or m in args.methods]
+    live_runs = [] if args.no_live else [(m, True) for m in ours]
+    runs = [(m, False) for m in ours] + live_runs + [(m, False) for m in oracle]
     print(f"{'crowd':<18}{'method':<28}{'mode':<7}{'acc':>7}{'ECE':>7}{'Brier':>7}{'s':>7}")
     means: dict[tuple[str, bool], list[float]] = {}
-    for crowd in sorted(p.name for p in CROWDS.iterdir() if p.is_dir()):
+    for crowd in sorted(p.name for p in CROWDS.iterdir() if p.is_dir() and (not args.crowds or p.name in args.crowds)):
         rows, truth, names = load(crowd)
-        curves = {}
+        curves, figures = {}, {}
         for method, live in runs:
             start = time.perf_counter()
             if method in ORACLE:
@@ -120,14 +128,37 @@ def main() -> None:
             acc, ece, brier, conf, correct = score(truth, labels, confidence)
             means.setdefault((method, live), []).append(ece)
             mode = "live" if live else "batch"
+            figures[method, live] = (acc, ece)
             print(f"{crowd:<18}{method:<28}{mode:<7}{acc:7.3f}{ece:7.3f}{brier:7.3f}{seconds:7.2f}")
             if not live:
                 curves[method] = (conf, correct)
-        if args.png:
+        if args.png and curves:
             reliability_diagram(args.png / f"reliability-{crowd}.png", crowd, curves)
+        print_targets(crowd, figures)
     print("mean ECE over the crowds:")
     for (method, live), eces in means.items():
         print(f"  {method:<28}{'live' if live else 'batch':<7}{np.mean(eces):7.3f}")
+
+
+def print_targets(crowd: str, figures) -> None:
+    """Issue 10's targets for each of our methods: accuracy >= the best crowd-kit - 0.005, ECE <= the
+    lowest crowd-kit ECE + 0.005 (batch); live within 1.5 points of batch and ECE <= batch + 0.02."""
+    oracle = [figures[m, False] for m in ORACLE if (m, False) in figures]
+    for method in OURS:
+        if (method, False) not in figures:
+            continue
+        acc, ece = figures[method, False]
+        checks = []
+        if oracle:
+            best_acc, best_ece = max(a for a, _ in oracle), min(e for _, e in oracle)
+            checks += [f"acc {'ok' if acc >= best_acc - 0.005 else 'MISSED'} ({acc:.3f} vs {best_acc - 0.005:.3f})"]
+            checks += [f"ECE {'ok' if ece <= best_ece + 0.005 else 'MISSED'} ({ece:.3f} vs {best_ece + 0.005:.3f})"]
+        if (method, True) in figures:
+            live_acc, live_ece = figures[method, True]
+            ok = live_acc >= acc - 0.015 and live_ece <= ece + 0.02
+            checks += [f"live {'ok' if ok else 'MISSED'} ({live_acc - acc:+.3f} acc, {live_ece - ece:+.3f} ECE)"]
+        if checks:
+            print(f"  targets {crowd} {method}: " + "; ".join(checks))
 
 
 def reliability_diagram(path: Path, crowd: str, curves) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,14 +13,10 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts node
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `infra` is the repository's top-level package
-    sys.path.insert(0, str(ROOT))
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
 
-from aws_cdk import App, Stack  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-
-from infra.app import build_app  # noqa: E402
+from infra.app import build_app
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 

@@ -8,7 +8,6 @@ what arrived on the bus through the observer queue.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,28 +20,14 @@ JOBS = EVENTS / "jobs"
 TRIGGERS = EVENTS / "triggers"
 
 
-class LambdaContext:
-    function_name = "gtproc-manifests"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:gtproc-manifests"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/gtproc-manifests"
-    log_stream_name = "test"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 class Driver:
-    def __init__(self, resources: Any) -> None:
+    def __init__(self, resources: Any, context: Any) -> None:
         from gtproc.handlers import manifests
         from gtproc.local.replay import Lambda
 
         manifests.logger.setLevel("WARNING")
         self.resources = resources
+        self.context = context
         self.handler = manifests.handler
         self.s3 = resources.client("s3")
         self.sqs = resources.client("sqs")
@@ -71,7 +56,7 @@ class Driver:
 
     # -- the handler
     def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.handler({"Records": records}, LambdaContext())
+        return self.handler({"Records": records}, self.context)
 
     def deliver(self) -> dict[str, Any]:
         records = self.records()
@@ -115,15 +100,15 @@ def by_type(events: list[dict[str, Any]], detail_type: str) -> list[dict[str, An
 
 
 @pytest.fixture
-def aws() -> Iterator[Driver]:
+def aws(lambda_context: Any) -> Iterator[Driver]:
     from gtproc.local.embedded import embedded_aws
 
     with embedded_aws() as resources:
-        yield Driver(resources)
+        yield Driver(resources, lambda_context)
 
 
 @pytest.fixture
-def make_aws():
+def make_aws(lambda_context: Any):
     """Embedded AWS with options (e.g. a key prefix): `with make_aws(key_prefix=...) as driver:`."""
     from contextlib import contextmanager
 
@@ -132,14 +117,14 @@ def make_aws():
     @contextmanager
     def make(**options: Any) -> Iterator[Driver]:
         with embedded_aws(**options) as resources:
-            yield Driver(resources)
+            yield Driver(resources, lambda_context)
 
     return make
 
 
 @pytest.fixture
 def helpers() -> Any:
-    """Module-level helpers of this conftest, for tests (conftest modules are not importable by name)."""
+    """Module-level helpers of this conftest, as a fixture."""
 
     class Helpers:
         object_facts = staticmethod(object_facts)

@@ -10,7 +10,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import Run, replay
+
+from tests.replay.conftest import Run, replay
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from gtproc.report import analysis as an
 from gtproc.report.job import load_job
-from report_support import ROOT, write_manifest
+
+from tests.report.report_support import ROOT, write_manifest
 
 DATA = ROOT / "tests" / "unit" / "consolidation" / "data" / "birds_iteration1.json"  # copied from shared/samples/real
 JOB = "birds-open-images-clone"

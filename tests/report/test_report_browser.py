@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 from gtproc.cli.main import main
-from report_support import CARS, PETS_TRUTH, cats_and_dogs
+
+from tests.report.report_support import CARS, PETS_TRUTH, cats_and_dogs
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium on this machine (.ci/run installs it with apt)")

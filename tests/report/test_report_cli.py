@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from gtproc.cli.main import main
-from report_support import BROKEN, CARS, FLOWERS, PETS_TRUTH, answer, cats_and_dogs, write_responses
+
+from tests.report.report_support import BROKEN, CARS, FLOWERS, PETS_TRUTH, answer, cats_and_dogs, write_responses
 
 SECTIONS = ("summary", "progress", "balance", "confidence", "workers", "crowd", "look-at", "problems")
 

@@ -12,7 +12,8 @@ import pytest
 from gtproc.domain.consolidation import expected_calibration_error
 from gtproc.report import analysis as an
 from gtproc.report.job import Answer, load_job
-from report_support import (
+
+from tests.report.report_support import (
     BROKEN,
     CARS,
     FLOWERS,

@@ -12,40 +12,26 @@ from gtproc.handlers import annotations, manifests
 TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "triggers"
 
 
-class Context:
-    function_name = "gtproc-test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:gtproc-test"
-    memory_limit_in_mb = 512
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 @pytest.mark.parametrize(
     ("module", "metric"),
     [(manifests, "ManifestMessagesReceived"), (annotations, "AnnotationMessagesReceived")],
     ids=["manifests", "annotations"],
 )
-def test_a_batch_without_object_writes_still_emits_a_metric(module, metric, capsys):
+def test_a_batch_without_object_writes_still_emits_a_metric(module, metric, capsys, lambda_context):
     event = json.loads((TRIGGERS / "sqs-wrapping-s3-test-event.json").read_text())
     module.metrics.clear_metrics()  # Powertools keeps metrics per process: drop what other tests left
     capsys.readouterr()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Powertools warns when it flushes no metric
-        response = module.handler(event, Context())
+        response = module.handler(event, lambda_context)
     assert response == {"batchItemFailures": []}
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     received = [value for doc in emitted for value in doc.get(metric, [])]
     assert sum(received) == len(event["Records"]) == 1
 
 
-def test_an_invalid_annotation_file_is_counted_once_and_never_fails_the_batch(monkeypatch, capsys):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "annotations"))
-    from annotations_support import Harness
+def test_an_invalid_annotation_file_is_counted_once_and_never_fails_the_batch(monkeypatch, capsys, lambda_context):
+    from tests.unit.annotations.annotations_support import Harness
 
     s3_event = json.loads((TRIGGERS / "eventbridge-object-created-worker-response.json").read_text())
     harness = Harness()
@@ -57,7 +43,7 @@ def test_an_invalid_annotation_file_is_counted_once_and_never_fails_the_batch(mo
     for _ in range(2):  # the second is a redelivery: already reported, counted 0
         annotations.metrics.clear_metrics()
         capsys.readouterr()
-        assert annotations.handler(event, Context()) == {"batchItemFailures": []}
+        assert annotations.handler(event, lambda_context) == {"batchItemFailures": []}
         emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
         counted.append(sum(value for doc in emitted for value in doc.get("InvalidAnnotationFiles", [])))
     assert counted == [1, 0]

@@ -108,6 +108,8 @@ class AnnotationsConsolidated(_Camel, kw_only=True):
     agreement: float  # share of those answers that agree with the label
     method: str
     worker_ids: list[str] = []
+    # Single- and multi-label: {class name: answers naming it}; empty for the other task types.
+    votes: dict[str, int] = {}
 
 
 class ConsolidatedLabel(_Camel, kw_only=True):

@@ -1,4 +1,7 @@
-"""Composition root: builds each use case once per Lambda container from the settings."""
+"""Composition root: builds each use case once per Lambda container from the settings.
+
+Each builder imports its own use case and adapters, so a function loads only its own path (the
+manifests function never loads numpy or the consolidation package: a shorter cold start)."""
 
 from __future__ import annotations
 
@@ -6,22 +9,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gtproc.adapters.annotation_store import DynamoAnnotationStore
-from gtproc.adapters.dynamodb import DynamoJobState
-from gtproc.adapters.eventbridge import EventBridgePublisher
-from gtproc.adapters.labels_store import S3LabelStore
-from gtproc.adapters.s3 import S3Objects
-from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
 from gtproc.adapters.sqs import requeue as sqs_requeue
 from gtproc.adapters.sqs import requeues as requeues  # the handler counts them through here
 from gtproc.contract.layout import SERVICE_NAME
-from gtproc.domain.consolidation.limits import Limits
 from gtproc.settings import get_settings
-from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
-from gtproc.usecases.post_annotation import ConsolidateRequest
-from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
+
+if TYPE_CHECKING:
+    from gtproc.usecases.consolidate_annotations import ConsolidateAnnotations
+    from gtproc.usecases.post_annotation import ConsolidateRequest
+    from gtproc.usecases.process_manifest import ProcessManifest
 
 METRICS_NAMESPACE = SERVICE_NAME
 
@@ -59,6 +57,12 @@ def _timing() -> dict[str, Any]:
 
 @cache
 def process_manifest() -> ProcessManifest:
+    from gtproc.adapters.dynamodb import DynamoJobState
+    from gtproc.adapters.eventbridge import EventBridgePublisher
+    from gtproc.adapters.labels_store import S3LabelStore
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.usecases.process_manifest import PipelineConfig, ProcessManifest
+
     settings = get_settings()
     return _use_case(
         ProcessManifest(
@@ -74,6 +78,13 @@ def process_manifest() -> ProcessManifest:
 
 @cache
 def consolidate_annotations() -> ConsolidateAnnotations:
+    from gtproc.adapters.annotation_store import DynamoAnnotationStore
+    from gtproc.adapters.eventbridge import EventBridgePublisher
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.adapters.sagemaker import NoJobDescriptions, SageMakerJobs
+    from gtproc.domain.consolidation.limits import Limits
+    from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
+
     settings = get_settings()
     objects = _port(S3Objects(), "s3")
     return _use_case(
@@ -101,6 +112,9 @@ def consolidate_annotations() -> ConsolidateAnnotations:
 @cache
 def post_annotation() -> ConsolidateRequest:
     """The custom workflow's consolidation Lambda: S3 only, and none of the pipelines' settings."""
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.usecases.post_annotation import ConsolidateRequest
+
     return ConsolidateRequest(_port(S3Objects(), "s3"))
 
 

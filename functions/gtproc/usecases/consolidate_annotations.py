@@ -242,6 +242,7 @@ class ConsolidateAnnotations:
             agreement=round(obj.agreement, 4),
             method=obj.method,
             worker_ids=list(obj.worker_ids),
+            votes=obj.votes or {},
         )
         # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
         if obj.mask_png is not None:

@@ -33,7 +33,7 @@ COMPARED = "Consolidation Compared"
 CLASSIFICATION_METADATA_KEYS = {"class-name", "confidence", "type", "job-name", "human-annotated", "creation-date"}
 CONTRACT_FIELDS = {
     "jobName", "bucket", "jobPath", "iteration", "datasetObjectId", "labelAttributeName", "taskType", "label",
-    "metadata", "workers", "agreement", "method", "workerIds",
+    "metadata", "workers", "agreement", "method", "workerIds", "votes",
 }  # fmt: skip
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from annotations_support import Harness
+
+from tests.unit.annotations.annotations_support import Harness
 
 
 @pytest.fixture

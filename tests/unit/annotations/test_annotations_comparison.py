@@ -7,7 +7,9 @@ import copy
 import json
 
 import pytest
-from annotations_support import (
+from gtproc.domain.comparison import iou, same_label
+
+from tests.unit.annotations.annotations_support import (
     COMPARED,
     CONSOLIDATED,
     FLOWERS,
@@ -16,7 +18,6 @@ from annotations_support import (
     by_object,
     response_key,
 )
-from gtproc.domain.comparison import iou, same_label
 
 RESPONSE_1 = (
     f"{FLOWERS}/annotations/consolidated-annotation/consolidation-response/iteration-1/2019-04-18_16:17:42.json"

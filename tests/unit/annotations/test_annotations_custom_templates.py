@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from annotations_support import NOW, NOW_TEXT
 from gtproc.adapters.memory import MemoryBlobs
 from gtproc.usecases.post_annotation import consolidate_request
-from test_annotations_post_annotation import BUCKET, REQUEST_KEY, LambdaContext, event, s3  # noqa: F401
+
+from tests.unit.annotations.annotations_support import NOW, NOW_TEXT
+from tests.unit.annotations.test_annotations_post_annotation import BUCKET, REQUEST_KEY, event, s3  # noqa: F401
 
 RECIPE = Path(__file__).parent / "data" / "aws-recipe"
 SAMPLE_EVENT = json.loads((RECIPE / "annotation_consolidation_test_event.json").read_text())
@@ -75,13 +76,13 @@ def _expected_sample(creation_date: str) -> list[dict]:
     ]
 
 
-def test_aws_sample_request_through_the_handler_on_moto(s3):  # noqa: F811
+def test_aws_sample_request_through_the_handler_on_moto(s3, lambda_context):  # noqa: F811
     from gtproc.handlers.post_annotation import handler
 
     s3.create_bucket(Bucket="test-bucket", CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
     s3.put_object(Bucket="test-bucket", Key="sample_annotation_consolidation_payload.json", Body=SAMPLE_PAYLOAD)
 
-    response = handler(SAMPLE_EVENT, LambdaContext())
+    response = handler(SAMPLE_EVENT, lambda_context)
 
     dates = {
         item["consolidatedAnnotation"]["content"]["test-label-attribute-metadata"]["creation-date"] for item in response
@@ -220,8 +221,9 @@ def test_each_shape_under_a_custom_name(element, expected_shape):
 
 
 def test_pipeline_gives_a_custom_template_job_the_post_annotation_consolidation():
-    from annotations_support import Harness, worker_file, worker_key
     from gtproc.usecases.ports import JobInfo
+
+    from tests.unit.annotations.annotations_support import Harness, worker_file, worker_key
 
     answers = [
         {"workerId": w, "answerContent": c}
@@ -269,7 +271,14 @@ def test_pipeline_gives_a_custom_template_job_the_post_annotation_consolidation(
 
 def test_describe_marks_a_custom_template_job():
     from gtproc.adapters.sagemaker import SageMakerJobs
-    from test_annotations_sagemaker import JOB, REGION, category_blobs, describe_response, stubbed
+
+    from tests.unit.annotations.test_annotations_sagemaker import (
+        JOB,
+        REGION,
+        category_blobs,
+        describe_response,
+        stubbed,
+    )
 
     custom = f"arn:aws:lambda:{REGION}:123456789012:function:gtproc-post-annotation"
     client, _ = stubbed(describe_response(consolidation_arn=custom))
@@ -281,7 +290,7 @@ def test_describe_marks_a_custom_template_job():
 
 
 def test_pipeline_passes_an_unknown_shape_through_instead_of_rejecting_it():
-    from annotations_support import Harness, worker_file, worker_key
+    from tests.unit.annotations.annotations_support import Harness, worker_file, worker_key
 
     harness = Harness()
     outcome = harness(

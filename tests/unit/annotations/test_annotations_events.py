@@ -9,7 +9,13 @@ import json
 import msgspec
 import numpy as np
 import pytest
-from annotations_support import (
+from gtproc.contract.events import AnnotationsConsolidated
+from gtproc.domain.comparison import same_label
+from gtproc.domain.consolidation import decode_png, encode_png
+from gtproc.usecases.consolidate_annotations import AnnotationsConfig
+from gtproc.usecases.ports import JobInfo
+
+from tests.unit.annotations.annotations_support import (
     BIRDS_JOB,
     BUCKET,
     CARS,
@@ -29,11 +35,6 @@ from annotations_support import (
     tree_files,
     worker_file,
 )
-from gtproc.contract.events import AnnotationsConsolidated
-from gtproc.domain.comparison import same_label
-from gtproc.domain.consolidation import decode_png, encode_png
-from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-from gtproc.usecases.ports import JobInfo
 
 FLOWERS_3 = f"{FLOWERS}/annotations/worker-response/iteration-1/3/2019-04-18_16:13:06.json"  # Daisy x3 (spammer too)
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"  # Rose, Rose, Daisy
@@ -69,6 +70,7 @@ def test_classification_write_publishes_one_event_with_the_contract_fields(harne
     assert event["taskType"] == "groundtruth/image-classification"
     assert event["workers"] == 3
     assert event["agreement"] == 1.0
+    assert event["votes"] == {"Daisy": 3}  # a new field: the metadata keeps Ground Truth's keys only
     assert event["method"] == "dawid-skene"
     assert event["workerIds"] == [a["workerId"] for a in answers_in(harness.read(FLOWERS_3))]
     # label and metadata exactly as Ground Truth writes an image-classification label
@@ -92,6 +94,7 @@ def test_majority_with_a_dissenting_spammer(harness: Harness):
     [event] = harness.events(CONSOLIDATED)
     assert event["metadata"]["class-name"] == "Rose"
     assert event["agreement"] == pytest.approx(2 / 3, abs=1e-4)
+    assert event["votes"] == {"Daisy": 1, "Rose": 2}
     assert SPAMMER in event["workerIds"] and event["workers"] == 3
 
 
@@ -117,6 +120,7 @@ def test_answers_naming_no_category_of_the_job_are_left_out():
     [event] = harness.events(CONSOLIDATED)
     assert (event["label"], event["metadata"]["class-name"]) == (0, "Rose")
     assert event["workers"] == 2
+    assert event["votes"] == {"Rose": 2}  # only the answers that were consolidated
     assert SPAMMER not in event["workerIds"]  # the spammer answered Daisy, not a category
 
 
@@ -149,7 +153,7 @@ def test_bounding_boxes_in_ground_truth_shape():
 
     assert outcome.published == {CONSOLIDATED: 1}
     [event] = harness.events()
-    assert set(event) == CONTRACT_FIELDS
+    assert set(event) == CONTRACT_FIELDS - {"votes"}  # counted for single- and multi-label only; {} is omitted
     assert (event["iteration"], event["datasetObjectId"]) == (3, "0")
     assert event["taskType"] == "groundtruth/object-detection"
     assert event["method"] == "iou-cluster-median"

@@ -8,7 +8,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from annotations_support import (
+from gtproc.usecases.ports import PublishFailed
+from gtproc.usecases.publish_once import ClaimPending
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.annotations.annotations_support import (
     BUCKET,
     COMPARED,
     CONSOLIDATED,
@@ -18,10 +23,6 @@ from annotations_support import (
     answers_in,
     tree_files,
 )
-from gtproc.usecases.ports import PublishFailed
-from gtproc.usecases.publish_once import ClaimPending
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"
 FLOWERS_9 = f"{FLOWERS}/annotations/worker-response/iteration-1/9/2019-04-18_16:13:05.json"

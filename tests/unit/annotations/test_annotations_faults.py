@@ -12,11 +12,12 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from annotations_support import BUCKET, CARS_TREE, FLOWERS_TREE, tree_files
 from gtproc.adapters.memory import MemoryAnnotationStore, MemoryBlobs, MemoryJobs, MemoryPublisher
 from gtproc.local.faults import Faults, Faulty, InstanceKilled
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig, ConsolidateAnnotations
 from gtproc.usecases.ports import EventEntry
+
+from tests.unit.annotations.annotations_support import BUCKET, CARS_TREE, FLOWERS_TREE, tree_files
 
 TREES = [FLOWERS_TREE, CARS_TREE]
 SEEDS = range(3)

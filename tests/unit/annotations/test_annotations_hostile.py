@@ -10,14 +10,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from annotations_support import BUCKET, Harness, worker_key
 from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED
 from gtproc.domain.consolidation import consolidate, decode_png, encode_png
 from gtproc.domain.consolidation import png as png_module
 from gtproc.domain.consolidation.limits import InputTooLarge, Limits
 from gtproc.domain.consolidation.png import PngError
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-from hostile_inputs import (
+
+from tests.unit.annotations.annotations_support import BUCKET, Harness, worker_key
+from tests.unit.annotations.hostile_inputs import (
     deep_nesting,
     huge_coordinates,
     many_boxes,

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from annotations_support import FLOWERS, FLOWERS_TREE, NOW, NOW_TEXT
 from gtproc.adapters.memory import MemoryBlobs
 from gtproc.usecases.post_annotation import BadRequest, consolidate_request
 from moto import mock_aws
+
+from tests.unit.annotations.annotations_support import FLOWERS, FLOWERS_TREE, NOW, NOW_TEXT
 
 BUCKET = "gt-output-bucket"
 REQUEST_KEY = "my-job/annotations/consolidated-annotation/consolidation-request/iteration-1/2021-01-05_01:36:23.json"
@@ -199,19 +200,6 @@ def test_empty_request_is_an_empty_response():
 # ---- the Lambda handler on moto S3 ---------------------------------------------------------------
 
 
-class LambdaContext:
-    function_name = "gtproc-post-annotation"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-2:111122223333:function:gtproc-post-annotation"
-    memory_limit_in_mb = 512
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    log_group_name = "/aws/lambda/gtproc-post-annotation"
-    log_stream_name = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from gtproc.handlers import post_annotation, wiring
@@ -235,12 +223,12 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     wiring.reset()
 
 
-def test_lambda_handler_on_s3(s3):
+def test_lambda_handler_on_s3(s3, lambda_context):
     from gtproc.handlers.post_annotation import handler
 
     s3.put_object(Bucket=BUCKET, Key=REQUEST_KEY, Body=json.dumps(REQUEST_1).encode())
 
-    response = handler(event(), LambdaContext())
+    response = handler(event(), lambda_context)
 
     assert [item["datasetObjectId"] for item in response] == [item["datasetObjectId"] for item in REQUEST_1]
     theirs = {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"] for item in RESPONSE_1}
@@ -255,7 +243,7 @@ def test_lambda_handler_on_s3(s3):
     assert json.loads(json.dumps(response)) == response
 
 
-def test_lambda_handler_fetches_s3_uri_annotations(s3):
+def test_lambda_handler_fetches_s3_uri_annotations(s3, lambda_context):
     from gtproc.handlers.post_annotation import handler
 
     request = copy.deepcopy(REQUEST_1[:1])
@@ -264,17 +252,17 @@ def test_lambda_handler_fetches_s3_uri_annotations(s3):
     annotation["annotationData"] = {"s3Uri": f"s3://{BUCKET}/my-job/refs/0.json"}
     s3.put_object(Bucket=BUCKET, Key=REQUEST_KEY, Body=json.dumps(request).encode())
 
-    [item] = handler(event(categories=CATEGORIES), LambdaContext())
+    [item] = handler(event(categories=CATEGORIES), lambda_context)
     assert item["datasetObjectId"] == request[0]["datasetObjectId"]
     content = item["consolidatedAnnotation"]["content"]
     assert CATEGORIES[content["my-job"]] == content["my-job-metadata"]["class-name"]
 
 
-def test_lambda_handler_missing_request_is_bad_request(s3):
+def test_lambda_handler_missing_request_is_bad_request(s3, lambda_context):
     from gtproc.handlers.post_annotation import handler
 
     with pytest.raises(BadRequest, match="does not exist"):
-        handler(event(), LambdaContext())
+        handler(event(), lambda_context)
 
 
 def test_an_annotation_reference_denied_by_s3_leaves_only_that_answer_out():

@@ -3,9 +3,16 @@ than every good worker, and the learned quality then decides a tie between them.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
-from annotations_support import (
+from gtproc.cli.main import main
+from gtproc.domain.consolidation import QualityState, consolidate
+from gtproc.usecases.consolidate_annotations import AnnotationsConfig
+
+from tests.unit.annotations.annotations_support import (
     CONSOLIDATED,
     FLOWERS,
     FLOWERS_TREE,
@@ -16,7 +23,6 @@ from annotations_support import (
     worker_file,
     worker_key,
 )
-from gtproc.domain.consolidation import QualityState, consolidate
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +84,26 @@ def test_learned_quality_breaks_a_tie_in_favour_of_the_good_worker(learned: Harn
     [with_history] = later.events(CONSOLIDATED)
     assert with_history["metadata"]["class-name"] == "Rose"
     assert with_history["metadata"]["confidence"] > 0.5
+
+
+BIRDS_LIVE = Path(__file__).resolve().parents[2] / "integration" / "data" / "birds-live"
+
+
+def test_tempered_pipeline_carries_its_evidence_and_equals_consolidate_live(capsys):
+    # The pipeline keeps the tempered method's held-out evidence in the job's state between objects;
+    # `consolidate --live --method dawid-skene-tempered` replays the same files the same way.
+    harness = Harness(config=AnnotationsConfig(method="dawid-skene-tempered"))
+    for key in sorted(harness.put_tree(BIRDS_LIVE, "worker-response")):
+        assert harness(key).published == {CONSOLIDATED: 1}
+    [(state, _)] = harness.store.quality.values()
+    assert len(state["heldOut"]) == 60
+    published = {e["datasetObjectId"]: (e["label"], e["metadata"]["confidence"]) for e in harness.events(CONSOLIDATED)}
+    assert {e["method"] for e in harness.events(CONSOLIDATED)} == {"dawid-skene-tempered"}
+    assert main(["consolidate", str(BIRDS_LIVE / "birds"), "--live", "--method", "dawid-skene-tempered"]) == 0
+    cli = {}
+    for line in capsys.readouterr().out.splitlines():
+        item = json.loads(line)
+        content = item["consolidatedAnnotation"]["content"]
+        cli[item["datasetObjectId"]] = (content["birds"], content["birds-metadata"]["confidence"])
+    assert len(published) == 10
+    assert cli == published

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from annotations_support import CARS, CARS_TREE, CONSOLIDATED, Harness
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from gtproc.adapters.memory import MemoryBlobs
@@ -17,6 +16,8 @@ from gtproc.adapters.sagemaker import SageMakerJobs, categories_of
 from gtproc.domain.groundtruth import task_of_consolidation_arn
 from gtproc.usecases.ports import JobInfo
 from moto import mock_aws
+
+from tests.unit.annotations.annotations_support import CARS, CARS_TREE, CONSOLIDATED, Harness
 
 REGION = "us-east-1"
 JOB = "cars-bbox"

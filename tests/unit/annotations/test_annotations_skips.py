@@ -5,7 +5,10 @@ the others publish and store nothing."""
 from __future__ import annotations
 
 import pytest
-from annotations_support import (
+from gtproc.contract.events import ANNOTATION_FILE_INVALID
+from gtproc.usecases.consolidate_annotations import AnnotationsConfig
+
+from tests.unit.annotations.annotations_support import (
     BUCKET,
     CONSOLIDATED,
     FLOWERS,
@@ -15,8 +18,6 @@ from annotations_support import (
     worker_file,
     worker_key,
 )
-from gtproc.contract.events import ANNOTATION_FILE_INVALID
-from gtproc.usecases.consolidate_annotations import AnnotationsConfig
 
 KEY = worker_key(FLOWERS, 1, 7)
 FLOWERS_7 = f"{FLOWERS}/annotations/worker-response/iteration-1/7/2019-04-18_16:17:19.json"

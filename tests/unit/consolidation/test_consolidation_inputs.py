@@ -82,6 +82,8 @@ def test_multi_label_majority_hand_computed():
     assert obj.metadata["type"] == "groundtruth/image-classification-multilabel"
     # Jaccard of each answer with {sky}: 1/2, 1, 1/2.
     assert obj.agreement == pytest.approx(2 / 3)
+    assert obj.votes == {"tree": 1, "sky": 3, "cloud": 1}  # workers naming each class, in category order
+    assert set(obj.metadata) == {"class-map", "confidence-map", "type", "job-name", "human-annotated", "creation-date"}
 
 
 def test_multi_label_any_vote_is_gts_documented_rule():

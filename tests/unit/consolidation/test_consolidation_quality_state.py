@@ -131,3 +131,35 @@ def test_non_classification_state_counts_agreement():
     )
     (figures,) = second.workers
     assert (figures.answers, figures.agreement, figures.estimated_accuracy) == (2, 1.0, None)
+
+
+def test_tempering_evidence_round_trips_and_older_states_load_without_it():
+    state = QualityState(
+        family=SINGLE_LABEL, classes=("a", "b"), worker_ids=("w1",), answered=np.array([2]),
+        agreement=np.array([2.0]), confusion=np.zeros((1, 2, 2), np.int64), held_out=np.array([-10.25, -9.5004]),
+    )  # fmt: skip
+    doc = json.loads(json.dumps(state.to_json()))
+    assert QualityState.from_json(doc).held_out.tolist() == [-10.25, -9.5]  # thousandths are kept
+    assert state.aligned(("b", "a"), ("w2", "w1")).held_out.tolist() == [-10.25, -9.5004]
+    del doc["heldOut"]  # a state written before dawid-skene-tempered carried its evidence
+    assert QualityState.from_json(doc).held_out is None
+    assert (
+        "heldOut"
+        not in run(
+            {"1": [{"workerId": "w", "answerContent": {"crowd-image-classifier": {"label": "A"}}}]}
+        ).quality.to_json()
+    )
+
+
+def test_tempered_evidence_adds_up_over_the_batches_of_a_job():
+    def answer(worker, label):
+        return {"workerId": worker, "answerContent": {"crowd-image-classifier": {"label": label}}}
+
+    answers = {str(i): [answer(f"w{(i + j) % 5}", "AB"[(i * j) % 3 == 1]) for j in range(4)] for i in range(30)}
+    first = run({k: answers[k] for k in list(answers)[:15]}, method="dawid-skene-tempered")
+    second = run({k: answers[k] for k in list(answers)[15:]}, method="dawid-skene-tempered", prior=first.quality)
+    alone = run({k: answers[k] for k in list(answers)[15:]}, method="dawid-skene-tempered")
+    carried = first.quality.held_out
+    assert carried.shape == (60,) and (carried < 0).all()  # log-likelihoods of the held-out answers
+    assert (second.quality.held_out < carried).all()  # each batch adds its own held-out answers
+    np.testing.assert_allclose(second.quality.held_out - carried, alone.quality.held_out, rtol=0.2)

@@ -5,6 +5,7 @@ crowd-kit figures they are compared with are in docs/consolidation.md.
 """
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ def load(name):
 
 
 def figures(name, method, iteration=None):
-    """(accuracy, ECE) in batch (iteration=None) or live: iterations of `iteration` objects, quality carried."""
+    """(accuracy, ECE) in batch (iteration=None) or in chunks of `iteration` objects, quality carried;
+    iteration=1 is the pipeline's live path: each object alone, the state round-tripped as JSON."""
     objects, truth, names = load(name)
     ids = list(objects)
     chunks = [ids] if iteration is None else [ids[i : i + iteration] for i in range(0, len(ids), iteration)]
@@ -38,7 +40,7 @@ def figures(name, method, iteration=None):
             "image-classification", {q: objects[q] for q in chunk}, label_attribute_name="lan", job_name="real",
             categories=names, method=method, prior=prior,
         )  # fmt: skip
-        prior = result.quality
+        prior = json.loads(json.dumps(result.quality.to_json())) if iteration == 1 else result.quality
         got.update({o.dataset_object_id: (o.label, o.metadata["confidence"]) for o in result.objects})
     scored = [q for q in got if q in truth]
     correct = np.array([str(got[q][0]) == truth[q] for q in scored])
@@ -74,3 +76,49 @@ def test_live_iterations_stay_close_to_batch(crowd):  # the issue's live targets
     live_accuracy, live_ece = figures(crowd, TEMPERED, iteration=100)
     assert live_accuracy >= batch_accuracy - 0.015
     assert live_ece <= batch_ece + 0.02
+
+
+# measured live, each object alone as the pipeline runs: dog 0.834 / 0.106, face 0.656 / 0.229
+# (product matching, 0.894 / 0.042 against 0.938 / 0.027 in batch, misses the 1.5-point target: see
+# docs/consolidation.md; it takes 45 s, so it is in benchmarks/consolidation_real.py only)
+@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.115), ("face-sentiment", 0.65, 0.24)])
+def test_live_object_by_object_stays_close_to_batch(crowd, min_accuracy, max_ece):
+    batch_accuracy, batch_ece = figures(crowd, TEMPERED)
+    live_accuracy, live_ece = figures(crowd, TEMPERED, iteration=1)
+    assert (live_accuracy, live_ece) >= (min_accuracy, 0) and live_ece <= max_ece
+    assert live_accuracy >= batch_accuracy - 0.015
+    assert live_ece <= batch_ece + 0.02
+
+
+def test_one_object_alone_is_tempered_by_the_jobs_held_out_answers():
+    # The pipeline's call holds one object: its temperature comes from the held-out answers of the job
+    # so far (T > 1 on dog), not from the object's own ten answers, which on a 7-3 split would choose
+    # a far higher one. Untempered Dawid-Skene (classic, same fit) is the most certain of the three.
+    objects, _, names = load("dog")
+    ids = list(objects)
+    prior = None
+    for q in ids[:200]:
+        prior = consolidate(
+            "image-classification", {q: objects[q]}, label_attribute_name="lan", job_name="real",
+            categories=names, method=TEMPERED, prior=prior,
+        ).quality.to_json()  # fmt: skip
+    assert np.argmax(prior["heldOut"]) > 0  # the job's answers choose T > 1
+    split = next(q for q in ids[200:] if sorted(_counts(objects[q]))[-2:] == [3, 7])
+    without = {key: value for key, value in prior.items() if key != "heldOut"}
+    confidence = {}
+    for name, method, state in (
+        ("job", TEMPERED, prior),
+        ("alone", TEMPERED, without),
+        ("T=1", "dawid-skene-classic", prior),
+    ):
+        result = consolidate(
+            "image-classification", {split: objects[split]}, label_attribute_name="lan", job_name="real",
+            categories=names, method=method, prior=state,
+        )  # fmt: skip
+        confidence[name] = result.objects[0].metadata["confidence"]
+    assert confidence["T=1"] > confidence["job"] > confidence["alone"]
+
+
+def _counts(answers):
+    labels = [a["answerContent"]["crowd-image-classifier"]["label"] for a in answers]
+    return [labels.count(c) for c in set(labels)]

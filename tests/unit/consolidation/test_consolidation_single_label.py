@@ -59,6 +59,7 @@ def test_majority_vote_share_and_content_shape(make_objects):
     }
     assert obj.workers == 3
     assert obj.agreement == pytest.approx(2 / 3)
+    assert obj.votes == {"A": 1, "B": 2}  # outside the content: Ground Truth's shape is unchanged
     assert obj.worker_ids == ("w1", "w2", "w3")
     assert obj.method == "majority-vote"
     assert result.consolidation_response() == [

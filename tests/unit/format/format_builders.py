@@ -1,6 +1,6 @@
 """Builders and hypothesis strategies of output-manifest lines, valid and broken on purpose.
 
-Shared by the format tests (pytest puts this directory on sys.path: no __init__.py in tests/).
+Shared by the format tests: `from tests.unit.format.format_builders import ...`.
 """
 
 from __future__ import annotations

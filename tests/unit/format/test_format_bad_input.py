@@ -4,10 +4,11 @@ harmless) and the lines around it are still validated."""
 from __future__ import annotations
 
 import pytest
-from format_builders import bbox, classification, custom, encode
 from gtproc.domain.lines import UTF8_BOM
 from gtproc.domain.scan import scan_lines, validate_stream
 from gtproc.domain.validation import LineStatus, Rule, validate_line
+
+from tests.unit.format.format_builders import bbox, classification, custom, encode
 
 GOOD = encode(classification())
 GOOD_BOX = encode(bbox())

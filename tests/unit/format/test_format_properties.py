@@ -7,12 +7,21 @@ import itertools
 from collections import Counter
 
 import pytest
-from format_builders import MUTATION_TASKS, MUTATIONS, SETTINGS, TASKS, Generated, mutants, valid_lines
 from gtproc.domain.fastpath import FastPath
 from gtproc.domain.scan import scan_lines, validate_stream
 from gtproc.domain.validation import LineStatus, validate_line, validate_record
 from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
+
+from tests.unit.format.format_builders import (
+    MUTATION_TASKS,
+    MUTATIONS,
+    SETTINGS,
+    TASKS,
+    Generated,
+    mutants,
+    valid_lines,
+)
 
 
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:

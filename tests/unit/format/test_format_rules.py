@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from format_builders import (
+from gtproc.domain.lines import TooLong
+from gtproc.domain.scan import validate_stream
+from gtproc.domain.validation import LineStatus, Rule, validate_line
+
+from tests.unit.format.format_builders import (
     MISSING,
     bbox,
     classification,
@@ -18,9 +22,6 @@ from format_builders import (
     semseg,
     text_span,
 )
-from gtproc.domain.lines import TooLong
-from gtproc.domain.scan import validate_stream
-from gtproc.domain.validation import LineStatus, Rule, validate_line
 
 MAX_LINE = 256 * 1024
 GOOD = encode(classification())

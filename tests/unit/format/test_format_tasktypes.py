@@ -8,10 +8,22 @@ from typing import Any
 
 import orjson
 import pytest
-from format_builders import MISSING, bbox, classification, custom, encode, failed, line, meta, semseg, text_span
 from gtproc.domain.fastpath import FastPath
 from gtproc.domain.scan import scan_lines, validate_stream
 from gtproc.domain.validation import LineStatus, validate_line, validate_record
+
+from tests.unit.format.format_builders import (
+    MISSING,
+    bbox,
+    classification,
+    custom,
+    encode,
+    failed,
+    line,
+    meta,
+    semseg,
+    text_span,
+)
 
 DATA = Path(__file__).parent / "data"
 

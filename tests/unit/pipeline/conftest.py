@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from pipeline_support import Harness
+
+from tests.unit.pipeline.pipeline_support import Harness
 
 
 @pytest.fixture

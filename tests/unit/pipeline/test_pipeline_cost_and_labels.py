@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from gtproc.adapters.memory import MemoryJobState, MemoryLabels, MemoryPublisher
 from gtproc.contract.events import OBJECTS_LABELED
-from pipeline_support import BUCKET, Harness, final_key, intermediate_key, plan_manifest_writes, snapshot
+
+from tests.unit.pipeline.pipeline_support import (
+    BUCKET,
+    Harness,
+    final_key,
+    intermediate_key,
+    plan_manifest_writes,
+    snapshot,
+)
 
 JOB = "cars-bbox"
 JOB_ID = f"{BUCKET}/{JOB}"

@@ -10,7 +10,8 @@ from gtproc.adapters.memory import MemoryJobState
 from gtproc.contract.events import OBJECTS_LABELED
 from gtproc.usecases.ports import LeaseHeld, PublishFailed
 from gtproc.usecases.process_manifest import PipelineConfig
-from pipeline_support import BUCKET, Harness, intermediate_key, snapshot
+
+from tests.unit.pipeline.pipeline_support import BUCKET, Harness, intermediate_key, snapshot
 
 JOB = "cars-bbox"
 JOB_ID = f"{BUCKET}/{JOB}"

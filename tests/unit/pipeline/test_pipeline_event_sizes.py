@@ -10,7 +10,16 @@ from gtproc.adapters.memory import MemoryPublisher
 from gtproc.contract.events import OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.usecases.ports import EventEntry
 from gtproc.usecases.publishing import entry_size
-from pipeline_support import Harness, final_key, intermediate_key, line, manifest, multi_attribute_snapshot, snapshot
+
+from tests.unit.pipeline.pipeline_support import (
+    Harness,
+    final_key,
+    intermediate_key,
+    line,
+    manifest,
+    multi_attribute_snapshot,
+    snapshot,
+)
 
 JOB = "cars-bbox"
 LIMIT = 256 * 1024

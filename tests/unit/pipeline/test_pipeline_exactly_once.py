@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 from gtproc.contract.events import JOB_COMPLETED, OBJECTS_FAILED, OBJECTS_LABELED
-from pipeline_support import (
+
+from tests.unit.pipeline.pipeline_support import (
     BUCKET,
     JOBS,
     Harness,

@@ -7,7 +7,18 @@ from collections import Counter
 
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.usecases.process_manifest import PipelineConfig
-from pipeline_support import BUCKET, JOBS, Harness, final_key, intermediate_key, line, load_expected, manifest, snapshot
+
+from tests.unit.pipeline.pipeline_support import (
+    BUCKET,
+    JOBS,
+    Harness,
+    final_key,
+    intermediate_key,
+    line,
+    load_expected,
+    manifest,
+    snapshot,
+)
 
 JOB = "cars-bbox"
 BROKEN_1 = "broken-job/manifests/intermediate/1/output.manifest"

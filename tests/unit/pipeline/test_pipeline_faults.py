@@ -17,7 +17,8 @@ from gtproc.contract.events import JOB_COMPLETED, VALIDATION_FAILED
 from gtproc.local.faults import Faults, Faulty, InstanceKilled
 from gtproc.usecases.ports import EventEntry, LeaseHeld
 from gtproc.usecases.process_manifest import ProcessManifest
-from pipeline_support import BUCKET, FakeClock, plan_manifest_writes
+
+from tests.unit.pipeline.pipeline_support import BUCKET, FakeClock, plan_manifest_writes
 
 TREES = ["bbox-three-iterations", "adjustment-chained", "classification-failed-auto", "bad-input"]
 SEEDS = range(4)

@@ -11,7 +11,15 @@ from gtproc.adapters.memory import MemoryJobState, MemoryLabels, MemoryPublisher
 from gtproc.contract.events import JOB_COMPLETED, OBJECTS_LABELED
 from gtproc.usecases.ports import LeaseHeld, PublishFailed
 from gtproc.usecases.process_manifest import PipelineConfig
-from pipeline_support import BUCKET, Harness, final_key, intermediate_key, multi_attribute_snapshot, snapshot
+
+from tests.unit.pipeline.pipeline_support import (
+    BUCKET,
+    Harness,
+    final_key,
+    intermediate_key,
+    multi_attribute_snapshot,
+    snapshot,
+)
 
 JOB = "cars-bbox"
 JOB_ID = f"{BUCKET}/{JOB}"

@@ -148,6 +148,7 @@ class _Batch:
         used: Sequence[str],
         agreement: float,
         mask_png: bytes | None = None,
+        votes: dict[str, int] | None = None,
     ) -> ObjectResult:
         metadata = {**metadata, **self.base}
         return ObjectResult(
@@ -160,6 +161,7 @@ class _Batch:
             method=self.method,
             worker_ids=tuple(used),
             mask_png=mask_png,
+            votes=votes,
         )
 
     def aligned_state(self, classes: Sequence[str], used_workers: set[str], confusion: bool) -> QualityState:
@@ -182,6 +184,7 @@ class _Batch:
         answer_agreement: np.ndarray,
         estimated_accuracy: np.ndarray | None = None,
         confusion_update: np.ndarray | None = None,
+        held_out: np.ndarray | None = None,
     ) -> ConsolidationResult:
         w = len(state.worker_ids)
         batch_n = np.bincount(answer_worker, minlength=w).astype(np.int64)
@@ -194,6 +197,7 @@ class _Batch:
             answered=state.answered + batch_n,
             agreement=np.round((state.agreement + batch_agree) * 100) / 100,
             confusion=None if state.confusion is None else state.confusion + confusion_update,
+            held_out=state.held_out if held_out is None else _added(state.held_out, held_out),
         )
         figures = [
             WorkerFigures(
@@ -326,7 +330,7 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     elif batch.method == DAWID_SKENE_CLASSIC:
         out = sl.dawid_skene_classic(votes, state.confusion)
     elif batch.method == DAWID_SKENE_TEMPERED:
-        out = sl.dawid_skene_tempered(votes, state.confusion)
+        out = sl.dawid_skene_tempered(votes, state.confusion, _carried_held_out(state.held_out))
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)
@@ -340,10 +344,27 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
             if comments:
                 metadata["worker-feedback"] = comments
         used = [wid for wid, _, _ in usable[oid]]
-        results.append(batch.result(oid, c, metadata, used, per_object_agreement[i]))
+        votes_of = _vote_counts(classes, [label for _, label, _ in usable[oid]])
+        results.append(batch.result(oid, c, metadata, used, per_object_agreement[i], votes=votes_of))
     flat = (votes.worker * k + out.labels[votes.obj]) * k + votes.label
     update = np.bincount(flat, minlength=len(state.worker_ids) * k * k).reshape(-1, k, k)
-    return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update)
+    return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update, out.held_out)
+
+
+def _vote_counts(classes: Sequence[str], picked: Sequence[int]) -> dict[str, int]:
+    """{class name: answers naming it}, in class order, classes nobody named left out."""
+    counts = np.bincount(np.asarray(picked, np.int64), minlength=len(classes))
+    return {classes[c]: int(counts[c]) for c in np.flatnonzero(counts)}
+
+
+def _carried_held_out(carried: np.ndarray | None) -> np.ndarray | None:
+    # A state from another grid of temperatures says nothing about this one.
+    return carried if carried is not None and carried.shape == sl.TEMPERATURES.shape else None
+
+
+def _added(carried: np.ndarray | None, batch: np.ndarray) -> np.ndarray:
+    carried = _carried_held_out(carried)
+    return batch if carried is None else carried + batch
 
 
 # --- multi-label ---------------------------------------------------------------------------------
@@ -375,7 +396,9 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
             "class-map": {str(c): classes[c] for c in chosen},
             "confidence-map": {str(c): _confidence(share[c]) for c in chosen},
         }
-        results.append(batch.result(oid, chosen, metadata, [wid for wid, _ in rows], float(np.mean(agreements))))
+        used = [wid for wid, _ in rows]
+        votes_of = _vote_counts(classes, [c for s in sets for c in s])
+        results.append(batch.result(oid, chosen, metadata, used, float(np.mean(agreements)), votes=votes_of))
         answer_worker += [w_index[wid] for wid, _ in rows]
         answer_agreement += agreements
     return batch.finish(results, classes, state, np.array(answer_worker, np.int64), np.array(answer_agreement))

@@ -53,6 +53,8 @@ class ObjectResult:
     worker_ids: tuple[str, ...] = ()
     mask_png: bytes | None = None  # semantic segmentation: the consolidated mask the caller uploads
     masks: tuple[tuple[str, bytes], ...] = ()  # custom templates: (URI, PNG) of each mask element
+    # Single- and multi-label: answers naming each class (class name -> count), classes with none left out.
+    votes: dict[str, int] | None = None
 
     def mask_files(self) -> list[tuple[str, bytes]]:
         """(URI, PNG) of every consolidated mask the caller uploads."""

@@ -32,6 +32,9 @@ class QualityState:
     answered: np.ndarray  # (W,) int64
     agreement: np.ndarray  # (W,) float64, sum of per-answer agreement in [0, 1]
     confusion: np.ndarray | None = None  # (W, K, K) int64 counts[true, answered]; single-label only
+    # Summed held-out answer log-likelihood per temperature (single_label.TEMPERATURES) of the
+    # job so far: how dawid-skene-tempered chooses T one object at a time. None until it runs.
+    held_out: np.ndarray | None = None
 
     @classmethod
     def empty(cls, family: str, classes: Sequence[str] = (), with_confusion: bool = False) -> QualityState:
@@ -64,7 +67,7 @@ class QualityState:
             chunks.append(values.astype(f"<u{width}").view(np.uint8).reshape(-1, width).T.tobytes())
         ids = json.dumps(list(self.worker_ids), separators=(",", ":")).encode()
         payload = struct.pack("<I", len(ids)) + ids + b"".join(chunks)
-        return {
+        doc = {
             "v": STATE_VERSION,
             "family": self.family,
             "classes": list(self.classes),
@@ -73,6 +76,9 @@ class QualityState:
             "widths": widths,
             "data": base64.b64encode(zlib.compress(payload, 9)).decode("ascii"),
         }
+        if self.held_out is not None:  # an added key: states written before it still load
+            doc["heldOut"] = [round(float(x), 3) for x in self.held_out]
+        return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> QualityState:
@@ -100,6 +106,7 @@ class QualityState:
             answered=sections[0],
             agreement=sections[1] / _AGREEMENT_SCALE,
             confusion=sections[2].reshape(w, k, k) if doc["confusion"] else None,
+            held_out=np.array(doc["heldOut"], np.float64) if doc.get("heldOut") is not None else None,
         )
 
     def aligned(self, classes: Sequence[str], worker_ids: Sequence[str]) -> QualityState:
@@ -123,7 +130,7 @@ class QualityState:
                 rows = np.flatnonzero(have_w)
                 src = self.confusion[np.ix_(w_src[rows], c_src[have_c], c_src[have_c])]
                 confusion[np.ix_(rows, have_c, have_c)] = src
-        return QualityState(self.family, classes, worker_ids, answered, agreement, confusion)
+        return QualityState(self.family, classes, worker_ids, answered, agreement, confusion, self.held_out)
 
     def worker_accuracy(self, smoothing: float = 1.0) -> np.ndarray:
         """Per-worker share of answers that matched the consolidated label, Laplace-smoothed."""

@@ -82,6 +82,7 @@ class SingleLabelOutput:
     posterior: np.ndarray  # (I, K)
     confidence: np.ndarray  # (I,) before rounding
     worker_accuracy: np.ndarray | None = None  # (W,) model estimate (Dawid-Skene family only)
+    held_out: np.ndarray | None = None  # (len(TEMPERATURES),) this batch's held-out answer log-likelihoods
 
 
 def pick_labels(scores: np.ndarray, votes: Votes) -> np.ndarray:
@@ -358,32 +359,22 @@ def aws_modified_dawid_skene(
     return SingleLabelOutput(labels, posterior, confidence, estimated)
 
 
-_TEMPERATURES = np.exp(np.linspace(0.0, np.log(20.0), 60))  # 1 .. 20, log-spaced
+TEMPERATURES = np.exp(np.linspace(0.0, np.log(20.0), 60))  # 1 .. 20, log-spaced
 
 
-def dawid_skene_tempered(
-    votes: Votes, prior_confusion: np.ndarray | None = None, *, folds: int = 5
-) -> SingleLabelOutput:
-    """Plain Dawid-Skene whose answer log-likelihood is divided by a temperature T >= 1 chosen without
-    true labels: by the likelihood of held-out answers.
+def held_out_log_likelihood(votes: Votes, prior_confusion: np.ndarray | None = None, folds: int = 5) -> np.ndarray:
+    """(len(TEMPERATURES),): summed log-probability of held-out answers under each temperature.
 
-    Why: real crowds' errors correlate (hard items, shared look-alikes), so an object's answers are
-    less than independent proofs and the point-estimate posterior is overconfident. Cross-validation
-    over answers measures how much: the answers are split into `folds` folds (answer position modulo
-    `folds`, so no randomness); for each fold the model is fitted on the other answers, and each
+    The answers are split into `folds` folds (answer position modulo `folds`, so no randomness); for
+    each fold plain Dawid-Skene is fitted on the other answers (plus the carried counts), and each
     held-out answer is predicted as sum_c P_T(c | the object's training answers) confusion[w, c, answer].
-    T maximises the summed log of those predictions; the final posterior is the full-data fit's,
-    tempered by T: posterior ∝ (class prior x likelihood)^(1/T). Tempering the whole posterior keeps
-    its argmax, so the labels are plain Dawid-Skene's and only the confidences change (tempering the
-    likelihood alone would let the class prior overrule a clear majority). T = 1 (no change) when the
-    answers are as independent as the model assumes.
+    On one object (the pipeline's live call) the folds are that object's answers: its other answers
+    and the job's carried counts predict each one, so every object adds its own honest evidence.
     """
-    if votes.n_classes == 1:
-        return _single_class(votes)
     fit = (prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
     k, n = votes.n_classes, votes.obj.size
     fold = np.arange(n) % folds
-    held_out_ll = np.zeros(_TEMPERATURES.size)
+    out = np.zeros(TEMPERATURES.size)
     for j in range(folds):
         train, test = fold != j, fold == j
         present = np.unique(votes.obj[train])
@@ -395,17 +386,44 @@ def dawid_skene_tempered(
             remap[votes.obj[train]], votes.worker[train], votes.label[train], present.size, votes.n_workers, k
         )
         _, confusion, log_prior = _dawid_skene_em(sub, *fit)
-        log_confusion = np.log(confusion)
         terms = np.zeros((votes.n_objects, k))
-        terms[present] = sub.log_likelihood_terms(log_confusion)
+        terms[present] = sub.log_likelihood_terms(np.log(confusion))
         own = confusion[votes.worker[test], :, votes.label[test]]
         held = terms[votes.obj[test]]
-        for a, temperature in enumerate(_TEMPERATURES):
+        for a, temperature in enumerate(TEMPERATURES):
             p, _ = _softmax_rows((held + log_prior) / temperature)
-            held_out_ll[a] += np.log(np.maximum(_class_sum(p * own, axis=1), _FLOOR)).sum()
-    temperature = float(_TEMPERATURES[held_out_ll.argmax()]) if held_out_ll.any() else 1.0
-    _, confusion, log_prior = _dawid_skene_em(votes, *fit)
+            out[a] += np.log(np.maximum(_class_sum(p * own, axis=1), _FLOOR)).sum()
+    return out
+
+
+def dawid_skene_tempered(
+    votes: Votes,
+    prior_confusion: np.ndarray | None = None,
+    prior_held_out: np.ndarray | None = None,
+    *,
+    folds: int = 5,
+) -> SingleLabelOutput:
+    """Plain Dawid-Skene whose posterior is tempered by T >= 1 chosen without true labels: by the
+    likelihood of held-out answers (held_out_log_likelihood), summed over this batch and the job's
+    earlier batches (`prior_held_out`, carried in the quality state).
+
+    Why: real crowds' errors correlate (hard items, shared look-alikes), so an object's answers are
+    less than independent proofs and the point-estimate posterior is overconfident. Held-out answers
+    measure how much. The posterior is the full-data fit's, tempered: posterior ∝ (class prior x
+    likelihood)^(1/T). Tempering the whole posterior keeps its argmax, so the labels are plain
+    Dawid-Skene's and only the confidences change (tempering the likelihood alone would let the class
+    prior overrule a clear majority). T = 1 (no change) when the answers are as independent as the
+    model assumes. Carrying the evidence lets the pipeline, which consolidates one object at a time,
+    choose T from the whole job so far rather than from one object's handful of answers.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    held_out = held_out_log_likelihood(votes, prior_confusion, folds)
+    total = held_out if prior_held_out is None else held_out + prior_held_out
+    temperature = float(TEMPERATURES[total.argmax()]) if total.any() else 1.0
+    _, confusion, log_prior = _dawid_skene_em(votes, prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
     posterior, _ = _softmax_rows((votes.log_likelihood_terms(np.log(confusion)) + log_prior) / temperature)
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
-    return SingleLabelOutput(labels, posterior, posterior[np.arange(votes.n_objects), labels], accuracy)
+    confidence = posterior[np.arange(votes.n_objects), labels]
+    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out)

@@ -1,0 +1,174 @@
+"""The function asset holds only what the functions run, and each function loads only its own path.
+
+The CLI (`__main__`, cli/, report/ with matplotlib), the embedded-AWS replay (local/, moto) and the
+in-memory fakes stay out; every import left resolves against the standard library, the runtime's boto3
+and the layer's requirements.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from infra.layer import LAMBDA_LAYER_REQUIREMENTS
+
+pytestmark = pytest.mark.infra
+
+RUNTIME_REQUIREMENTS = ("boto3",)  # what the python3.12 runtime ships
+PACKAGES = {"adapters", "contract", "domain", "handlers", "usecases"}
+ROOT_FILES = {"__init__.py", "settings.py", "py.typed"}
+
+
+def _function_assets(synth) -> dict[str, Path]:
+    """Handler -> staged asset directory of each function that runs gtproc code."""
+    assets = {}
+    for function in synth.of_type("AWS::Lambda::Function").values():
+        properties = function["Properties"]
+        key = properties["Code"].get("S3Key", "")
+        asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
+        if properties.get("Handler", "").startswith("gtproc."):
+            assets[properties["Handler"]] = asset
+    return assets
+
+
+@pytest.fixture(scope="module")
+def asset(imported_synth) -> Path:
+    """The one code asset (the imported variant has all three functions, post-annotation too)."""
+    assets = _function_assets(imported_synth)
+    assert set(assets) == {
+        "gtproc.handlers.manifests.handler",
+        "gtproc.handlers.annotations.handler",
+        "gtproc.handlers.post_annotation.handler",
+    }
+    (directory,) = set(assets.values())
+    return directory
+
+
+def _files(asset: Path) -> list[str]:
+    return sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
+
+
+def test_the_asset_holds_only_what_the_functions_run(asset):
+    files = _files(asset)
+    assert {f.split("/")[0] for f in files} == {"gtproc"}
+    top = {f.split("/")[1] for f in files}
+    assert top == PACKAGES | ROOT_FILES, top
+    assert "gtproc/handlers/manifests.py" in files and "gtproc/adapters/s3.py" in files
+    assert "gtproc/adapters/memory.py" not in files
+    assert not [f for f in files if f.endswith((".pyc", ".egg-info")) or "__pycache__" in f]
+
+
+def _distributions(requirements: tuple[str, ...]) -> set[str]:
+    """The requirements and everything they pull in (markers and extras evaluated), as normalised names."""
+    seen: set[tuple[str, frozenset[str]]] = set()
+    names: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if (name, frozenset(requirement.extras)) in seen:
+            continue
+        seen.add((name, frozenset(requirement.extras)))
+        names.add(name)
+        for line in importlib.metadata.distribution(name).requires or []:
+            dependency = Requirement(line)
+            extras = requirement.extras | {""}
+            if dependency.marker is None or any(dependency.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(dependency)
+    return names
+
+
+def _imports(source: Path) -> set[str]:
+    tree = ast.parse(source.read_text(), str(source))
+    modules = set()
+    for node in ast.walk(tree):  # imports inside functions too: the lazy ones must resolve as well
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{source}: relative import"
+            modules.add(node.module or "")
+    return modules
+
+
+def test_every_import_in_the_asset_resolves(asset):
+    allowed = _distributions(LAMBDA_LAYER_REQUIREMENTS) | _distributions(RUNTIME_REQUIREMENTS)
+    owners = {
+        module: {d.lower().replace("_", "-") for d in dists}
+        for module, dists in importlib.metadata.packages_distributions().items()
+    }
+    unresolved = []
+    for source in asset.rglob("*.py"):
+        for module in _imports(source):
+            top = module.split(".")[0]
+            if top == "gtproc":
+                path = asset / module.replace(".", "/")
+                resolved = path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+            else:
+                resolved = top in sys.stdlib_module_names or bool(owners.get(top, set()) & allowed)
+            if not resolved:
+                unresolved.append(f"{source.relative_to(asset)}: {module}")
+    assert not unresolved, unresolved
+    # The check can fail: the CLI's imports would not resolve.
+    assert "moto" not in owners or not owners["moto"] & allowed
+
+
+PROBE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import importlib
+handler = importlib.import_module(sys.argv[2])
+on_import = sorted(sys.modules)
+from gtproc.handlers import wiring
+if sys.argv[3]:
+    getattr(wiring, sys.argv[3])()  # builds the use case: its lazily imported path loads now
+files = {m.__file__ for n, m in list(sys.modules.items()) if n.startswith("gtproc") and getattr(m, "__file__", None)}
+print(json.dumps({"on_import": on_import, "built": sorted(sys.modules), "files": sorted(files)}))
+"""
+SETTINGS = {
+    "GTPROC_EVENT_BUS_NAME": "bus",
+    "GTPROC_TABLE_NAME": "table",
+    "GTPROC_LABELS_BUCKET": "labels",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+NEVER = ("moto", "matplotlib", "gtproc.cli", "gtproc.local", "gtproc.report", "gtproc.adapters.memory")
+
+
+def _probe(asset: Path, module: str, builder: str) -> dict[str, list[str]]:
+    command = [sys.executable, "-c", PROBE, str(asset), module, builder]
+    result = subprocess.run(command, capture_output=True, text=True, env={"PATH": "", **SETTINGS}, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _loaded(modules: list[str], prefix: str) -> bool:
+    return any(m == prefix or m.startswith(prefix + ".") for m in modules)
+
+
+@pytest.mark.parametrize(
+    ("module", "builder", "numpy"),
+    [
+        ("gtproc.handlers.manifests", "process_manifest", False),
+        ("gtproc.handlers.annotations", "consolidate_annotations", True),
+        ("gtproc.handlers.post_annotation", "post_annotation", True),
+    ],
+)
+def test_each_handler_loads_only_its_own_path_from_the_asset(asset, module, builder, numpy):
+    loaded = _probe(asset, module, builder)
+    for stage in ("on_import", "built"):
+        assert not [m for m in loaded[stage] if any(_loaded([m], never) for never in NEVER)], stage
+    assert all(Path(f).is_relative_to(asset) for f in loaded["files"]), loaded["files"]
+    assert _loaded(loaded["built"], "numpy") is numpy
+    assert _loaded(loaded["built"], "gtproc.domain.consolidation") is numpy
+    if module.endswith("manifests"):
+        assert _loaded(loaded["built"], "gtproc.usecases.process_manifest")
+        assert not _loaded(loaded["built"], "gtproc.usecases.consolidate_annotations")
+    if module.endswith(".annotations"):
+        assert not _loaded(loaded["built"], "gtproc.usecases.process_manifest")
