@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -433,3 +434,20 @@ def test_the_replay_hands_its_handlers_the_memory_and_service_the_stack_gives_th
     assert _Context("annotations").memory_limit_in_mb == 512
     services = {p["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] for p in props.values()}
     assert services == {manifests.logger.service} == {annotations.logger.service}
+
+
+def test_backfill_finds_each_pipelines_queue_in_the_outputs(default_synth):
+    """`gtproc backfill` sends each write to the queue the output names: the queue its rule targets."""
+    from gtproc.local.backfill import QUEUE_OUTPUTS
+
+    template = default_synth.template.to_json()
+    for pipeline, output in QUEUE_OUTPUTS.items():
+        queue = template["Outputs"][output]["Value"]["Ref"]
+        rules = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Events::Rule"
+            and any(t["Arn"] == {"Fn::GetAtt": [queue, "Arn"]} for t in r["Properties"].get("Targets", []))
+        ]
+        assert len(rules) == 1, pipeline
+        assert f"*/{pipeline}/" in json.dumps(rules[0]["Properties"]["EventPattern"])

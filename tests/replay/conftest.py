@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +72,37 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Run]:
         return _RUNS[key]
 
     return get
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A moto server on a free port (in this process), reached through AWS_ENDPOINT_URL as a real endpoint
+    would be; its clock is fake: `server.tick()` moves S3's LastModified one second on."""
+    from datetime import datetime, timedelta
+
+    import moto.s3.models
+    from gtproc.adapters.aws import reset_clients
+    from moto.server import ThreadedMotoServer
+
+    # The server's request log would go to whichever stderr a test captured first.
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
+    server = ThreadedMotoServer(port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    now = [datetime(2024, 3, 12, 9, 0, 0)]
+    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: now[0])
+    server.endpoint = f"http://{host}:{port}"
+    server.tick = lambda: now.__setitem__(0, now[0] + timedelta(seconds=1))
+    reset_clients()
+    # moto's backends are global: each test starts and ends with none of another's resources.
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"))
+    yield server
+    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST"))
+    server.stop()
+    reset_clients()

@@ -9,10 +9,20 @@ from botocore.exceptions import ClientError
 
 from gtproc.adapters.aws import client
 from gtproc.domain.keys import parse_s3_uri
-from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge
+from gtproc.usecases.ports import ObjectMissing, ObjectTooLarge, ObjectUnreadable
 
 CHUNK_BYTES = 1024 * 1024
-__all__ = ["ObjectMissing", "S3Objects", "parse_s3_uri"]
+# S3's 403s: no permission (or, without s3:ListBucket, a missing key), a KMS key the role may not use,
+# an object archived in Glacier. Retrying changes none of them.
+UNREADABLE_CODES = (
+    "AccessDenied",
+    "403",
+    "Forbidden",
+    "AllAccessDisabled",
+    "InvalidObjectState",
+    "KMS.AccessDeniedException",
+)
+__all__ = ["ObjectMissing", "ObjectUnreadable", "S3Objects", "parse_s3_uri"]
 
 
 class S3Objects:
@@ -32,8 +42,11 @@ class S3Objects:
         try:
             response = self.s3.get_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound"):
                 raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from error
+            if code in UNREADABLE_CODES:
+                raise ObjectUnreadable(f"s3://{bucket}/{key}: the function's role cannot read it ({code})") from error
             raise
         body = response["Body"]
         return int(response.get("ContentLength") or 0), body.iter_chunks(chunk_bytes)

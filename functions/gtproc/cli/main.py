@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gtproc.cli import report  # the report command (optional extra `report`)
 
     report.register(commands)
+    from gtproc.cli import backfill
+
+    backfill.register(commands)
     return parser
 
 

@@ -19,7 +19,8 @@ import hashlib
 import io
 import json
 import sys
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"gtproc replay: cannot write {args.events_out}: {error.strerror}", file=sys.stderr)
             return EXIT_USAGE
     try:
+        _header(args, writes, out)
         result, labels, account = _replay(args, writes, out, events_file)
     finally:
         if events_file is not None:
@@ -110,21 +112,39 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(result.dead_letters.values()) else EXIT_OK
 
 
-def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None) -> Any:
-    from gtproc.cli.progress import bar
-    from gtproc.handlers import annotations as annotations_handler
-    from gtproc.handlers import job_status as job_status_handler
-    from gtproc.handlers import manifests as manifests_handler
-    from gtproc.handlers import streaming as streaming_handler
-    from gtproc.local.embedded import embedded_aws
-    from gtproc.local.replay import Published, Replayer, has_job_status, streaming_jobs
-
+def _header(args: argparse.Namespace, writes: list[Any], out: IO[str]) -> None:
     mode = f", chaos seed {args.chaos}" if args.chaos is not None else ""
     mode += f", faults seed {args.faults}" if args.faults is not None else ""
     out.write(
         f"gtproc replay: {_n(len(writes), 'write')} from {args.path} to s3://{args.bucket} on an embedded AWS{mode}\n"
     )
     out.flush()
+
+
+@contextmanager
+def _embedded_engine(args: argparse.Namespace, handlers: dict[str, Any], on_event: Any) -> Iterator[Any]:
+    """(replayer, labels so far of a result) on the embedded AWS; `gtproc backfill` brings its own engine."""
+    from gtproc.local.embedded import embedded_aws
+    from gtproc.local.replay import Replayer
+
+    jobs = tuple(name.removeprefix("streaming-") for name in handlers if name.startswith("streaming-"))
+    with embedded_aws(
+        output_bucket=args.bucket, key_prefix=args.prefix, streaming_jobs=jobs, job_status="job-status" in handlers
+    ) as resources:
+        replayer = Replayer(resources, handlers, chaos_seed=args.chaos, on_event=on_event, faults_seed=args.faults)
+        yield replayer, lambda result: _labels_so_far(resources, result)
+
+
+def _replay(
+    args: argparse.Namespace, writes: list[Any], out: IO[str], events_file: IO[str] | None, engine: Any = None
+) -> Any:
+    from gtproc.cli.progress import bar
+    from gtproc.handlers import annotations as annotations_handler
+    from gtproc.handlers import job_status as job_status_handler
+    from gtproc.handlers import manifests as manifests_handler
+    from gtproc.handlers import streaming as streaming_handler
+    from gtproc.local.replay import Published, has_job_status, streaming_jobs
+
     account = _Account(writes, args.prefix)
     # The functions' log stream (Powertools logs and EMF metrics), as CloudWatch would hold it: read
     # for the account, and shown only with --verbose.
@@ -164,30 +184,20 @@ def _replay(args: argparse.Namespace, writes: list[Any], out: IO[str], events_fi
             lg.registered_handler.stream = log_stream  # not setStream: it flushes the old stream
             lg.setLevel("INFO")
         jobs = streaming_jobs(writes)
-        status = has_job_status(writes)
-        with embedded_aws(
-            output_bucket=args.bucket, key_prefix=args.prefix, streaming_jobs=jobs, job_status=status
-        ) as resources:
-            handlers = {
-                "manifests": function(manifests_handler.handler),
-                "annotations": function(annotations_handler.handler),
-                **({"job-status": function(job_status_handler.handler)} if status else {}),
-                **{f"streaming-{job}": function(streaming_handler.handler) for job in jobs},
-            }
+        handlers = {
+            "manifests": function(manifests_handler.handler),
+            "annotations": function(annotations_handler.handler),
+            **({"job-status": function(job_status_handler.handler)} if has_job_status(writes) else {}),
+            **{f"streaming-{job}": function(streaming_handler.handler) for job in jobs},
+        }
+        with (engine or _embedded_engine)(args, handlers, on_event) as (replayer, labels_of):
             progress = bar("replay", len(writes), "writes")
-            replayer = Replayer(
-                resources,
-                handlers,
-                chaos_seed=args.chaos,
-                on_event=on_event,
-                on_write=lambda _write: progress.advance(),
-                faults_seed=args.faults,
-            )
+            replayer.on_write = lambda _write: progress.advance()
             try:
                 result = replayer.run(writes)
             finally:
                 progress.close()
-            labels = _labels_so_far(resources, result)
+            labels = labels_of(result)
     finally:
         for lg, stream, level in saved:
             lg.registered_handler.stream = stream
@@ -406,7 +416,9 @@ class _Account:
             if lines == 0:
                 return "nothing to publish: the manifest is empty (0 lines)"
             return f"nothing new: its {_n(lines, 'line')} hold no label of this job that was not published before"
-        skipped = [o for o in entry.outcomes if o["message"] == "manifest skipped"]
+        skipped = [
+            o for o in entry.outcomes if o["message"].startswith("manifest") and o["message"].endswith("skipped")
+        ]
         if skipped:
             return f"skipped: {skipped[-1].get('reason', '')}"
         return "not processed: the handler failed on it (see --verbose)"

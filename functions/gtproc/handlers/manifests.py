@@ -45,6 +45,11 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             metrics.add_metric(name="ManifestMessagesRequeued", unit=MetricUnit.Count, value=1)
             return
         logger.append_keys(job=outcome.job_name)
+        if outcome.status is FileStatus.UNREADABLE:
+            # Permanent until the permission changes: retries would only carry it to the DLQ.
+            logger.error("manifest not readable, skipped", extra={"reason": outcome.reason})
+            metrics.add_metric(name="UnreadableManifests", unit=MetricUnit.Count, value=1)
+            continue
         if outcome.status is not FileStatus.PROCESSED:
             logger.info("manifest skipped", extra={"reason": outcome.reason})
             continue

@@ -86,7 +86,7 @@ def embedded_aws(
 
     from gtproc.handlers import wiring
 
-    saved = {name: os.environ.get(name) for name in [*_ENV, *_settings_env(None)]}
+    saved = {name: os.environ.get(name) for name in [*_ENV, *_settings_env(None), "AWS_ENDPOINT_URL"]}
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(_ENV)
     try:

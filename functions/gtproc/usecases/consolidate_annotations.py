@@ -50,6 +50,7 @@ from gtproc.usecases.ports import (
     JobInfo,
     ObjectMissing,
     ObjectTooLarge,
+    ObjectUnreadable,
     SourceFiles,
 )
 from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
@@ -173,6 +174,8 @@ class ConsolidateAnnotations:
             return self.blobs.read(bucket, location.key, max_bytes=self.config.max_file_bytes)
         except ObjectTooLarge as error:
             raise InvalidFile("file-too-large", str(error)) from error
+        except ObjectUnreadable as error:
+            raise InvalidFile("access-denied", str(error)) from error
         except ObjectMissing:
             return AnnotationOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
 
@@ -464,7 +467,7 @@ class ConsolidateAnnotations:
         for key in sorted(self.blobs.list_keys(bucket, prefix)):
             try:  # a bad one is reported when its own write is processed
                 answers.extend(worker_answers(self.blobs.read(bucket, key, max_bytes=self.config.max_file_bytes)))
-            except (ObjectMissing, ObjectTooLarge, *DECODE_ERRORS):
+            except (ObjectMissing, ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
                 continue
         return answers
 

@@ -14,6 +14,14 @@ class ObjectMissing(Exception):
     """The object is gone (deleted after its notification was sent)."""
 
 
+class ObjectUnreadable(Exception):
+    """The function's role may not read the object (403: no permission, its KMS key, an archived object).
+
+    Permanent until someone changes the permission or restores it: reported, never retried; `gtproc
+    backfill` sends the write again afterwards.
+    """
+
+
 class LeaseHeld(Exception):
     """Another invocation is processing the same job; retry later."""
 

@@ -46,6 +46,7 @@ from gtproc.usecases.ports import (
     LabelStore,
     ObjectMissing,
     ObjectReader,
+    ObjectUnreadable,
     PublishFailed,
 )
 from gtproc.usecases.publish_once import JobSession, SessionTerms
@@ -75,7 +76,7 @@ class PipelineConfig:
 @dataclass
 class ManifestOutcome:
     key: str
-    status: FileStatus  # processed or skipped
+    status: FileStatus  # processed, skipped or unreadable (the role may not read it: reported, not retried)
     reason: str = ""
     job_name: str = ""
     lines: int = 0
@@ -198,6 +199,9 @@ class _Run:
         except ObjectMissing:
             session.release()
             return ManifestOutcome(location.key, FileStatus.SKIPPED, "the object no longer exists", location.job_name)
+        except ObjectUnreadable as error:
+            session.release()
+            return ManifestOutcome(location.key, FileStatus.UNREADABLE, str(error), location.job_name)
         try:
             for line in scan_lines(chunks):
                 self.outcome.lines += 1

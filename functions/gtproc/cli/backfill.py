@@ -1,0 +1,203 @@
+"""`gtproc backfill s3://BUCKET/[PREFIX] [--local] [--embedded] [--versions] [--stack NAME] [--events-out FILE]
+[--rate N] [--dry-run]`: send a bucket's past Ground Truth output through the pipelines, in the order Ground
+Truth wrote it (by LastModified, then worker responses, intermediate manifests by iteration, the final
+manifest last).
+
+In-account (the default), each write is sent as the S3 "Object Created" event AWS would send to the
+queue of its pipeline, found from the stack's outputs; the deployed functions process it like a live
+write, and what they published before is not published again. `--local` runs the same handlers here,
+on in-memory adapters (or on the replay's embedded AWS with `--embedded`), and prints the replay's account.
+
+Exit 0; 1 when a write could not be read or sent, or (`--local`) ended in a dead-letter queue; 2 for a
+bad URI, a bucket that cannot be listed, a missing stack or a bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_STACK = "Gtproc"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "backfill",
+        help="send a bucket's past Ground Truth output through the pipelines (a deployed stack, or --local)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("uri", metavar="s3://BUCKET/[PREFIX]", help="where the jobs' output folders are")
+    parser.add_argument("--local", action="store_true", help="run the pipelines here, on in-memory adapters")
+    parser.add_argument(
+        "--embedded", action="store_true", help="with --local: on the replay's embedded AWS (moto), slower"
+    )
+    parser.add_argument("--versions", action="store_true", help="every version of each key: the job's whole history")
+    parser.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack to feed (default {DEFAULT_STACK})")
+    parser.add_argument(
+        "--events-out", metavar="FILE", type=Path, help="with --local: write every published event as JSON Lines"
+    )
+    parser.add_argument("--rate", metavar="N", type=float, help="send at most N writes per second (in-account)")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be sent, send nothing")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--quiet", action="store_true", help="print only the summary")
+    loudness.add_argument("--verbose", action="store_true", help="also show the handlers' logs (--local, on stderr)")
+    parser.set_defaults(run=run)
+
+
+def _error(message: str) -> None:
+    print(f"gtproc backfill: {message}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gtproc.adapters.aws import client
+    from gtproc.local.backfill import BackfillError, list_writes, parse_uri
+
+    local = args.local or args.embedded
+    if args.rate is not None and not args.rate > 0:
+        _error(f"--rate must be a positive number of writes per second, not {args.rate:g}")
+        return EXIT_USAGE
+    if args.events_out is not None and not local:
+        _error("--events-out needs --local: in-account, the events go to the stack's bus")
+        return EXIT_USAGE
+    try:
+        bucket, prefix = parse_uri(args.uri)
+        s3 = client("s3")
+        listed = list_writes(s3, bucket, prefix, versions=args.versions)
+        queues = None if local else _queues(args.stack)
+    except BackfillError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    except Exception as error:  # no credentials, no region: one line, never a traceback
+        _error(f"{args.uri}: {error}")
+        return EXIT_USAGE
+    routed = [write for write in listed if write.pipeline is not None]
+    skipped = len(listed) - len(routed)
+    out = sys.stdout
+    what = f"{_n(len(listed), 'version' if args.versions else 'object')} under {args.uri}"
+    out.write(f"gtproc backfill: {what}, {len(routed)} routed to the pipelines")
+    out.write(f" ({skipped} other files no pipeline reads)\n" if skipped else "\n")
+    if not routed:
+        _error(f"{args.uri}: nothing to backfill: no worker response, consolidation response or manifest there")
+        return EXIT_OK
+    if args.dry_run:
+        return _dry_run(routed, queues, out)
+    if local:
+        return _local(args, bucket, routed, out)
+    return _in_account(args, bucket, routed, queues or {}, out)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word if count == 1 else word + 's'}"
+
+
+def _queues(stack: str) -> dict[str, str]:
+    from gtproc.adapters.aws import client
+    from gtproc.local.backfill import stack_queues
+
+    return stack_queues(client("cloudformation"), stack)
+
+
+def _dry_run(routed: list[Any], queues: dict[str, str] | None, out: IO[str]) -> int:
+    for write in routed:
+        version = f" version {write.version_id}" if write.version_id else ""
+        target = queues[write.pipeline] if queues else write.pipeline
+        out.write(f"would send {write.key}{version} ({write.last_modified.isoformat()}) to {target}\n")
+    counts = {name: sum(w.pipeline == name for w in routed) for name in ("manifests", "annotations")}
+    told = ", ".join(f"{_n(count, 'write')} to {name}" for name, count in counts.items())
+    out.write(f"dry run: {told}; nothing sent\n")
+    return EXIT_OK
+
+
+class _Progress:
+    """`done/total` on stderr, only on a terminal (a redirected stderr stays clean)."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.done = what, total, 0
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.shown and (self.done == self.total or self.done % 100 == 0):
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            bar = "#" * filled + "." * (width - filled)
+            sys.stderr.write(f"\r{self.what} [{bar}] {self.done}/{self.total}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str]) -> int:
+    from gtproc.adapters.aws import client
+    from gtproc.cli import replay as replay_cli
+    from gtproc.local.backfill import download
+
+    events_file = None
+    if args.events_out is not None:
+        try:
+            events_file = open(args.events_out, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as error:
+            _error(f"cannot write {args.events_out}: {error.strerror}")
+            return EXIT_USAGE
+    engine = None if args.embedded else _memory_engine
+    if args.embedded:
+        try:
+            import moto  # noqa: F401 - the embedded AWS
+        except ImportError:
+            _error("--embedded needs moto: pip install 'gtproc[local]'")
+            return EXIT_USAGE
+    replay_args = argparse.Namespace(
+        bucket=bucket, prefix="", chaos=None, faults=None, verbose=args.verbose, path=Path(args.uri)
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="gtproc-backfill-") as folder:
+            progress = _Progress("read", len(routed))
+            writes, unread = download(client("s3"), bucket, routed, Path(folder), on_done=progress)
+            for key, why in unread:
+                _error(f"s3://{bucket}/{key}: cannot read: {why}")
+            where = "an embedded AWS" if args.embedded else "the in-memory pipelines"
+            out.write(f"gtproc backfill: {_n(len(writes), 'write')} to s3://{bucket} on {where}\n")
+            out.flush()
+            result, labels, account = replay_cli._replay(replay_args, writes, out, events_file, engine=engine)
+    finally:
+        if events_file is not None:
+            events_file.close()
+    if not args.quiet:
+        account.print(out)
+    replay_cli._summary(result, labels, account, out)
+    for warning in account.warnings:
+        _error(f"warning: {warning}")
+    return EXIT_FAILED if unread or any(result.dead_letters.values()) else EXIT_OK
+
+
+@contextmanager
+def _memory_engine(args: argparse.Namespace, handlers: dict[str, Any], on_event: Any) -> Any:
+    from gtproc.local.backfill import memory_engine
+
+    with memory_engine(args.bucket, args.prefix, handlers, on_event) as engine:
+        yield engine, engine.labels_of
+
+
+def _in_account(args: argparse.Namespace, bucket: str, routed: list[Any], queues: dict[str, str], out: IO[str]) -> int:
+    from gtproc.adapters.aws import client
+    from gtproc.local.backfill import TokenBucket, send
+
+    sqs = client("sqs")
+    # The account in a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>) owns the stack.
+    account = next(iter(queues.values())).rstrip("/").split("/")[-2]
+    region = sqs.meta.region_name
+    rate = TokenBucket(args.rate) if args.rate is not None else None
+    result = send(sqs, queues, routed, bucket, account, region, rate, on_sent=_Progress("sent", len(routed)))
+    for key, why in result.failed:
+        _error(f"s3://{bucket}/{key}: not sent: {why}")
+    sent = ", ".join(f"{_n(count, 'write')} to {name} ({queues[name]})" for name, count in result.sent.items())
+    out.write(f"sent to stack {args.stack}: {sent}\n")
+    if result.failed:
+        out.write(f"not sent: {_n(len(result.failed), 'write')}\n")
+    return EXIT_FAILED if result.failed else EXIT_OK

@@ -1,0 +1,398 @@
+"""`gtproc backfill` on a moto server: a versioned bucket holding a bundled job's whole history (each plan
+write put in turn, a second apart, so the rewritten intermediate manifests have several versions)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from gtproc.cli.main import main
+from gtproc.local.backfill import StoredWrite, order, pipeline_of
+from gtproc.local.replay import Published, facts
+
+pytestmark = pytest.mark.integration
+
+JOBS = Path(__file__).resolve().parents[2] / "events" / "jobs"
+PLAN = JOBS / "bbox-three-iterations.plan.jsonl"
+BUCKET = "gt-output-bucket"  # the replay's default, so the events name the same bucket
+
+
+def plan_writes(plan: Path) -> list[tuple[str, Path]]:
+    steps = [json.loads(line) for line in plan.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(step["key"], plan.parent / step["file"]) for step in steps]
+
+
+def put_history(server: Any, plan: Path = PLAN, bucket: str = BUCKET) -> list[tuple[str, Path]]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    writes = plan_writes(plan)
+    for key, file in writes:
+        s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes())
+        server.tick()
+    return writes
+
+
+def events_of(path: Path) -> list[Published]:
+    lines = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines()]
+    return [Published(line["source"], line["detail-type"], line["detail"]) for line in lines]
+
+
+def counted(events: list[Published]) -> Counter[tuple[Any, ...]]:
+    """Each fact with how many times it was published (the replay's facts() is a set)."""
+    found: Counter[tuple[Any, ...]] = Counter()
+    for event in events:
+        objects = event.detail.get("objects")
+        if isinstance(objects, list):
+            for obj in objects:
+                found[(event.detail_type, event.detail["jobName"], obj["datasetObjectId"])] += 1
+        else:
+            found.update(facts([event]))
+    return found
+
+
+def backfill(tmp: Path, *args: str) -> tuple[int, list[Published]]:
+    out = tmp / f"events-{len(list(tmp.glob('events-*')))}.jsonl"
+    code = main(["backfill", *args, "--events-out", str(out), "--quiet"])
+    return code, events_of(out) if out.exists() else []
+
+
+def test_local_history_gives_the_facts_of_replaying_the_writes_live(moto_server, replayed, tmp_path, capsys) -> None:
+    live = replayed(PLAN)  # first: the embedded AWS shares moto's backends and clears them when it ends
+    assert live.exit_code == 0
+    put_history(moto_server)
+    code, events = backfill(tmp_path, f"s3://{BUCKET}/", "--local", "--versions")
+    assert code == 0, capsys.readouterr().err
+    assert facts(events) == facts(live.events)
+    assert set(counted(events).values()) == {1}  # nothing published twice
+    assert any(e.detail_type == "Labeling Job Completed" for e in events)
+    summary = capsys.readouterr().out
+    assert "in-memory pipelines" in summary and "dead-letter queues: 0 messages" in summary
+
+
+def test_local_embedded_and_replay_give_the_same_facts(moto_server, replayed, tmp_path) -> None:
+    live = replayed(PLAN)
+    put_history(moto_server)
+    code_memory, memory = backfill(tmp_path, f"s3://{BUCKET}/cars-bbox/", "--local", "--versions")
+    # Last: the embedded AWS reads the bucket first, then clears moto's backends when it ends.
+    code_embedded, embedded = backfill(tmp_path, f"s3://{BUCKET}/cars-bbox/", "--embedded", "--versions")
+    assert (code_memory, code_embedded) == (0, 0)
+    assert counted(memory) == counted(embedded)
+    assert facts(memory) == facts(live.events)
+
+
+def test_dry_run_lists_the_history_in_the_order_it_was_written(moto_server, capsys) -> None:
+    writes = put_history(moto_server)
+    assert main(["backfill", f"s3://{BUCKET}", "--local", "--versions", "--dry-run"]) == 0
+    listed = [line.split()[2] for line in capsys.readouterr().out.splitlines() if line.startswith("would send")]
+    routed = [key for key, _ in writes if "consolidation-request" not in key]
+    assert listed == routed
+    rewrites = Counter(listed)["cars-bbox/manifests/intermediate/2/output.manifest"]
+    assert rewrites == Counter(routed)["cars-bbox/manifests/intermediate/2/output.manifest"] > 1
+
+
+def test_without_versions_only_the_latest_of_each_key_is_listed(moto_server, capsys) -> None:
+    writes = put_history(moto_server)
+    assert main(["backfill", f"s3://{BUCKET}", "--local", "--dry-run"]) == 0
+    listed = [line.split()[2] for line in capsys.readouterr().out.splitlines() if line.startswith("would send")]
+    assert sorted(listed) == sorted({key for key, _ in writes if "consolidation-request" not in key})
+
+
+def test_writes_of_one_second_follow_the_layout_order() -> None:
+    second = datetime(2024, 3, 12, 9, 0, 0, tzinfo=UTC)
+    keys = [
+        "job/manifests/output/output.manifest",
+        "job/manifests/intermediate/2/output.manifest",
+        "job/annotations/consolidated-annotation/consolidation-response/iteration-1/t.json",
+        "job/manifests/intermediate/1/output.manifest",
+        "job/annotations/worker-response/iteration-1/3/t.json",
+    ]
+    earlier = StoredWrite("job/manifests/output/output.manifest", second.replace(second=0, minute=0, hour=8), 1, "e")
+    ordered = order([StoredWrite(key, second, 1, "e") for key in keys] + [earlier])
+    assert [w.key for w in ordered] == [
+        "job/manifests/output/output.manifest",  # written an hour before: time comes first
+        "job/annotations/worker-response/iteration-1/3/t.json",
+        "job/annotations/consolidated-annotation/consolidation-response/iteration-1/t.json",
+        "job/manifests/intermediate/1/output.manifest",
+        "job/manifests/intermediate/2/output.manifest",
+        "job/manifests/output/output.manifest",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill", "gs://bucket/x", "--local"], "expected s3://BUCKET/[PREFIX]"),
+        (["backfill", "s3://Not_A_Bucket/x", "--local"], "is not an S3 bucket name"),
+        (["backfill", "s3://no-such-bucket/x", "--local"], "NoSuchBucket"),
+        (["backfill", f"s3://{BUCKET}/", "--stack", "NoSuchStack"], "stack NoSuchStack"),
+        (["backfill", f"s3://{BUCKET}/", "--local", "--rate", "0"], "--rate must be a positive number"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(moto_server, capsys, args: list[str], message: str) -> None:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# ---- in-account: the stack's queues, found from its outputs ----------------------------------------------
+
+
+def deploy_like_the_stack(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """On the moto server: a stack `Gtproc` whose outputs name the pipelines' queues (as infra/stack.py's),
+    the state table, labels bucket and bus; the handlers' settings point at them. Returns the queue URLs."""
+    from gtproc.handlers import wiring
+
+    template = {
+        "Resources": {
+            f"{name}Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"gtproc-{name.lower()}"}}
+            for name in ("Manifests", "Annotations")
+        },
+        "Outputs": {f"{name}QueueUrl": {"Value": {"Ref": f"{name}Queue"}} for name in ("Manifests", "Annotations")},
+    }
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="Gtproc", TemplateBody=json.dumps(template)
+    )
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="gtproc-labels")
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName="gtproc-state",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+    events.create_event_bus(Name="gtproc")
+    observer = sqs.create_queue(QueueName="observer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=observer, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="observer", EventBusName="gtproc", EventPattern=json.dumps({"source": ["gtproc"]}))
+    events.put_targets(Rule="observer", EventBusName="gtproc", Targets=[{"Id": "observer", "Arn": arn}])
+    for name, value in {
+        "GTPROC_EVENT_BUS_NAME": "gtproc",
+        "GTPROC_TABLE_NAME": "gtproc-state",
+        "GTPROC_LABELS_BUCKET": "gtproc-labels",
+        "GTPROC_DESCRIBE_JOBS": "false",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "gtproc",
+    }.items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    stack = boto3.client("cloudformation", region_name="us-east-1").describe_stacks(StackName="Gtproc")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
+    queues = {"manifests": outputs["ManifestsQueueUrl"], "annotations": outputs["AnnotationsQueueUrl"]}
+    return {**queues, "observer": observer}
+
+
+def run_functions(queues: dict[str, str]) -> list[Published]:
+    """The deployed functions, as Lambda runs them on the queues: the real handlers on batches of 10.
+    Returns what they published on the bus."""
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.replay import _Context
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    handlers = {"annotations": annotations.handler, "manifests": manifests.handler}
+    for pipeline, handler in handlers.items():  # the annotations first: the pipelines do not wait for each other
+        if pipeline not in queues:
+            continue
+        while messages := sqs.receive_message(
+            QueueUrl=queues[pipeline], MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", []):
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:gtproc-{pipeline}",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+            response = handler({"Records": records}, _Context(pipeline))
+            assert response["batchItemFailures"] == []
+            for m in messages:
+                sqs.delete_message(QueueUrl=queues[pipeline], ReceiptHandle=m["ReceiptHandle"])
+    published = []
+    while messages := sqs.receive_message(QueueUrl=queues["observer"], MaxNumberOfMessages=10).get("Messages", []):
+        for m in messages:
+            event = json.loads(m["Body"])
+            published.append(Published(event["source"], event["detail-type"], event["detail"]))
+            sqs.delete_message(QueueUrl=queues["observer"], ReceiptHandle=m["ReceiptHandle"])
+    return published
+
+
+def test_in_account_feeds_the_stack_and_a_second_backfill_publishes_nothing(
+    moto_server, replayed, monkeypatch, capsys
+) -> None:
+    live = replayed(PLAN)
+    keys = {key for key, _ in put_history(moto_server)}
+    queues = deploy_like_the_stack(monkeypatch)
+    capsys.readouterr()
+    assert main(["backfill", f"s3://{BUCKET}/"]) == 0
+    out = capsys.readouterr().out
+    manifests = sum(pipeline_of(key) == "manifests" for key in keys)
+    annotations = sum(pipeline_of(key) == "annotations" for key in keys)
+    assert f"{manifests} writes to manifests" in out and f"{annotations} writes to annotations" in out
+    first = run_functions(queues)
+    assert facts(first) == facts(live.events)
+    assert set(counted(first).values()) == {1}
+    # Again, with every version this time: the functions' ledger and claims know all of it.
+    assert main(["backfill", f"s3://{BUCKET}/", "--versions"]) == 0
+    assert run_functions(queues) == []
+
+
+def test_in_account_dry_run_names_the_queues_and_sends_nothing(moto_server, monkeypatch, capsys) -> None:
+    put_history(moto_server)
+    queues = deploy_like_the_stack(monkeypatch)
+    assert main(["backfill", f"s3://{BUCKET}/cars-bbox/manifests/", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would send cars-bbox/manifests/output/output.manifest " in out and queues["manifests"] in out
+    assert run_functions(queues) == []
+
+
+def test_a_write_that_cannot_be_sent_exits_1(moto_server, monkeypatch, capsys) -> None:
+    put_history(moto_server)
+    queues = deploy_like_the_stack(monkeypatch)
+    boto3.client("sqs", region_name="us-east-1").delete_queue(QueueUrl=queues["annotations"])
+    assert main(["backfill", f"s3://{BUCKET}/"]) == 1
+    err = capsys.readouterr().err
+    assert "worker-response" in err and "not sent" in err and "Traceback" not in err
+    del queues["annotations"]
+    assert any(e.detail_type == "Labeling Job Completed" for e in run_functions(queues))  # the manifests went
+
+
+# ---- --rate: a token bucket on a fake clock -----------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now += seconds
+
+
+class RecordingQueues:
+    """send_message_batch that notes when (on the fake clock) how many messages went, and their bodies."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.sends, self.bodies = clock, [], []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        self.sends.append((self.clock.now, len(Entries)))
+        self.bodies.extend(json.loads(entry["MessageBody"]) for entry in Entries)
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries]}
+
+
+def worker_responses(count: int) -> list[StoredWrite]:
+    second = datetime(2024, 3, 12, 9, 0, 0, tzinfo=UTC)
+    return [
+        StoredWrite(
+            f"out/job/annotations/worker-response/iteration-1/{i}/2024-03-12_09:00:{i % 60:02d}.json", second, 9, "e"
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("rate", [0.5, 5.0, 25.0])
+def test_rate_bounds_the_writes_sent_per_second(rate: float) -> None:
+    from gtproc.local.backfill import TokenBucket, send
+
+    clock = FakeClock()
+    queues = RecordingQueues(clock)
+    bucket = TokenBucket(rate, clock=clock, sleep=clock.sleep)
+    result = send(queues, {"annotations": "q"}, worker_responses(60), "b", "123456789012", "us-east-1", bucket)
+    assert result.sent == {"annotations": 60} and not result.failed
+    # By any time t, at most one burst (a second's worth, at most 10) plus rate * t were sent.
+    burst = max(1.0, min(10.0, rate))
+    total = 0
+    for at, count in queues.sends:
+        total += count
+        assert total <= burst + rate * at + 1e-9
+    assert queues.sends[-1][0] == pytest.approx((60 - burst) / rate)
+
+
+def test_the_events_sent_are_the_ones_aws_sends() -> None:
+    from gtproc.handlers.notifications import object_writes
+    from gtproc.local.backfill import send
+
+    queues = RecordingQueues(FakeClock())
+    writes = worker_responses(3)
+    send(queues, {"annotations": "q"}, writes, "gt-out", "123456789012", "eu-west-1")
+    first = queues.bodies[0]
+    assert first["source"] == "aws.s3" and first["detail-type"] == "Object Created" and first["region"] == "eu-west-1"
+    assert first["detail"]["object"]["key"] == writes[0].key.replace(":", "%3A")  # URL-encoded, as AWS does
+    assert len({body["id"] for body in queues.bodies}) == 3  # never one id for all, as moto's
+    sequencers = [body["detail"]["object"]["sequencer"] for body in queues.bodies]
+    assert sequencers == sorted(sequencers) and len(set(sequencers)) == 3
+    parsed = [object_writes(json.dumps(body))[0] for body in queues.bodies]
+    assert [(w.bucket, w.key, w.size) for w in parsed] == [("gt-out", w.key, 9) for w in writes]
+
+
+# ---- what the functions' role cannot read: reported once, never retried into a DLQ ------------------------
+
+
+def test_s3_403_is_an_unreadable_object() -> None:
+    from botocore.stub import Stubber
+    from gtproc.adapters.s3 import S3Objects
+    from gtproc.usecases.ports import ObjectUnreadable
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+        stub.add_client_error("get_object", "InvalidObjectState", "archived", 403)
+        for _ in range(2):
+            with pytest.raises(ObjectUnreadable, match="cannot read"):
+                S3Objects(client).read_chunks("b", "job/manifests/output/output.manifest")
+
+
+def test_what_the_role_cannot_read_is_reported_not_retried(monkeypatch) -> None:
+    """The real handlers on the in-memory ports, one worker response and one manifest forbidden (403)."""
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.backfill import _Objects, memory_engine
+    from gtproc.local.replay import load_writes
+    from gtproc.usecases.ports import ObjectUnreadable
+
+    writes = load_writes(PLAN)
+    forbidden = {writes[0].key, "cars-bbox/manifests/intermediate/1/output.manifest"}
+    real_chunks, real_read = _Objects.read_chunks, _Objects.read
+
+    def check(bucket: str, key: str) -> None:
+        if key in forbidden:
+            raise ObjectUnreadable(f"s3://{bucket}/{key}: the function's role cannot read it (AccessDenied)")
+
+    def read_chunks(self: Any, bucket: str, key: str) -> Any:
+        check(bucket, key)
+        return real_chunks(self, bucket, key)
+
+    def read(self: Any, bucket: str, key: str, max_bytes: int | None = None) -> Any:
+        check(bucket, key)
+        return real_read(self, bucket, key, max_bytes)
+
+    monkeypatch.setattr(_Objects, "read_chunks", read_chunks)
+    monkeypatch.setattr(_Objects, "read", read)
+    events: list[Published] = []
+    with memory_engine(
+        BUCKET, "", {"manifests": manifests.handler, "annotations": annotations.handler}, events.append
+    ) as engine:
+        result = engine.run(writes)
+        engine.collect_events()
+    assert result.dead_letters == {"manifests": 0, "annotations": 0}
+    routed = sum(1 for w in writes if "consolidation-request" not in w.key)
+    assert result.deliveries == routed  # each delivered once: nothing was retried
+    invalid = [(e.detail["code"], e.detail["fileUri"]) for e in events if e.detail_type == "Annotation File Invalid"]
+    assert invalid == [("access-denied", f"s3://{BUCKET}/{writes[0].key}")]
+    assert not [e for e in events if e.detail.get("manifestUri", "").endswith("intermediate/1/output.manifest")]
+    assert any(e.detail_type == "Labeling Job Completed" for e in events)  # the rest went on
