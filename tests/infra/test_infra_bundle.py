@@ -40,12 +40,13 @@ def _function_assets(synth) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def asset(imported_synth) -> Path:
-    """The one code asset (the imported variant has all three functions, post-annotation too)."""
+    """The one code asset (the imported variant has every function, post-annotation too)."""
     assets = _function_assets(imported_synth)
     assert set(assets) == {
         "gtproc.handlers.manifests.handler",
         "gtproc.handlers.annotations.handler",
         "gtproc.handlers.post_annotation.handler",
+        "gtproc.handlers.job_status.handler",
     }
     (directory,) = set(assets.values())
     return directory
@@ -158,6 +159,7 @@ def _loaded(modules: list[str], prefix: str) -> bool:
         ("gtproc.handlers.manifests", "process_manifest", False),
         ("gtproc.handlers.annotations", "consolidate_annotations", True),
         ("gtproc.handlers.post_annotation", "post_annotation", True),
+        ("gtproc.handlers.job_status", "publish_job_status", False),
     ],
 )
 def test_each_handler_loads_only_its_own_path_from_the_asset(asset, module, builder, numpy):

@@ -99,12 +99,18 @@ def _open_s3(uri: str) -> tuple[int, Iterator[bytes]]:
 
     from gtproc.adapters.s3 import ObjectMissing, S3Objects, parse_s3_uri
     from gtproc.adapters.s3source import describe
+    from gtproc.usecases.ports import ObjectUnreadable
 
     try:
         bucket, key = parse_s3_uri(uri)
         size, chunks = S3Objects().open_chunks(bucket, key, CHUNK_BYTES)
     except (ValueError, ObjectMissing) as error:
         raise InputError(str(error)) from None
+    except ObjectUnreadable as error:  # a 403: the adapter raises it with the cause attached
+        cause = error.__cause__
+        if isinstance(cause, ClientError):
+            raise InputError(f"cannot read {describe(cause, bucket, key)}") from None
+        raise InputError(f"cannot read {uri}: access denied") from None
     except (ClientError, BotoCoreError) as error:
         raise InputError(f"cannot read {describe(error, bucket, key)}") from None
     return size, _guarded(chunks, uri)

@@ -19,6 +19,7 @@ from gtproc.contract.events import (
     DEFAULT_EVENT_SOURCE,
     DETAIL_TYPES,
     JOB_COMPLETED,
+    JOB_STATUS_CHANGED,
     OBJECTS_FAILED,
     OBJECTS_LABELED,
     VALIDATION_FAILED,
@@ -38,6 +39,7 @@ DEDUP_KEYS: dict[str, tuple[str, ...]] = {
     ANNOTATIONS_CONSOLIDATED: ("bucket", "jobPath", "iteration", "datasetObjectId"),
     CONSOLIDATION_COMPARED: ("bucket", "jobPath", "iteration", "datasetObjectId"),
     ANNOTATION_FILE_INVALID: ("fileUri",),
+    JOB_STATUS_CHANGED: ("jobName", "status"),  # once per job and status
 }
 
 
