@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gtproc.adapters.aws import client
 from gtproc.adapters.s3 import S3Objects, parse_s3_uri
 from gtproc.domain.groundtruth import task_of_consolidation_arn
-from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge
+from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge, ObjectUnreadable
 
 CATEGORIES_MAX_BYTES = 1024 * 1024  # a label category file of any real job is a few KB
 
@@ -107,7 +107,7 @@ class S3SourceFiles:
     def read(self, uri: str, max_bytes: int) -> bytes | None:
         try:
             return self.objects.read(*parse_s3_uri(uri), max_bytes=max_bytes)
-        except (ValueError, ObjectTooLarge, ObjectMissing):
+        except (ValueError, ObjectTooLarge, ObjectMissing, ObjectUnreadable):  # the last: a 403
             return None
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _NEVER_READABLE:

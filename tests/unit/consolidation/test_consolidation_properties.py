@@ -139,7 +139,9 @@ def test_a_spammer_does_not_flip_a_clear_majority(batch, data):
     classes, table = batch
     spammed = {oid: [*rows, ("spammer", data.draw(st.sampled_from(classes)))] for oid, rows in table.items()}
     majority = {oid: max(set(c for _, c in rows), key=[c for _, c in rows].count) for oid, rows in table.items()}
-    for method in SINGLE:
+    # Not `dawid-skene-classic`: the textbook EM, unsmoothed, can flip a 3-to-1 object when the job
+    # has two objects (hypothesis found one); the smoothed and tempered methods must hold.
+    for method in [m for m in SINGLE if m != "dawid-skene-classic"]:
         for obj in run(spammed, classes, method).objects:
             assert obj.metadata["class-name"] == majority[obj.dataset_object_id], method
 
