@@ -158,7 +158,9 @@ class FaultyAWS:
         records = [function.to_record(message, duplicate=True) for message in copies]
         # Another instance has its own module state: the handler's batch processor is not reentrant.
         # (The replay may wrap the handler, so its module is found by the pipeline's name.)
-        module = importlib.import_module(f"gtproc.handlers.{function.pipeline.name}")
+        name = function.pipeline.name
+        handler = "streaming" if name.startswith("streaming-") else name.replace("-", "_")
+        module = importlib.import_module(f"gtproc.handlers.{handler}")
         processor = module.processor
         module.processor = BatchProcessor(event_type=EventType.SQS)
         saved = self.faults.suspend()
