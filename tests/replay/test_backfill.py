@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from gtproc.cli.main import main
 from gtproc.local.backfill import StoredWrite, order, pipeline_of
 from gtproc.local.replay import Published, facts
