@@ -5,7 +5,7 @@ Consumers' rules match on `detail-type`; renaming one breaks them. Extend with n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -31,23 +31,30 @@ class _Camel(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     pass
 
 
-class LabeledObject(_Camel, kw_only=True):
+class EventObject(_Camel, kw_only=True):
+    """Which object: its id, then the `source` or `source-ref` of its line."""
+
     dataset_object_id: str
     source: str | None = None
     source_ref: str | None = None
+
+
+class LabeledObject(EventObject, kw_only=True):
     label: Any
     metadata: dict[str, Any]
     human_annotated: bool
 
 
-class FailedObject(_Camel, kw_only=True):
-    dataset_object_id: str
-    source: str | None = None
-    source_ref: str | None = None
+class FailedObject(EventObject, kw_only=True):
     failure_reason: str
 
 
-class ObjectsLabeled(_Camel, kw_only=True):
+ObjectT = TypeVar("ObjectT", LabeledObject, FailedObject)
+
+
+class _ObjectsEvent(_Camel, Generic[ObjectT], kw_only=True):
+    """Objects Labeled and Objects Failed: the objects of one label attribute, from one manifest or topic."""
+
     job_name: str
     bucket: str  # the output bucket of the key the event comes from
     job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
@@ -55,20 +62,16 @@ class ObjectsLabeled(_Camel, kw_only=True):
     iteration: int | None  # null for the final manifest and a streaming job's SNS output; always present
     manifest_uri: str | None  # null for a streaming job's SNS output; always present
     count: int
-    objects: list[LabeledObject]
+    objects: list[ObjectT]
     topic_arn: str | None = None  # the streaming job's output topic the objects came from; only then present
 
 
-class ObjectsFailed(_Camel, kw_only=True):
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
-    label_attribute_name: str
-    iteration: int | None
-    manifest_uri: str | None  # null for a streaming job's SNS output
-    count: int
-    objects: list[FailedObject]
-    topic_arn: str | None = None  # the streaming job's output topic; only then present
+class ObjectsLabeled(_ObjectsEvent[LabeledObject], kw_only=True):
+    pass
+
+
+class ObjectsFailed(_ObjectsEvent[FailedObject], kw_only=True):
+    pass
 
 
 class ValidationFailed(_Camel, kw_only=True):

@@ -57,7 +57,7 @@ def topic_message(body: str, queue_arn: str, queues: dict[str, str]) -> TopicMes
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     metrics.add_metric(name="StreamMessagesReceived", unit=MetricUnit.Count, value=1)
     settings = get_settings()
     found = topic_message(record.body, record.event_source_arn, settings.streaming_queues)
@@ -70,7 +70,8 @@ def record_handler(record: SQSRecord) -> None:
         raise UnknownTopic(f"topic {found.topic_arn}: no streaming job is configured for it (streamingJobs)")
     logger.append_keys(job=job_name)
     try:
-        outcome = wiring.process_stream()(job_name, found.topic_arn, found.message)
+        deadline = wiring.clock() + lambda_context.get_remaining_time_in_millis() / 1000 if lambda_context else None
+        outcome = wiring.process_stream()(job_name, found.topic_arn, found.message, deadline=deadline)
     except LeaseHeld:
         # The job's manifests (or another message) are being processed: come back in a while.
         local = wiring.local

@@ -6,10 +6,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 from gtproc.adapters.memory import MemoryJobState, MemoryLabels, MemoryPublisher
+from gtproc.contract import labels as labels_contract
+from gtproc.contract.labels import LabelsWriter
 from gtproc.domain.ledger import FactKey, FactKind, Ledger
-from gtproc.usecases import process_manifest
 from gtproc.usecases.ports import EventEntry, JournalFailed, LeaseHeld, PublishFailed
-from gtproc.usecases.process_manifest import LabelsWriter
 from gtproc.usecases.publish_once import JobSession, SessionTerms
 from gtproc.usecases.publishing import BatchSender
 
@@ -76,6 +76,19 @@ def test_a_committed_session_is_what_the_next_one_starts_from():
     assert Ledger.from_bytes(labels.ledgers[JOB]).version == 1
 
 
+def test_a_streaming_runs_commit_names_the_topic_it_read():
+    state, labels, clock = MemoryJobState(), MemoryLabels(), Clock()
+    session = open_session(state, labels, clock)
+    session.record([entry(0)])
+    session.commit(last_topic_arn="arn:aws:sns:us-east-1:123456789012:cats-output")
+    assert state.jobs[JOB].summary == {
+        "lastTopicArn": "arn:aws:sns:us-east-1:123456789012:cats-output",
+        "labeled": 1,
+        "failed": 0,
+        "completed": False,
+    }
+
+
 def test_a_dead_runs_journal_is_folded_into_the_next_session():
     state, labels, clock = MemoryJobState(), MemoryLabels(), Clock()
     dead = open_session(state, labels, clock)
@@ -134,7 +147,7 @@ def test_a_journal_that_keeps_failing_raises_with_the_facts_in_the_ledger():
 
 
 def test_labels_are_written_in_parts_named_by_version_and_run(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(process_manifest, "LABELS_PART_BYTES", 10)
+    monkeypatch.setattr(labels_contract, "LABELS_PART_BYTES", 10)
     labels = MemoryLabels()
     writer = LabelsWriter(labels, JOB, 3, "0123456789abcdef")
     writer.add([b"12345\n"])

@@ -156,3 +156,19 @@ def test_a_job_sagemaker_cannot_describe_is_an_error_not_a_guess(streaming) -> N
         streaming.send(streaming.message(streaming.line("pet-1", "a")))
     assert streaming.publisher.events == []
     assert isinstance(streaming.publisher, MemoryPublisher)
+
+
+def test_a_label_line_is_the_events_object_then_its_frame_byte_for_byte(streaming) -> None:
+    streaming.send(streaming.message(streaming.line("pet-1", "a")))
+    streaming.send(streaming.message(streaming.line("pet-3", "c", None)))
+
+    [labeled] = streaming.details("Objects Labeled")
+    [failed] = streaming.details("Objects Failed")
+    frame = f',"labelAttributeName":"{streaming.job}","status":"%s","iteration":null,"manifestUri":null,'
+    frame += f'"topicArn":"{streaming.topic}"}}\n'
+    parts = streaming.labels.parts[f"{streaming.bucket}/streams/{streaming.job}"]
+    compact = {"separators": (",", ":")}
+    assert [parts[name] for name in sorted(parts)] == [
+        (json.dumps(labeled["objects"][0], **compact)[:-1] + frame % "labeled").encode(),
+        (json.dumps(failed["objects"][0], **compact)[:-1] + frame % "failed").encode(),
+    ]

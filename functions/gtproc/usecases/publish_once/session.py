@@ -93,12 +93,14 @@ class JobSession:
                     raise JournalFailed(message, entries) from error
                 self.sleep(min(0.2 * 2**attempt, 5.0))
 
-    def commit(self, last_manifest: str) -> None:
-        """Save the ledger (to S3 first), then record its version and release the lease."""
+    def commit(self, last_manifest: str | None = None, *, last_topic_arn: str | None = None) -> None:
+        """Save the ledger (to S3 first), then record its version and release the lease. The summary
+        names what the run read: a manifest's key, or a streaming job's output topic."""
         self.ledger.version = self.new_version
         self.labels.save_ledger(self.job_id, self.ledger.to_bytes())
+        read = {"lastManifest": last_manifest} if last_topic_arn is None else {"lastTopicArn": last_topic_arn}
         summary: dict[str, object] = {
-            "lastManifest": last_manifest,
+            **read,
             "labeled": self.ledger.count(FactKind.LABELED),
             "failed": self.ledger.count(FactKind.FAILED),
             "completed": self.ledger.completed,
