@@ -82,7 +82,8 @@ def test_the_wired_use_cases_and_the_deadline_read_the_simulated_clock() -> None
         simulated = FaultyAWS(1, resources)
         simulated.now = 5_000.0  # far from wall time: a use case reading time.time() would show it
         pm, ca = wiring.process_manifest()._use_case, wiring.consolidate_annotations()._use_case
-        assert pm.clock() == ca.clock() == 5_000.0
+        ps = wiring.process_stream()._use_case  # its deadline is wiring.clock()'s too (handlers/streaming.py)
+        assert pm.clock() == ca.clock() == ps.clock() == wiring.clock() == 5_000.0
         pm.sleep(30)
         assert ca.clock() == 5_030.0
         assert manifests._deadline(_Context("manifests")) == 5_330.0

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from gtproc.contract.docblocks import DocBlock
 from gtproc.contract.events import (
     ANNOTATION_FILE_INVALID,
     ANNOTATIONS_CONSOLIDATED,
@@ -26,6 +26,7 @@ from gtproc.contract.events import (
 )
 
 START, END = "<!-- consuming-patterns:start -->", "<!-- consuming-patterns:end -->"
+DOC = "docs/consuming.md"  # where the patterns are published, relative to the repository root
 
 # The fields that name one fact. `objects[].x` is a field of each item of `objects` (one fact per
 # object); `errors[].x` one per error. Never the event's `id`: a fact repeated in the
@@ -69,31 +70,9 @@ def render() -> str:
     return "\n".join(parts)
 
 
-def replace_block(text: str) -> str:
-    if START not in text or END not in text:
-        raise ValueError(f"the markers {START} and {END} are missing")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    return head + render() + tail
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] in ("--write", "--check"):
-        path = Path(argv[1])
-        text = path.read_text(encoding="utf-8")
-        wanted = replace_block(text)
-        if argv[0] == "--check":
-            if wanted != text:
-                print(f"{path}: the event patterns differ from gtproc.contract; run --write {path}", file=sys.stderr)
-                return 1
-            return 0
-        path.write_text(wanted, encoding="utf-8")
-        return 0
-    if argv:
-        print("usage: python -m gtproc.contract.consuming [--write FILE | --check FILE]", file=sys.stderr)
-        return 2
-    print(render())
-    return 0
+BLOCK = DocBlock("gtproc.contract.consuming", DOC, START, END, render, "the event patterns differ from gtproc.contract")
+replace_block = BLOCK.replace
+main = BLOCK.main
 
 
 if __name__ == "__main__":
