@@ -26,25 +26,18 @@ def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
     return events.EventPattern(**{key.replace("-", "_"): value for key, value in pattern.items()})
 
 
-class S3EventPipeline(Construct):
-    """Object Created events of `bucket` whose key matches `key_patterns` (under `key_prefix`) reach
-    `function` through a queue; failed messages are retried, then parked in the DLQ after 5 receives."""
+class QueuedFunction(Construct):
+    """A queue with its DLQ (after 5 receives), read by `function` in batches with partial batch failures.
+
+    The queues are this construct's own children, named as before it was shared: their logical ids,
+    so the deployed queues, stay the same."""
 
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        bucket: s3.IBucket,
-        key_patterns: tuple[str, ...],
-        key_prefix: str,
-        function: lambda_.Function,
-        max_concurrency: int = 10,
+        self, scope: Construct, construct_id: str, *, function: lambda_.Function, max_concurrency: int
     ) -> None:
         super().__init__(scope, construct_id)
         timeout = function.timeout or Duration.seconds(3)
         self.function = function
-        self.pattern = object_created_pattern(bucket.bucket_name, key_patterns, key_prefix)
         self.dlq = sqs.Queue(
             self,
             "DeadLetters",
@@ -60,6 +53,34 @@ class S3EventPipeline(Construct):
             visibility_timeout=Duration.seconds(timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dlq),
         )
+        function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=BATCH_SIZE,
+                max_batching_window=MAX_BATCHING_WINDOW,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,  # bounds the table, bus and SageMaker calls of a burst
+            )
+        )
+
+
+class S3EventPipeline(QueuedFunction):
+    """Object Created events of `bucket` whose key matches `key_patterns` (under `key_prefix`) reach
+    `function` through a queue; failed messages are retried, then parked in the DLQ after 5 receives."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        key_patterns: tuple[str, ...],
+        key_prefix: str,
+        function: lambda_.Function,
+        max_concurrency: int = 10,
+    ) -> None:
+        super().__init__(scope, construct_id, function=function, max_concurrency=max_concurrency)
+        self.pattern = object_created_pattern(bucket.bucket_name, key_patterns, key_prefix)
         # No event_bus: S3 sends its events to the account's default bus. The target adds the queue
         # policy for events.amazonaws.com; events EventBridge cannot deliver also land in the DLQ.
         self.rule = events.Rule(
@@ -71,12 +92,3 @@ class S3EventPipeline(Construct):
         )
         # A busy job's message is sent back to its queue with a delay (gtproc.adapters.sqs.requeue).
         self.queue.grant_send_messages(function)
-        function.add_event_source(
-            sources.SqsEventSource(
-                self.queue,
-                batch_size=BATCH_SIZE,
-                max_batching_window=MAX_BATCHING_WINDOW,
-                report_batch_item_failures=True,
-                max_concurrency=max_concurrency,  # bounds the table, bus and SageMaker calls of a burst
-            )
-        )

@@ -3,59 +3,15 @@ its function, retried and dead-lettered as the S3-event pipelines are."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from gtproc.contract.layout import MAX_RECEIVE_COUNT, labeling_job_state_change_pattern
+from gtproc.contract.layout import labeling_job_state_change_pattern
 
-from infra.constructs.pipeline import (
-    BATCH_SIZE,
-    DLQ_RETENTION,
-    MAX_BATCHING_WINDOW,
-    VISIBILITY_TIMEOUT_FACTOR,
-    event_pattern,
-)
-
-
-class QueuedFunction(Construct):
-    """A queue with its DLQ, read by `function` in batches with partial batch failures."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, function: lambda_.Function, max_concurrency: int
-    ) -> None:
-        super().__init__(scope, construct_id)
-        timeout = function.timeout or Duration.seconds(3)
-        self.function = function
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dlq),
-        )
-        function.add_event_source(
-            sources.SqsEventSource(
-                self.queue,
-                batch_size=BATCH_SIZE,
-                max_batching_window=MAX_BATCHING_WINDOW,
-                report_batch_item_failures=True,
-                max_concurrency=max_concurrency,
-            )
-        )
+from infra.constructs.pipeline import QueuedFunction, event_pattern
 
 
 class StreamingJobQueue(QueuedFunction):
