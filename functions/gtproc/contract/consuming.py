@@ -71,7 +71,6 @@ def render() -> str:
 
 
 BLOCK = DocBlock("gtproc.contract.consuming", DOC, START, END, render, "the event patterns differ from gtproc.contract")
-replace_block = BLOCK.replace
 main = BLOCK.main
 
 

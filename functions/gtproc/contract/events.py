@@ -31,6 +31,14 @@ class _Camel(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True):
     pass
 
 
+class _JobEvent(_Camel, kw_only=True):
+    """The job an event is about, first in most details (Annotation File Invalid orders them otherwise)."""
+
+    job_name: str
+    bucket: str  # the output bucket of the key the event comes from
+    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
+
+
 class EventObject(_Camel, kw_only=True):
     """Which object: its id, then the `source` or `source-ref` of its line."""
 
@@ -52,12 +60,9 @@ class FailedObject(EventObject, kw_only=True):
 ObjectT = TypeVar("ObjectT", LabeledObject, FailedObject)
 
 
-class _ObjectsEvent(_Camel, Generic[ObjectT], kw_only=True):
+class _ObjectsEvent(_JobEvent, Generic[ObjectT], kw_only=True):
     """Objects Labeled and Objects Failed: the objects of one label attribute, from one manifest or topic."""
 
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
     label_attribute_name: str
     iteration: int | None  # null for the final manifest and a streaming job's SNS output; always present
     manifest_uri: str | None  # null for a streaming job's SNS output; always present
@@ -74,20 +79,14 @@ class ObjectsFailed(_ObjectsEvent[FailedObject], kw_only=True):
     pass
 
 
-class ValidationFailed(_Camel, kw_only=True):
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
+class ValidationFailed(_JobEvent, kw_only=True):
     manifest_uri: str | None  # null for a bad message of a streaming job's output topic
     invalid_count: int
     errors: list[LineError]  # for a bad SNS message, `line` is 1: the message holds one line
     topic_arn: str | None = None  # the streaming job's output topic the bad message came from
 
 
-class LabelingJobCompleted(_Camel, kw_only=True):
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
+class LabelingJobCompleted(_JobEvent, kw_only=True):
     manifest_uri: str
     objects: int
     labeled: int
@@ -101,10 +100,7 @@ class LabelingJobCompleted(_Camel, kw_only=True):
     label_attribute_names: list[str] = []
 
 
-class AnnotationsConsolidated(_Camel, kw_only=True):
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
+class AnnotationsConsolidated(_JobEvent, kw_only=True):
     iteration: int
     dataset_object_id: str
     label_attribute_name: str
@@ -128,10 +124,7 @@ class ConsolidatedLabel(_Camel, kw_only=True):
     metadata: dict[str, Any] = {}
 
 
-class ConsolidationCompared(_Camel, kw_only=True):
-    job_name: str
-    bucket: str  # the output bucket of the key the event comes from
-    job_path: str  # the key's path up to and including the job folder: with bucket, the job's identity
+class ConsolidationCompared(_JobEvent, kw_only=True):
     iteration: int
     dataset_object_id: str
     label_attribute_name: str

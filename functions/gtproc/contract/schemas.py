@@ -26,7 +26,6 @@ def render() -> str:
 
 
 BLOCK = DocBlock("gtproc.contract.schemas", DOC, START, END, render, "the event schemas differ from the contract")
-replace_block = BLOCK.replace
 main = BLOCK.main
 
 

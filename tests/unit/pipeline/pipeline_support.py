@@ -125,6 +125,37 @@ def plan_manifest_writes(tree: str) -> list[tuple[str, bytes]]:
     return writes
 
 
+# ---- a run that dies (shared with the streaming tests) ---------------------------------------------------
+
+
+class Killed(BaseException):
+    """The instance is gone: nothing after this point runs, not even a release."""
+
+
+class StateOfAKilledRun(MemoryJobState):
+    """Kills the run right after its first journal write; a dead process releases nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = True
+        self.dead_owner: str | None = None
+        self.lease_seconds: list[int] = []
+
+    def acquire(self, job_id: str, owner: str, now: float, lease_seconds: int) -> Any:
+        self.lease_seconds.append(lease_seconds)
+        return super().acquire(job_id, owner, now, lease_seconds)
+
+    def record_published(self, lease: Any, facts: Any, now: float) -> None:
+        super().record_published(lease, facts, now)
+        if self.armed:
+            self.armed, self.dead_owner = False, lease.owner
+            raise Killed
+
+    def release(self, lease: Any) -> None:
+        if lease.owner != self.dead_owner:
+            super().release(lease)
+
+
 # ---- the harness -----------------------------------------------------------------------------------------
 
 

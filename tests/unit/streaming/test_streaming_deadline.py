@@ -14,39 +14,12 @@ from gtproc.settings import get_settings
 from gtproc.usecases.ports import LeaseHeld
 from gtproc.usecases.process_stream import ProcessStream, StreamConfig
 
+from tests.unit.pipeline.pipeline_support import Killed, StateOfAKilledRun
 from tests.unit.streaming.conftest import JOB, TOPIC, Streaming
 
 TRIGGERS = Path(__file__).resolve().parents[3] / "events" / "triggers"
 TIMEOUT = 300.0  # the function's timeout: the remaining time of a fresh invocation
 GRACE = StreamConfig().lease_grace_seconds
-
-
-class Killed(BaseException):
-    """The instance is gone: nothing after this point runs, not even a release."""
-
-
-class LeaseRecordingState(MemoryJobState):
-    """Records each lease asked for; with `kill`, the run dies right after its first journal write."""
-
-    def __init__(self, kill: bool = False) -> None:
-        super().__init__()
-        self.kill = kill
-        self.dead_owner: str | None = None
-        self.lease_seconds: list[int] = []
-
-    def acquire(self, job_id: str, owner: str, now: float, lease_seconds: int) -> Any:
-        self.lease_seconds.append(lease_seconds)
-        return super().acquire(job_id, owner, now, lease_seconds)
-
-    def record_published(self, lease: Any, facts: Any, now: float) -> None:
-        super().record_published(lease, facts, now)
-        if self.kill:
-            self.kill, self.dead_owner = False, lease.owner
-            raise Killed
-
-    def release(self, lease: Any) -> None:
-        if lease.owner != self.dead_owner:  # a dead process releases nothing
-            super().release(lease)
 
 
 def streaming_with(state: MemoryJobState, wait: float = 20.0) -> Streaming:
@@ -68,7 +41,8 @@ def send(s: Streaming, record: dict, deadline: float | None) -> Any:
 
 
 def test_the_lease_ends_at_the_deadline_plus_the_grace_and_without_one_lasts_lease_seconds() -> None:
-    state = LeaseRecordingState()
+    state = StateOfAKilledRun()
+    state.armed = False
     s = streaming_with(state)
     send(s, s.line("pet-1", "a"), deadline=s.now + TIMEOUT)
     send(s, s.line("pet-2", "b"), deadline=None)  # the CLI and tests: no deadline
@@ -76,7 +50,7 @@ def test_the_lease_ends_at_the_deadline_plus_the_grace_and_without_one_lasts_lea
 
 
 def test_a_killed_run_holds_its_job_until_its_deadline_and_the_next_publishes_nothing_twice() -> None:
-    state = LeaseRecordingState(kill=True)
+    state = StateOfAKilledRun()  # dies right after its first journal write
     s = streaming_with(state, wait=0)
     started = s.now
     with pytest.raises(Killed):
@@ -103,7 +77,8 @@ def test_the_handler_passes_the_invocations_deadline(monkeypatch: pytest.MonkeyP
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    state = LeaseRecordingState()
+    state = StateOfAKilledRun()
+    state.armed = False
     s = Streaming(state=state)
     use_case = ProcessStream(s.jobs, s.state, s.labels, s.publisher)  # the wall clock, as deployed
     monkeypatch.setattr(streaming_handler.wiring, "process_stream", lambda: use_case)
