@@ -1,8 +1,9 @@
 """Use case: one message of a streaming job's SNS output topic; publish what is new, exactly once.
 
-The message holds one output line, as the job's periodic manifests do. It is processed under the
-job's lease and ledger (the same ones as the manifests of the job's output path), so an object seen on
-both channels, or a message delivered twice, is published once. A bad message is reported once as
+The message holds one output line, as the job's periodic manifests do. The story is the manifests'
+one: open the job's session (the same lease and ledger as the manifests of the job's output path, so
+an object seen on both channels, or a message delivered twice, is published once), publish the line's
+new facts and their label lines (`FindingsRun`), commit. A bad message is reported once as
 `Validation Failed` (with `topicArn`), never retried.
 """
 
