@@ -1,6 +1,6 @@
 """Runtime settings of the Lambda handlers: read once from the environment, here and nowhere else.
 
-A frozen dataclass rather than pydantic-settings: pydantic cost about 280 ms of every cold start.
+A frozen dataclass rather than pydantic-settings: loading pydantic was a large part of each cold start.
 The rules are pydantic-settings' own for these types (case-insensitive names, lax booleans, JSON
 objects), so the same environment gives the same settings; a bad value fails as one line naming
 the variable and the rule.

@@ -4,10 +4,11 @@ Bodies are EventBridge "Object Created" events (the stack's rules) or, for bucke
 the queue, S3 event notifications; `s3:TestEvent` messages carry no write. Keys arrive URL-encoded
 and are decoded here, once.
 
-The events are checked against msgspec mirrors of Powertools' parser models (pydantic cost about
-280 ms of every cold start). The mirrors take exact JSON types only; whatever they reject goes to the
-Powertools models, loaded then, so a malformed event is accepted or reported exactly as those models
-decide (and the mirrors never accept what the models reject: tests/unit/test_notifications.py).
+The events are checked against msgspec mirrors of Powertools' parser models: loading pydantic and
+building the models was a large part of each cold start. The mirrors take exact JSON types only;
+whatever they reject goes to the Powertools models, loaded then, so an event is accepted or reported
+exactly as those models decide (and the mirrors accept nothing the models reject:
+tests/unit/test_notifications.py).
 """
 
 from __future__ import annotations
