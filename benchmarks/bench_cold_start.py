@@ -54,7 +54,8 @@ response = module.handler(event, context)
 done = time.perf_counter()
 print("COLDSTART " + json.dumps({
     "import": imported - start, "first": done - imported, "response": response,
-    "numpy": "numpy" in sys.modules, "moto": "moto" in sys.modules, "modules": len(sys.modules),
+    "numpy": "numpy" in sys.modules, "moto": "moto" in sys.modules, "pydantic": "pydantic" in sys.modules,
+    "modules": len(sys.modules),
 }))
 """
 
@@ -220,16 +221,17 @@ def main() -> None:
         return statistics.median(r[field] if field != "total" else r["import"] + r["first"] for r in runs[name])
 
     reference = median(TARGETS[0].name, "total")
-    print(f"{args.rounds} rounds, medians in ms; ratio = total / the reference's total\n")
-    print("| function | import | first record | total | ratio | numpy loaded | moto loaded | modules |")
-    print("|---|---:|---:|---:|---:|---|---|---:|")
+    print(f"{args.rounds} rounds, medians in ms; ratio = total / the reference's total")
+    print("numpy, pydantic, moto: whether the run had loaded it by the end of its first record\n")
+    print("| function | import | first record | total | ratio | numpy | pydantic | moto | modules |")
+    print("|---|---:|---:|---:|---:|---|---|---|---:|")
     for target in targets:
         name, last = target.name, runs[target.name][-1]
         total = median(name, "total")
         print(
             f"| {name} | {median(name, 'import') * 1000:.0f} | {median(name, 'first') * 1000:.0f} "
             f"| {total * 1000:.0f} | {total / reference:.2f}x | {'yes' if last['numpy'] else 'no'} "
-            f"| {'yes' if last['moto'] else 'no'} | {last['modules']} |"
+            f"| {'yes' if last['pydantic'] else 'no'} | {'yes' if last['moto'] else 'no'} | {last['modules']} |"
         )
 
 

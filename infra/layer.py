@@ -22,8 +22,7 @@ from constructs import Construct
 # What the handlers import besides the standard library and boto3 (the Lambda runtime ships boto3).
 LAMBDA_LAYER_REQUIREMENTS: tuple[str, ...] = (
     "aws-lambda-powertools[tracer]>=3.4,<4",
-    "pydantic>=2.7,<3",
-    "pydantic-settings>=2.3",
+    "pydantic>=2.7,<3",  # Powertools' parser models: loaded only for an S3 event the msgspec mirrors reject
     "msgspec>=0.18",
     "numpy>=1.26",
 )

@@ -16,7 +16,7 @@ from gtproc.contract.layout import (
     LEDGERS_PREFIX,
     MASKS_PREFIX,
 )
-from gtproc.settings import Settings
+from gtproc.settings import default
 
 from infra.config import GtprocConfig
 from infra.constructs.alarms import Alarms
@@ -59,7 +59,7 @@ class GtprocStack(Stack):
             streaming_jobs=json.dumps({job.output_topic_arn: job.job_name for job in config.streaming_jobs}),
             streaming_queues="{}",
             # The bounds on one annotation file, at the defaults documented with Annotation File Invalid.
-            **{name: str(Settings.model_fields[name].default) for name in BOUND_SETTINGS},
+            **{name: str(default(name)) for name in BOUND_SETTINGS},
         )
         layer = DependenciesLayer(self, "Dependencies")
         common = {"layer": layer, "environment": environment, "log_level": config.log_level}

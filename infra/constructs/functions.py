@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from gtproc.contract.layout import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
-from gtproc.settings import Settings
+from gtproc.settings import env_name, field_names, required_names
 
 from infra.layer import ARCHITECTURE, RUNTIME
 from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
@@ -35,12 +35,11 @@ S3_READ, S3_WRITE, S3_LIST = "s3:GetObject", "s3:PutObject", "s3:ListBucket"
 
 def settings_environment(**values: str) -> dict[str, str]:
     """Environment variables for gtproc.settings.Settings, keyed by its field names; typos fail the synth."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    unknown = set(values) - set(Settings.model_fields)
-    missing = {name for name, field in Settings.model_fields.items() if field.is_required()} - set(values)
+    unknown = set(values) - set(field_names())
+    missing = required_names() - set(values)
     if unknown or missing:
         raise ValueError(f"Settings fields: unknown {sorted(unknown)}, missing {sorted(missing)}")
-    return {f"{prefix}{name}".upper(): value for name, value in values.items()}
+    return {env_name(name): value for name, value in values.items()}
 
 
 class GtprocFunction(lambda_.Function):

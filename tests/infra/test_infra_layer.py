@@ -19,7 +19,7 @@ pytestmark = pytest.mark.infra
 
 def test_requirements_leave_boto3_to_the_runtime():
     names = {r.split("[")[0].split(">")[0].split("=")[0].split("<")[0] for r in LAMBDA_LAYER_REQUIREMENTS}
-    assert names == {"aws-lambda-powertools", "pydantic", "pydantic-settings", "msgspec", "numpy"}
+    assert names == {"aws-lambda-powertools", "pydantic", "msgspec", "numpy"}
     assert "aws-lambda-powertools[tracer]" in LAMBDA_LAYER_REQUIREMENTS[0]
     assert {"boto3", "botocore"} <= RUNTIME_PROVIDED
 

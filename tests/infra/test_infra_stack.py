@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 from gtproc.contract import ANNOTATION_KEY_PATTERNS, MANIFEST_KEY_PATTERNS, object_created_pattern
 from gtproc.contract.layout import INTERMEDIATE_ANNOTATIONS_PATTERNS
-from gtproc.settings import Settings
+from gtproc.settings import env_name, field_names
 
 pytestmark = pytest.mark.infra
 
@@ -191,8 +191,7 @@ def test_labels_bucket_has_no_notifications(request, synth):
 
 
 def settings_variables() -> set[str]:
-    prefix = Settings.model_config["env_prefix"]
-    return {f"{prefix}{name}".upper() for name in Settings.model_fields}
+    return {env_name(name) for name in field_names()}
 
 
 @pytest.mark.parametrize("synth", ["default_synth", "imported_synth"])

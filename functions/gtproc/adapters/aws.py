@@ -1,27 +1,31 @@
-"""boto3 clients, created on first use and reused across invocations (never one per call)."""
+"""AWS clients, created on first use and reused across invocations (never one per call).
+
+botocore's session, not boto3's: the clients are the same, and boto3 adds its import and, on the S3
+client, the transfer manager's (s3transfer) to every cold start for methods gtproc never calls.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 
 @cache
-def _session() -> boto3.session.Session:
+def _session() -> botocore.session.Session:
     # One session for all clients: each session loads botocore's endpoint and partition data afresh,
     # which was most of a function's first-record time (one load per client).
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 @cache
 def client(service: str) -> Any:
     """A shared client for `service`. `AWS_ENDPOINT_URL` and the default credential chain apply."""
-    return _session().client(service, config=_CONFIG)
+    return _session().create_client(service, config=_CONFIG)
 
 
 def reset_clients() -> None:

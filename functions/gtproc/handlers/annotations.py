@@ -14,13 +14,12 @@ from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLID
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
-from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.usecases.outcomes import FileStatus
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
@@ -56,4 +55,6 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

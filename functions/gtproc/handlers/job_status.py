@@ -13,12 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.layout import LABELING_JOB_STATE_CHANGE, SERVICE_NAME
 from gtproc.handlers import wiring
-from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-processor = BatchProcessor(event_type=EventType.SQS)
 _decoder = msgspec.json.Decoder()
 
 
@@ -55,4 +54,6 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -15,14 +15,13 @@ from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_F
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
-from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import LeaseHeld
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE may override
-processor = BatchProcessor(event_type=EventType.SQS)
 LEASE_RETRY_SECONDS = 30
 
 
@@ -90,4 +89,6 @@ def _deadline(context: LambdaContext | None) -> float | None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -15,7 +15,7 @@ from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
-tracer = Tracer()
+tracer = Tracer(patch_modules=wiring.TRACED_MODULES)
 
 
 @logger.inject_lambda_context(clear_state=True)

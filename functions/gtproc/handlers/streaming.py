@@ -16,14 +16,13 @@ from gtproc.adapters.sqs import requeue, requeues
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
-from gtproc.handlers.wiring import METRICS_NAMESPACE
+from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.settings import get_settings
 from gtproc.usecases.ports import LeaseHeld
 
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-processor = BatchProcessor(event_type=EventType.SQS)
 LEASE_RETRY_SECONDS = 30
 _decoder = msgspec.json.Decoder()
 
@@ -95,4 +94,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

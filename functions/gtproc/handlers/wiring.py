@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from gtproc.usecases.process_stream import ProcessStream
 
 METRICS_NAMESPACE = SERVICE_NAME
+# What the Tracer patches: the AWS SDK is all the functions call out with (patching every library
+# X-Ray supports imports requests and more at each cold start, for nothing traced).
+TRACED_MODULES = ("botocore",)
 
 
 @dataclass

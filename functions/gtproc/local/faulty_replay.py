@@ -12,7 +12,6 @@ redriven, as an operator would once AWS is healthy again.
 from __future__ import annotations
 
 import heapq
-import importlib
 import json
 import time
 from collections import Counter
@@ -152,22 +151,13 @@ class FaultyAWS:
     def _concurrently(self, function: Lambda, batch: list[dict[str, Any]]) -> None:
         """The same records delivered to a second instance while the first is mid-run; it runs to its end.
         Its deliveries are duplicates: the first run's settlement decides what SQS keeps."""
-        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-
         copies = [dict(message, duplicate=True) for message in batch]
         records = [function.to_record(message, duplicate=True) for message in copies]
-        # Another instance has its own module state: the handler's batch processor is not reentrant.
-        # (The replay may wrap the handler, so its module is found by the pipeline's name.)
-        name = function.pipeline.name
-        handler = "streaming" if name.startswith("streaming-") else name.replace("-", "_")
-        module = importlib.import_module(f"gtproc.handlers.{handler}")
-        processor = module.processor
-        module.processor = BatchProcessor(event_type=EventType.SQS)
+        # The handlers are reentrant (a batch processor per call), so the nested run needs no swap.
         saved = self.faults.suspend()
         try:
             self.run_batch(function, copies, records, nested=True)
         finally:
-            module.processor = processor
             self.faults.resume(saved)
 
     def _retry_later(self, function: Lambda, message: dict[str, Any], visible_at: float) -> None:
