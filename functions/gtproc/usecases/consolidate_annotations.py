@@ -6,6 +6,9 @@ create the object's record publishes, duplicates find the record and stop. The j
 is updated once per object, with a conditional write that is retried on conflict. When Ground
 Truth's consolidation-response lands, each object is compared with ours (`Consolidation Compared`).
 
+The story of a worker-response file: parse its key, read it, consolidate the object via the
+`QualityLearner`, publish once via the `AnnotationSession`, then fold the answers into the quality.
+
 A file that cannot be used (over a size or work bound, undecodable, no usable answer) is a permanent
 failure, never retried: it is published once as `Annotation File Invalid`, claimed like the others.
 """
@@ -269,14 +272,33 @@ class ConsolidateAnnotations:
         if result is None or not result.objects:
             return Published.NOTHING_USABLE
         obj = result.objects[0]
-        detail = AnnotationsConsolidated(
+        detail = self._consolidated(bucket, location, info, object_id, result.task_type, obj)
+        # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+        self._write_masks(job_id, location, object_id, obj)
+        entry, fields = _event(ANNOTATIONS_CONSOLIDATED, detail)
+        check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
+        if not session.publish(job_id, record, entry, fields):
+            return Published.ALREADY
+        self._quality.learn(job_id, work)
+        return Published.NOW
+
+    def _consolidated(
+        self,
+        bucket: str,
+        location: OutputKey,
+        info: JobInfo,
+        object_id: str,
+        task: TaskType,
+        obj: cons.ObjectResult,
+    ) -> AnnotationsConsolidated:
+        return AnnotationsConsolidated(
             job_name=location.job_name,
             bucket=bucket,
             job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=info.label_attribute_name,
-            task_type=result.task_type.groundtruth_type,
+            task_type=task.groundtruth_type,
             label=obj.label,
             metadata=obj.metadata,
             workers=obj.workers,
@@ -286,17 +308,13 @@ class ConsolidateAnnotations:
             votes=obj.votes or {},
             **self._source_fields(bucket, location, info, object_id),
         )
-        # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+
+    def _write_masks(self, job_id: str, location: OutputKey, object_id: str, obj: cons.ObjectResult) -> None:
+        bucket = self.config.results_bucket
         if obj.mask_png is not None:
-            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
+            self.blobs.write(bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
         for uri, png in obj.masks:  # a custom template's mask elements, each at its own URI
-            self.blobs.write(self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png)
-        entry, fields = _event(ANNOTATIONS_CONSOLIDATED, detail)
-        check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
-        if not session.publish(job_id, record, entry, fields):
-            return Published.ALREADY
-        self._quality.learn(job_id, work)
-        return Published.NOW
+            self.blobs.write(bucket, uri.removeprefix(f"s3://{bucket}/"), png)
 
     def _object(
         self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[WorkerAnswer]
