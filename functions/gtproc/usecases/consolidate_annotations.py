@@ -60,25 +60,12 @@ from gtproc.usecases.ports import (
 from gtproc.usecases.publish_once import AnnotationSession, Claim
 from gtproc.usecases.publishing import publish
 from gtproc.usecases.quality_learner import (
-    MAX_ITEM_BYTES,
-    QUALITY_SAVE_ATTEMPTS,
     InvalidFile,
     ObjectAnswers,
     QualityLearner,
     check_item_size,
     describe_error,
 )
-
-__all__ = [
-    "MAX_ITEM_BYTES",
-    "QUALITY_SAVE_ATTEMPTS",
-    "AnnotationOutcome",
-    "AnnotationsConfig",
-    "ConsolidateAnnotations",
-    "InvalidFile",
-    "Published",
-    "worker_answers",
-]
 
 # Everything a decoder can raise on hostile JSON: bad syntax or shape, nesting past the recursion
 # limit, numbers past float range.
