@@ -58,7 +58,6 @@ from gtproc.usecases.ports import (
     SourceFiles,
 )
 from gtproc.usecases.publish_once import AnnotationSession, Claim
-from gtproc.usecases.publishing import publish
 from gtproc.usecases.quality_learner import (
     InvalidFile,
     ObjectAnswers,
@@ -152,7 +151,7 @@ class ConsolidateAnnotations:
     # The session and the learner are views over the current ports (tests swap them on a live instance).
     @property
     def _session(self) -> AnnotationSession:
-        return AnnotationSession(self.store, self._publish, self.clock, self.config.stale_claim_seconds)
+        return AnnotationSession(self.store, self.publisher, self.clock, self.sleep, self.config.stale_claim_seconds)
 
     @property
     def _quality(self) -> QualityLearner:
@@ -356,9 +355,6 @@ class ConsolidateAnnotations:
         if shapes == {TaskType.SEMANTIC_SEGMENTATION}:
             return JobInfo(label_attribute_name=f"{job_name}-ref")
         return JobInfo(label_attribute_name=job_name)
-
-    def _publish(self, entry: EventEntry) -> None:
-        publish(self.publisher, [entry], self.sleep)
 
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 import msgspec
 import pytest
-from gtproc.adapters.memory import MemoryAnnotationStore
+from gtproc.adapters.memory import MemoryAnnotationStore, MemoryPublisher
 from gtproc.contract.events import AnnotationsConsolidated
-from gtproc.usecases.ports import ComparisonOf, ConsolidationOf, EventEntry, InvalidFileOf
+from gtproc.usecases.ports import ComparisonOf, ConsolidationOf, EventEntry, InvalidFileOf, PublishFailed
 from gtproc.usecases.publish_once import AnnotationSession, Claim, ClaimPending
 
 JOB = "bucket/flowers"
@@ -23,15 +24,17 @@ class Killed(BaseException):
     """The instance is gone: no cleanup runs."""
 
 
-class Bus:
-    def __init__(self) -> None:
-        self.events: list[EventEntry] = []
-
-    def __call__(self, entry: EventEntry) -> None:
-        self.events.append(entry)
-
+class Bus(MemoryPublisher):
     def details(self) -> list[dict[str, object]]:
         return [json.loads(e.detail) for e in self.events]
+
+
+class DownBus(MemoryPublisher):
+    """PutEvents times out on every call (BatchSender's attempts included)."""
+
+    def put(self, entries: Sequence[EventEntry]) -> list[int]:
+        self.calls += 1
+        raise ConnectionError("timeout")
 
 
 def event(label: str, agreement: float = 0.6667) -> tuple[EventEntry, dict[str, object]]:
@@ -62,7 +65,7 @@ def now() -> list[float]:
 @pytest.fixture
 def parts(now):
     store, bus = MemoryAnnotationStore(), Bus()
-    return AnnotationSession(store, bus, lambda: now[0], STALE), store, bus
+    return AnnotationSession(store, bus, lambda: now[0], lambda seconds: None, STALE), store, bus
 
 
 def test_claim_publish_mark(parts) -> None:
@@ -122,9 +125,11 @@ def test_a_pending_claim_of_a_live_owner_is_not_acknowledged(parts, now) -> None
 def test_a_failed_publish_leaves_the_claim_to_the_retry_at_once(parts) -> None:
     session, store, bus = parts
     entry, fields = event("rose")
-    failing = AnnotationSession(store, lambda e: (_ for _ in ()).throw(ConnectionError("timeout")), lambda: 0.0, 900)
-    with pytest.raises(ConnectionError):
+    down, sleeps = DownBus(), []
+    failing = AnnotationSession(store, down, lambda: 0.0, sleeps.append, 900)
+    with pytest.raises(PublishFailed, match="timeout"):
         failing.publish(JOB, RECORD, entry, fields)
+    assert down.calls == 4 and len(sleeps) == 3  # the bus's retries, on the session's sleep
     assert session.check(JOB, RECORD) is Claim.RESUMED  # no stale wait
     assert [e.detail for e in bus.events] == [entry.detail]
 

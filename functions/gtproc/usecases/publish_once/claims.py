@@ -21,7 +21,8 @@ from typing import Any
 
 import msgspec
 
-from gtproc.usecases.ports import AnnotationRecord, AnnotationStore, EventEntry
+from gtproc.usecases.ports import AnnotationRecord, AnnotationStore, EventEntry, EventPublisher
+from gtproc.usecases.publishing import publish
 
 _DETAIL_TYPE = "eventDetailType"  # claim fields that are not part of the event's detail
 _STATUS = "status"
@@ -105,12 +106,14 @@ class AnnotationSession:
     def __init__(
         self,
         store: AnnotationStore,
-        publish: Callable[[EventEntry], None],
+        publisher: EventPublisher,
         clock: Callable[[], float],
+        sleep: Callable[[float], None],
         stale_seconds: float,
     ) -> None:
         self.store = store
-        self._once = PublishOnce(store, publish, clock, stale_seconds)
+        # The bus port itself, so publishing never calls back into the use case.
+        self._once = PublishOnce(store, lambda entry: publish(publisher, [entry], sleep), clock, stale_seconds)
 
     def check(self, job_id: str, record: AnnotationRecord) -> Claim:
         """FREE, PUBLISHED or RESUMED (published now, with the event its claim holds)."""
