@@ -2,10 +2,10 @@
 mark it published.
 
 The claim holds the exact event. So whoever resumes a claim whose invocation died publishes that
-same event, never a second, different one (worker quality may have moved on since). A failure before
-or during the publish releases the claim, so the next delivery starts afresh. The one window left:
-an invocation killed between PutEvents and the mark; its claim is resumed once stale and the same
-event goes out a second time.
+same event, never a second, different one (worker quality may have moved on since). A failed
+publish keeps the claim but makes it stale at once, so the next delivery resumes it with that same
+event. The one window left: an invocation killed between PutEvents and the mark; its claim is
+resumed once stale and the same event goes out a second time.
 
 `AnnotationSession` is the annotations use case's view: records named by what they publish (our
 consolidation of an object, its comparison, an invalid file's report), and a pending claim of another
