@@ -2,7 +2,12 @@
 
 - `QUALITY`: the job's worker quality (JSON), with a version for conditional writes;
 - `ANN#<iteration>#<object>`: our consolidation of one object (published once);
-- `CMP#<iteration>#<object>`: its comparison with Ground Truth's (published once).
+- `CMP#<iteration>#<object>`: its comparison with Ground Truth's (published once);
+- `INV#<iteration>#<key digest>`: an unusable file's report (published once).
+
+The use case names records by what they are (`ports.ConsolidationOf`, `ComparisonOf`,
+`InvalidFileOf`), whose `record_id` is the sort key here; the job-status records are named by
+`contract.layout`. A record item holds `owner`, `status`, `claimedAt` and the claim as JSON (`body`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ create the object's record publishes, duplicates find the record and stop. The j
 is updated once per object, with a conditional write that is retried on conflict. When Ground
 Truth's consolidation-response lands, each object is compared with ours (`Consolidation Compared`).
 
+The story of a worker-response file: parse its key, read it, consolidate the object via the
+`QualityLearner`, publish once via the `AnnotationSession`, then fold the answers into the quality.
+
 A file that cannot be used (over a size or work bound, undecodable, no usable answer) is a permanent
 failure, never retried: it is published once as `Annotation File Invalid`, claimed like the others.
 """
@@ -13,12 +16,10 @@ failure, never retried: it is published once as `Annotation File Invalid`, claim
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
@@ -35,7 +36,7 @@ from gtproc.contract.events import (
 from gtproc.contract.layout import MASKS_PREFIX
 from gtproc.domain import consolidation as cons
 from gtproc.domain.comparison import same_label
-from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits
+from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, Limits
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
 from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
@@ -44,8 +45,11 @@ from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import (
     AnnotationStore,
     BlobStore,
+    ComparisonOf,
+    ConsolidationOf,
     EventEntry,
     EventPublisher,
+    InvalidFileOf,
     JobDescriptions,
     JobInfo,
     ObjectMissing,
@@ -53,12 +57,15 @@ from gtproc.usecases.ports import (
     ObjectUnreadable,
     SourceFiles,
 )
-from gtproc.usecases.publish_once import Claim, ClaimPending, PublishOnce
-from gtproc.usecases.publishing import publish
+from gtproc.usecases.publish_once import AnnotationSession, Claim
+from gtproc.usecases.quality_learner import (
+    InvalidFile,
+    ObjectAnswers,
+    QualityLearner,
+    check_item_size,
+    describe_error,
+)
 
-QUALITY_SAVE_ATTEMPTS = 8
-# DynamoDB items are at most 400 KB: what we write stays below this, with room for the key and names.
-MAX_ITEM_BYTES = 350 * 1024
 # Everything a decoder can raise on hostile JSON: bad syntax or shape, nesting past the recursion
 # limit, numbers past float range.
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OverflowError, ValueError)
@@ -77,14 +84,6 @@ class AnnotationsConfig:
     stale_claim_seconds: int = 900  # longer than the function timeout
     max_file_bytes: int = 16 * 1024 * 1024  # one worker-response or consolidation-response file
     limits: Limits = DEFAULT_LIMITS
-
-
-class InvalidFile(Exception):
-    """The file cannot be used, whatever the retries: reported once, never retried."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class Published(enum.Enum):
@@ -121,6 +120,12 @@ def worker_answers(data: bytes) -> list[WorkerAnswer]:
     return [WorkerAnswer(a.workerId, a.answerContent) for a in worker_response_decoder.decode(data).answers]
 
 
+def _event(detail_type: str, detail: msgspec.Struct) -> tuple[EventEntry, dict[str, Any]]:
+    """The entry to put, and the detail as builtins: what its claim holds."""
+    fields: dict[str, Any] = msgspec.to_builtins(detail)
+    return EventEntry(detail_type, _encoder.encode(detail), ()), fields
+
+
 class ConsolidateAnnotations:
     def __init__(
         self,
@@ -142,6 +147,15 @@ class ConsolidateAnnotations:
         self.clock, self.sleep = clock, sleep
         self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
         self.warn = warn or _log.warning
+
+    # The session and the learner are views over the current ports (tests swap them on a live instance).
+    @property
+    def _session(self) -> AnnotationSession:
+        return AnnotationSession(self.store, self.publisher, self.clock, self.sleep, self.config.stale_claim_seconds)
+
+    @property
+    def _quality(self) -> QualityLearner:
+        return QualityLearner(self.store, self.clock, self.sleep)
 
     def __call__(self, bucket: str, key: str) -> AnnotationOutcome:
         before = self.sources_unknown
@@ -184,23 +198,24 @@ class ConsolidateAnnotations:
         outcome = AnnotationOutcome(
             location.key, FileStatus.INVALID, invalid.message, location.job_name, code=invalid.code
         )
-        object_id = str(location.object_index) if location.area is Area.WORKER_RESPONSE else None
-        detail = AnnotationFileInvalid(
-            job_name=location.job_name,
-            job_path=location.job_root,
-            bucket=bucket,
-            iteration=location.iteration or 0,
-            dataset_object_id=object_id,
-            file_uri=f"s3://{bucket}/{location.key}",
-            code=invalid.code,
-            message=invalid.message[:1000],
-        )
-        # Keys are up to 1 KB, as are sort keys: the record is named by the key's digest.
-        record_id = f"INV#{location.iteration}#{hashlib.sha256(location.key.encode()).hexdigest()[:32]}"
-        job_id = location.job_id(bucket)
-        claim = self._check(job_id, record_id)
-        entry = EventEntry(ANNOTATION_FILE_INVALID, _encoder.encode(detail), ())
-        if claim is Claim.RESUMED or (claim is Claim.FREE and self._publish_once(job_id, record_id, entry)):
+        job_id, record = location.job_id(bucket), InvalidFileOf(location.iteration, location.key)
+        claim = self._session.check(job_id, record)
+        if claim is Claim.FREE:
+            object_id = str(location.object_index) if location.area is Area.WORKER_RESPONSE else None
+            detail = AnnotationFileInvalid(
+                job_name=location.job_name,
+                job_path=location.job_root,
+                bucket=bucket,
+                iteration=location.iteration or 0,
+                dataset_object_id=object_id,
+                file_uri=f"s3://{bucket}/{location.key}",
+                code=invalid.code,
+                message=invalid.message[:1000],
+            )
+            published = self._session.publish(job_id, record, *_event(ANNOTATION_FILE_INVALID, detail))
+        else:
+            published = claim is Claim.RESUMED
+        if published:
             outcome.published[ANNOTATION_FILE_INVALID] = 1
         else:
             outcome.duplicates += 1
@@ -216,9 +231,8 @@ class ConsolidateAnnotations:
         try:
             answers = worker_answers(data)
         except DECODE_ERRORS as error:
-            raise InvalidFile("undecodable", f"not a worker-response file: {_describe_error(error)}") from error
-        job_id = location.job_id(bucket)
-        published = self._consolidate_and_publish(bucket, job_id, location, str(location.object_index), answers)
+            raise InvalidFile("undecodable", f"not a worker-response file: {describe_error(error)}") from error
+        published = self._consolidate_and_publish(bucket, location, str(location.object_index), answers)
         if published is Published.ALREADY:
             outcome.duplicates += 1
         elif published is Published.NOW:
@@ -228,29 +242,49 @@ class ConsolidateAnnotations:
         return outcome
 
     def _consolidate_and_publish(
-        self, bucket: str, job_id: str, location: OutputKey, object_id: str, answers: list[WorkerAnswer]
+        self, bucket: str, location: OutputKey, object_id: str, answers: list[WorkerAnswer]
     ) -> Published:
-        record_id = f"ANN#{location.iteration}#{object_id}"
-        claim = self._check(job_id, record_id)
-        if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
-            self._learn_quality(job_id, location, self._describe(bucket, location, answers), object_id, answers)
-            return Published.NOW
-        if claim is not Claim.FREE:
+        job_id, record = location.job_id(bucket), ConsolidationOf(location.iteration, object_id)
+        session = self._session
+        claim = session.check(job_id, record)
+        if claim is Claim.PUBLISHED:
             return Published.ALREADY
         info = self._describe(bucket, location, answers)
-        prior, _ = self.store.load_quality(job_id)
-        result = self._consolidate(job_id, location, info, object_id, answers, prior)
+        work = self._object(job_id, location, info, object_id, answers)
+        if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
+            self._quality.learn(job_id, work)
+            return Published.NOW
+        result = self._quality.consolidate(job_id, work)
         if result is None or not result.objects:
             return Published.NOTHING_USABLE
         obj = result.objects[0]
-        detail = AnnotationsConsolidated(
+        detail = self._consolidated(bucket, location, info, object_id, result.task_type, obj)
+        # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+        self._write_masks(job_id, location, object_id, obj)
+        entry, fields = _event(ANNOTATIONS_CONSOLIDATED, detail)
+        check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
+        if not session.publish(job_id, record, entry, fields):
+            return Published.ALREADY
+        self._quality.learn(job_id, work)
+        return Published.NOW
+
+    def _consolidated(
+        self,
+        bucket: str,
+        location: OutputKey,
+        info: JobInfo,
+        object_id: str,
+        task: TaskType,
+        obj: cons.ObjectResult,
+    ) -> AnnotationsConsolidated:
+        return AnnotationsConsolidated(
             job_name=location.job_name,
             bucket=bucket,
             job_path=location.job_root,
             iteration=location.iteration or 0,
             dataset_object_id=object_id,
             label_attribute_name=info.label_attribute_name,
-            task_type=result.task_type.groundtruth_type,
+            task_type=task.groundtruth_type,
             label=obj.label,
             metadata=obj.metadata,
             workers=obj.workers,
@@ -260,17 +294,30 @@ class ConsolidateAnnotations:
             votes=obj.votes or {},
             **self._source_fields(bucket, location, info, object_id),
         )
-        # Before the claim: a failed write leaves nothing claimed, and the event never names a missing mask.
+
+    def _write_masks(self, job_id: str, location: OutputKey, object_id: str, obj: cons.ObjectResult) -> None:
+        bucket = self.config.results_bucket
         if obj.mask_png is not None:
-            self.blobs.write(self.config.results_bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
+            self.blobs.write(bucket, self._mask_key(job_id, location, object_id), obj.mask_png)
         for uri, png in obj.masks:  # a custom template's mask elements, each at its own URI
-            self.blobs.write(self.config.results_bucket, uri.removeprefix(f"s3://{self.config.results_bucket}/"), png)
-        entry = EventEntry(ANNOTATIONS_CONSOLIDATED, _encoder.encode(detail), ())
-        _check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
-        if not self._publish_once(job_id, record_id, entry):
-            return Published.ALREADY
-        self._learn_quality(job_id, location, info, object_id, answers)
-        return Published.NOW
+            self.blobs.write(bucket, uri.removeprefix(f"s3://{bucket}/"), png)
+
+    def _object(
+        self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[WorkerAnswer]
+    ) -> ObjectAnswers:
+        """What the learner consolidates: the object's answers with the job's facts."""
+        results_bucket = self.config.results_bucket
+        return ObjectAnswers(
+            object_id=object_id,
+            answers=answers,
+            task=TaskType(info.task_type) if info.task_type is not None else None,
+            label_attribute_name=info.label_attribute_name,
+            job_name=location.job_name,
+            mask_uri=lambda oid: f"s3://{results_bucket}/{self._mask_key(job_id, location, oid)}",
+            categories=info.categories,
+            method=self.config.method,
+            limits=self.config.limits,
+        )
 
     def _source_fields(self, bucket: str, location: OutputKey, info: JobInfo, object_id: str) -> dict[str, str]:
         """`source_ref` or `source` of the object, from the input manifest or the iteration's intermediate
@@ -286,83 +333,8 @@ class ConsolidateAnnotations:
         field_name, value = found
         return {"source_ref": value} if field_name == "sourceRef" else {"source": value}
 
-    @property
-    def _once(self) -> PublishOnce:
-        return PublishOnce(self.store, self._publish, self.clock, self.config.stale_claim_seconds)
-
-    def _check(self, job_id: str, record_id: str) -> Claim:
-        """A claim pending for another delivery fails this record: that delivery may have died, and if
-        this one were acknowledged (SQS deletes the message) the fact would be lost. The redelivery comes
-        after the visibility timeout, past the stale limit: the claim is then resumed or published."""
-        claim = self._once.check(job_id, record_id)
-        if claim is Claim.BUSY:
-            raise ClaimPending(f"{record_id} of {job_id} is claimed by another delivery")
-        return claim
-
-    def _publish_once(self, job_id: str, record_id: str, entry: EventEntry) -> bool:
-        if self._once.publish(job_id, record_id, entry):
-            return True
-        self._check(job_id, record_id)  # lost the race: fine if published, retried if still pending
-        return False
-
-    def _consolidate(
-        self,
-        job_id: str,
-        location: OutputKey,
-        info: JobInfo,
-        object_id: str,
-        answers: list[WorkerAnswer],
-        prior: dict[str, Any] | None,
-    ) -> cons.ConsolidationResult | None:
-        if any(not answer.worker_id for answer in answers):
-            return None  # an answer without a worker: the file is not usable
-        task = TaskType(info.task_type) if info.task_type is not None else None
-        if task is None:
-            inferred = {cons.infer_task_type(a.content) for a in answers} - {TaskType.UNKNOWN}
-            # No single built-in type: a custom template, consolidated by shape as the post-annotation Lambda does.
-            task = inferred.pop() if len(inferred) == 1 else TaskType.CUSTOM
-        family = task.family
-        if prior is not None and prior.get("family") != family:
-            prior = None
-        method = self.config.method if self.config.method in cons.METHODS.get(task, ()) else None
-        try:
-            result = cons.consolidate(
-                task,
-                {object_id: answers},
-                label_attribute_name=info.label_attribute_name,
-                job_name=location.job_name,
-                categories=info.categories,
-                method=method,
-                prior=prior,
-                creation_date=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None),
-                mask_uri=lambda oid: f"s3://{self.config.results_bucket}/{self._mask_key(job_id, location, oid)}",
-                limits=self.config.limits,
-            )
-        except InputTooLarge as error:
-            raise InvalidFile(error.code, str(error)) from error
-        except (RecursionError, OverflowError) as error:
-            raise InvalidFile("bad-value", _describe_error(error)) from error
-        except ValueError:  # answers the library rejects (e.g. an empty workerId): not usable, never retryable
-            return None
-        _check_item_size("the job's worker quality", result.quality.to_json())
-        return result
-
     def _mask_key(self, job_id: str, location: OutputKey, object_id: str) -> str:
         return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"
-
-    def _learn_quality(
-        self, job_id: str, location: OutputKey, info: JobInfo, object_id: str, answers: list[WorkerAnswer]
-    ) -> None:
-        """Fold this object's answers into the job's worker quality, once, whatever the races."""
-        for attempt in range(QUALITY_SAVE_ATTEMPTS):
-            prior, version = self.store.load_quality(job_id)
-            try:
-                result = self._consolidate(job_id, location, info, object_id, answers, prior)
-            except InvalidFile:  # the label is out; the quality it would grow past the bounds is not kept
-                return
-            if result is None or self.store.save_quality(job_id, result.quality.to_json(), version):
-                return
-            self.sleep(0.05 * (attempt + 1))
 
     def _describe(self, bucket: str, location: OutputKey, answers: list[WorkerAnswer]) -> JobInfo:
         job_name = location.job_name
@@ -384,9 +356,6 @@ class ConsolidateAnnotations:
             return JobInfo(label_attribute_name=f"{job_name}-ref")
         return JobInfo(label_attribute_name=job_name)
 
-    def _publish(self, entry: EventEntry) -> None:
-        publish(self.publisher, [entry], self.sleep)
-
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 
     def _on_consolidation_response(self, bucket: str, location: OutputKey) -> AnnotationOutcome:
@@ -397,36 +366,31 @@ class ConsolidateAnnotations:
         try:
             items = consolidation_response_decoder.decode(data)
         except DECODE_ERRORS as error:
-            raise InvalidFile("undecodable", f"not a consolidation-response file: {_describe_error(error)}") from error
-        job_id = location.job_id(bucket)
+            raise InvalidFile("undecodable", f"not a consolidation-response file: {describe_error(error)}") from error
         seen: set[str] = set()
         for item in items:
             object_id = item.datasetObjectId
             if object_id in seen:  # the same id may recur in a response
                 continue
             seen.add(object_id)
-            published = self._compare(bucket, job_id, location, object_id, item.consolidatedAnnotation.content)
+            published = self._compare(bucket, location, object_id, item.consolidatedAnnotation.content)
             for detail_type, count in published.items():
                 outcome.published[detail_type] = outcome.published.get(detail_type, 0) + count
         return outcome
 
-    def _compare(
-        self, bucket: str, job_id: str, location: OutputKey, object_id: str, content: dict[str, Any]
-    ) -> dict[str, int]:
+    def _compare(self, bucket: str, location: OutputKey, object_id: str, content: dict[str, Any]) -> dict[str, int]:
         published: dict[str, int] = {}
-        ours = self.store.get(job_id, f"ANN#{location.iteration}#{object_id}")
+        job_id, ours_record = location.job_id(bucket), ConsolidationOf(location.iteration, object_id)
+        ours = self._session.recorded(job_id, ours_record)
         if ours is None:
             # Ground Truth's result landed before we saw the worker responses: consolidate them now.
             answers = self._find_answers(bucket, location, object_id)
             try:
-                if (
-                    answers
-                    and self._consolidate_and_publish(bucket, job_id, location, object_id, answers) is Published.NOW
-                ):
+                if answers and self._consolidate_and_publish(bucket, location, object_id, answers) is Published.NOW:
                     published[ANNOTATIONS_CONSOLIDATED] = 1
             except InvalidFile:  # the worker-response file is reported when its own write is processed
                 return published
-            ours = self.store.get(job_id, f"ANN#{location.iteration}#{object_id}")
+            ours = self._session.recorded(job_id, ours_record)  # whichever delivery published it
         if ours is None:
             return published
         attribute = str(ours["labelAttributeName"])
@@ -438,26 +402,24 @@ class ConsolidateAnnotations:
         agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
         if agree is None:
             return published
-        record_id = f"CMP#{location.iteration}#{object_id}"
-        claim = self._check(job_id, record_id)
-        if claim is Claim.RESUMED:
-            published[CONSOLIDATION_COMPARED] = 1
-        if claim is not Claim.FREE:
-            return published
-        detail = ConsolidationCompared(
-            job_name=location.job_name,
-            bucket=bucket,
-            job_path=location.job_root,
-            iteration=location.iteration or 0,
-            dataset_object_id=object_id,
-            label_attribute_name=attribute,
-            task_type=task_type,
-            agree=agree,
-            ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
-            ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
-        )
-        entry = EventEntry(CONSOLIDATION_COMPARED, _encoder.encode(detail), ())
-        if self._publish_once(job_id, record_id, entry):
+        record = ComparisonOf(location.iteration, object_id)
+        claim = self._session.check(job_id, record)
+        if claim is Claim.FREE:
+            detail = ConsolidationCompared(
+                job_name=location.job_name,
+                bucket=bucket,
+                job_path=location.job_root,
+                iteration=location.iteration or 0,
+                dataset_object_id=object_id,
+                label_attribute_name=attribute,
+                task_type=task_type,
+                agree=agree,
+                ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
+                ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
+            )
+            if self._session.publish(job_id, record, *_event(CONSOLIDATION_COMPARED, detail)):
+                published[CONSOLIDATION_COMPARED] = 1
+        elif claim is Claim.RESUMED:
             published[CONSOLIDATION_COMPARED] = 1
         return published
 
@@ -508,17 +470,3 @@ class _JobSources:
             if index not in known:
                 self.missed_at[iteration] = now
         return (known or {}).get(index)
-
-
-def _describe_error(error: BaseException) -> str:
-    if isinstance(error, RecursionError):
-        return "nesting too deep to decode"
-    if isinstance(error, OverflowError):
-        return f"a number out of range ({error})"
-    return str(error)
-
-
-def _check_item_size(what: str, item: dict[str, Any] | bytes) -> None:
-    size = len(item if isinstance(item, bytes) else _encoder.encode(item))
-    if size > MAX_ITEM_BYTES:
-        raise InvalidFile("item-too-large", f"{what} would be {size} bytes, over DynamoDB's item limit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -148,8 +149,52 @@ class BlobStore(Protocol):
     def write(self, bucket: str, key: str, body: bytes, content_type: str = ...) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConsolidationOf:
+    """The record of our consolidation of one object in one iteration (its `Annotations Consolidated`)."""
+
+    iteration: int | None
+    object_id: str
+
+    @property
+    def record_id(self) -> str:
+        return f"ANN#{self.iteration}#{self.object_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonOf:
+    """The record of one object's comparison with Ground Truth's consolidation (`Consolidation Compared`)."""
+
+    iteration: int | None
+    object_id: str
+
+    @property
+    def record_id(self) -> str:
+        return f"CMP#{self.iteration}#{self.object_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidFileOf:
+    """The record of one unusable file's `Annotation File Invalid`."""
+
+    iteration: int | None
+    key: str
+
+    @property
+    def record_id(self) -> str:
+        # Keys are up to 1 KB, as are sort keys: the record is named by the key's digest.
+        return f"INV#{self.iteration}#{hashlib.sha256(self.key.encode()).hexdigest()[:32]}"
+
+
+# The records the annotations pipeline publishes once; their ids are the state table's sort keys
+# (deployed tables hold them: never change one).
+AnnotationRecord = ConsolidationOf | ComparisonOf | InvalidFileOf
+
+
 class AnnotationStore(Protocol):
-    """Per-job worker quality and per-object consolidation records of the annotations pipeline."""
+    """Per-job worker quality and per-object consolidation records of the annotations pipeline.
+
+    Records are named by a `record_id`: an `AnnotationRecord`'s, or the job-status use case's own."""
 
     def load_quality(self, job_id: str) -> tuple[dict[str, object] | None, int]: ...
 

@@ -2,10 +2,14 @@
 mark it published.
 
 The claim holds the exact event. So whoever resumes a claim whose invocation died publishes that
-same event, never a second, different one (worker quality may have moved on since). A failure before
-or during the publish releases the claim, so the next delivery starts afresh. The one window left:
-an invocation killed between PutEvents and the mark; its claim is resumed once stale and the same
-event goes out a second time.
+same event, never a second, different one (worker quality may have moved on since). A failed
+publish keeps the claim but makes it stale at once, so the next delivery resumes it with that same
+event. The one window left: an invocation killed between PutEvents and the mark; its claim is
+resumed once stale and the same event goes out a second time.
+
+`AnnotationSession` is the annotations use case's view: records named by what they publish (our
+consolidation of an object, its comparison, an invalid file's report), and a pending claim of another
+delivery raised as `ClaimPending`, never acknowledged.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 
 import msgspec
 
-from gtproc.usecases.ports import AnnotationStore, EventEntry
+from gtproc.usecases.ports import AnnotationRecord, AnnotationStore, EventEntry, EventPublisher
+from gtproc.usecases.publishing import publish
 
 _DETAIL_TYPE = "eventDetailType"  # claim fields that are not part of the event's detail
 _STATUS = "status"
@@ -64,13 +69,15 @@ class PublishOnce:
         self._publish_and_mark(job_id, record_id, owner, EventEntry(str(taken[_DETAIL_TYPE]), _encode(detail), ()))
         return Claim.RESUMED
 
-    def publish(self, job_id: str, record_id: str, entry: EventEntry) -> bool:
-        """Claim the record with the event, publish it, mark it. False: another delivery claimed first."""
+    def publish(self, job_id: str, record_id: str, entry: EventEntry, fields: dict[str, Any] | None = None) -> bool:
+        """Claim the record with the event, publish it, mark it. False: another delivery claimed first.
+
+        `fields`: the detail as builtins, when the caller has them (else decoded from the entry)."""
         owner = uuid.uuid4().hex
         record: dict[str, Any] = {
             _STATUS: "pending",
             _DETAIL_TYPE: entry.detail_type,
-            **msgspec.json.decode(entry.detail),
+            **(fields if fields is not None else msgspec.json.decode(entry.detail)),
         }
         if not self.store.claim(job_id, record_id, owner, self.clock(), record):
             return False
@@ -86,6 +93,47 @@ class PublishOnce:
             self.store.release_claim(job_id, record_id, owner)
             raise
         self.store.mark_published(job_id, record_id)
+
+
+class AnnotationSession:
+    """Publish-once over the annotations pipeline's records, for one delivery.
+
+    `check` first (a dead delivery's claim is resumed there), then the costly work, then `publish`.
+    A claim pending for another delivery raises ClaimPending: that delivery may have died, and if this
+    one were acknowledged (SQS deletes the message) the fact would be lost. The redelivery comes after
+    the visibility timeout, past the stale limit, when the claim is published or resumed."""
+
+    def __init__(
+        self,
+        store: AnnotationStore,
+        publisher: EventPublisher,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        stale_seconds: float,
+    ) -> None:
+        self.store = store
+        # The bus port itself, so publishing never calls back into the use case.
+        self._once = PublishOnce(store, lambda entry: publish(publisher, [entry], sleep), clock, stale_seconds)
+
+    def check(self, job_id: str, record: AnnotationRecord) -> Claim:
+        """FREE, PUBLISHED or RESUMED (published now, with the event its claim holds)."""
+        claim = self._once.check(job_id, record.record_id)
+        if claim is Claim.BUSY:
+            raise ClaimPending(f"{record.record_id} of {job_id} is claimed by another delivery")
+        return claim
+
+    def publish(self, job_id: str, record: AnnotationRecord, entry: EventEntry, fields: dict[str, Any]) -> bool:
+        """Claim the record with this event, publish and mark it; False when another delivery claimed it
+        first (and published it: a claim of theirs still pending raises ClaimPending). `fields`: the
+        event's detail as builtins (`msgspec.to_builtins`), what the claim holds."""
+        if self._once.publish(job_id, record.record_id, entry, fields):
+            return True
+        self.check(job_id, record)  # lost the race: fine if published, retried if still pending
+        return False
+
+    def recorded(self, job_id: str, record: AnnotationRecord) -> dict[str, Any] | None:
+        """The record as its claim holds it (the event's fields and `status`), or None."""
+        return self.store.get(job_id, record.record_id)
 
 
 def _encode(detail: dict[str, Any]) -> bytes:
