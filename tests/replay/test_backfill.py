@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,7 @@ from gtproc.cli.main import main
 from gtproc.local.backfill import StoredWrite, order, pipeline_of
 from gtproc.local.replay import Published, facts
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skip(reason="one test hangs on its moto server after the merges: issue 15"),
-]
+pytestmark = pytest.mark.integration
 
 JOBS = Path(__file__).resolve().parents[2] / "events" / "jobs"
 PLAN = JOBS / "bbox-three-iterations.plan.jsonl"
@@ -276,15 +274,19 @@ def test_a_write_that_cannot_be_sent_exits_1(moto_server, monkeypatch, capsys) -
 
 
 class FakeClock:
+    """A float clock, as time.monotonic is; a sleep must move it (one that cannot would wait forever)."""
+
     def __init__(self) -> None:
         self.now = 0.0
+        self.sleeps = 0
 
     def __call__(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        assert seconds > 0
+        assert seconds > 0 and self.now + seconds > self.now, f"a sleep of {seconds!r} s at {self.now} s"
         self.now += seconds
+        self.sleeps += 1
 
 
 class RecordingQueues:
@@ -325,6 +327,45 @@ def test_rate_bounds_the_writes_sent_per_second(rate: float) -> None:
         total += count
         assert total <= burst + rate * at + 1e-9
     assert queues.sends[-1][0] == pytest.approx((60 - burst) / rate)
+
+
+@pytest.mark.parametrize("rate", [25.0, 7.0, 3.3, 0.3, 1000.0])
+def test_each_batch_waits_at_most_once_on_the_schedule(rate: float) -> None:
+    """Rates whose token sums are not exact in floats (25/s hung on its fifth batch): one sleep per batch,
+    ending on the schedule's time, however long the run."""
+    from gtproc.local.backfill import TokenBucket
+
+    clock = FakeClock()
+    bucket = TokenBucket(rate, clock=clock, sleep=clock.sleep)
+    size = int(bucket.capacity)
+    for sent in range(1, 2001):
+        before = clock.sleeps
+        bucket.take(size)
+        assert clock.sleeps - before <= 1
+        # The first batch at once; each later one when its tokens are in (a fractional burst lends a bit).
+        due = 0.0 if sent == 1 else ((sent - 1) * size - (bucket.capacity - size)) / rate
+        assert clock.now == pytest.approx(due)
+
+
+def test_a_late_wake_up_does_not_raise_the_rate() -> None:
+    """A sleep that overshoots (a loaded machine) is no credit: the next batch still waits its second."""
+    from gtproc.local.backfill import TokenBucket
+
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock=clock, sleep=lambda seconds: clock.sleep(seconds + 5.0))
+    sends = []
+    for _ in range(6):
+        bucket.take(10)
+        sends.append(clock.now)
+    assert all(later - earlier >= 1.0 for earlier, later in pairwise(sends))
+    assert clock.sleeps == 5
+    clock.now += 100.0  # idle for 100 s: the bucket refills to one burst, no more
+    bucket.take(10)
+    assert clock.sleeps == 5
+    bucket.take(10)
+    assert clock.sleeps == 6
+    with pytest.raises(ValueError, match="capacity"):
+        bucket.take(11)
 
 
 def test_the_events_sent_are_the_ones_aws_sends() -> None:

@@ -182,7 +182,12 @@ def stack_queues(cloudformation: Any, stack: str) -> dict[str, str]:
 
 
 class TokenBucket:
-    """At most `rate` takes per second, in bursts of at most one batch; `clock` and `sleep` are injectable."""
+    """At most `rate` takes per second, in bursts of at most one batch; `clock` and `sleep` are injectable.
+
+    It keeps the time the bucket is full again (GCRA), not a float count of tokens topped up from clock
+    deltas: that loop could wait forever once a deficit of 1e-15 tokens asked for a sleep the clock's float
+    cannot add. Here each take sleeps at most once, until a time computed from that schedule.
+    """
 
     def __init__(
         self,
@@ -193,20 +198,19 @@ class TokenBucket:
     ) -> None:
         self.rate, self.capacity = rate, max(1.0, min(float(burst), rate))
         self.clock, self.sleep = clock, sleep
-        self.tokens, self.last = self.capacity, clock()
+        self.full_at = clock()  # full from the start: the first burst goes at once
 
     def take(self, count: int = 1) -> None:
         """Wait until `count` tokens are there, then spend them."""
         if count > self.capacity:
             raise ValueError(f"{count} is over the bucket's capacity of {self.capacity:g}")
-        while True:
-            now = self.clock()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= count:
-                self.tokens -= count
-                return
-            self.sleep((count - self.tokens) / self.rate)
+        now = self.clock()
+        start = max(now, self.full_at - (self.capacity - count) / self.rate)
+        if start > now:
+            self.sleep(start - now)
+            # From when it woke: a late wake-up (a loaded machine) is no credit for a catch-up burst.
+            start = max(start, self.clock())
+        self.full_at = max(self.full_at, start) + count / self.rate
 
 
 @dataclass
