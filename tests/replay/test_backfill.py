@@ -142,6 +142,64 @@ def test_bad_usage_exits_2_with_one_line(moto_server, capsys, args: list[str], m
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+class SlowObjects:
+    """get_object with uneven latencies (later keys often answer first), a 403 on some keys; counts calls."""
+
+    def __init__(self, forbidden: set[str]) -> None:
+        import threading
+
+        self.forbidden, self.started, self.lock = forbidden, 0, threading.Lock()
+
+    def get_object(self, Bucket: str, Key: str, **extra: Any) -> dict[str, Any]:
+        import io
+        import time
+
+        from botocore.exceptions import ClientError
+
+        with self.lock:
+            self.started += 1
+        time.sleep(0.004 * (hash(Key) % 3))
+        if Key in self.forbidden:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+        class Body(io.BytesIO):
+            pass
+
+        return {"Body": Body(f"{Key}@{extra.get('VersionId')}".encode())}
+
+
+def test_objects_are_read_ahead_in_parallel_and_taken_in_order() -> None:
+    from gtproc.local.backfill import read_in_order
+
+    writes = worker_responses(500)
+    writes.append(StoredWrite("out/job/manifests/output/output.manifest", writes[0].last_modified, 9, "e", "v2"))
+    objects = SlowObjects({writes[7].key, writes[300].key})
+    taken = []
+    for position, (write, data, why) in enumerate(read_in_order(objects, "b", writes, workers=8, ahead=20)):
+        assert objects.started <= position + 1 + 20  # never more than `ahead` beyond what was taken
+        taken.append((write, data, why))
+    assert [w for w, _, _ in taken] == writes  # every write, in order, none skipped
+    assert [w.key for w, data, _ in taken if data is None] == [writes[7].key, writes[300].key]
+    assert {why for _, data, why in taken if data is None} == {"AccessDenied: Access Denied"}
+    assert taken[-1][1] == b"out/job/manifests/output/output.manifest@v2"  # that version, not the latest
+    assert all(data == f"{w.key}@None".encode() for w, data, _ in taken[:-1] if data is not None)
+
+
+def test_reading_stops_when_the_pipelines_stop() -> None:
+    import threading
+
+    from gtproc.local.backfill import read_in_order
+
+    writes = worker_responses(200)
+    objects = SlowObjects(set())
+    reads = read_in_order(objects, "b", writes, workers=4, ahead=10)
+    for _ in range(5):
+        next(reads)
+    reads.close()
+    assert objects.started <= 5 + 10
+    assert not [t for t in threading.enumerate() if t.name.startswith("backfill-read")]
+
+
 # ---- in-account: the stack's queues, found from its outputs ----------------------------------------------
 
 
