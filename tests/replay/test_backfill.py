@@ -87,6 +87,34 @@ def test_local_embedded_and_replay_give_the_same_facts(moto_server, replayed, tm
     assert facts(memory) == facts(live.events)
 
 
+def account_lines(out: str) -> list[str]:
+    """The account of a replay or a local backfill: its output without the header lines, the groups of files no
+    pipeline reads (replay tells them, backfill leaves them out and counts them) and the delivery counts."""
+    lines, skip = [], False
+    for line in out.splitlines():
+        if line.startswith(("gtproc replay:", "gtproc backfill:")) or " delivered in " in line:
+            continue
+        if line[:1].isdigit() and (" consolidation request of " in line or " consolidation requests of " in line):
+            skip = True
+            continue
+        if skip and line.startswith("  not routed:"):
+            continue
+        skip = False
+        lines.append(line.split(";")[0] if line[:1].isdigit() and " writes: " in line else line)
+    return lines
+
+
+def test_local_prints_the_account_of_the_replay(moto_server, capsys) -> None:
+    assert main(["replay", str(PLAN)]) == 0
+    replay_out = capsys.readouterr().out
+    put_history(moto_server)
+    assert main(["backfill", f"s3://{BUCKET}/", "--local", "--versions"]) == 0
+    out = capsys.readouterr().out
+    assert "write cars-bbox/manifests/intermediate/2/output.manifest (rewrite)" in out
+    expected = [line.replace("43 writes: 39", "39 writes: 39") for line in account_lines(replay_out)]
+    assert account_lines(out) == expected
+
+
 def test_dry_run_lists_the_history_in_the_order_it_was_written(moto_server, capsys) -> None:
     writes = put_history(moto_server)
     assert main(["backfill", f"s3://{BUCKET}", "--local", "--versions", "--dry-run"]) == 0
@@ -198,6 +226,85 @@ def test_reading_stops_when_the_pipelines_stop() -> None:
     reads.close()
     assert objects.started <= 5 + 10
     assert not [t for t in threading.enumerate() if t.name.startswith("backfill-read")]
+
+
+def test_nothing_to_backfill_is_a_note_and_exit_0(moto_server, capsys) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="cars-bbox/images/0.jpg", Body=b"jpeg")
+    assert main(["backfill", f"s3://{BUCKET}/", "--local"]) == 0
+    captured = capsys.readouterr()
+    assert "1 object under" in captured.out and "0 routed" in captured.out and "(1 other files" in captured.out
+    assert "nothing to backfill" in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_events_out_needs_local(moto_server, capsys, tmp_path) -> None:
+    assert main(["backfill", f"s3://{BUCKET}/", "--events-out", str(tmp_path / "e.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "--events-out needs --local" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "e.jsonl").exists()
+
+
+def test_a_stack_without_the_queue_outputs_exits_2(moto_server, capsys) -> None:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}},
+    }
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="Gtproc", TemplateBody=json.dumps(template)
+    )
+    assert main(["backfill", f"s3://{BUCKET}/"]) == 2
+    err = capsys.readouterr().err
+    assert "stack Gtproc: no output ManifestsQueueUrl, AnnotationsQueueUrl" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_local_an_object_that_cannot_be_read_is_named_and_exits_1(
+    moto_server, replayed, monkeypatch, tmp_path, capsys
+) -> None:
+    """Listed, then gone before it is read (deleted, or not readable): named on stderr, exit 1; everything
+    else is processed as usual, and the account does not count it as a write no rule routed."""
+    import gtproc.local.backfill as backfill_module
+
+    live = replayed(PLAN)
+    put_history(moto_server)
+    listed = backfill_module.list_writes
+    gone = "cars-bbox/annotations/worker-response/iteration-1/9/2024-03-12_09:00:00.json"
+
+    def with_a_missing_object(*args: Any, **kwargs: Any) -> list[StoredWrite]:
+        writes = listed(*args, **kwargs)
+        return [*writes[:3], StoredWrite(gone, writes[3].last_modified, 10, "e"), *writes[3:]]
+
+    monkeypatch.setattr(backfill_module, "list_writes", with_a_missing_object)
+    capsys.readouterr()
+    code, events = backfill(tmp_path, f"s3://{BUCKET}/", "--local", "--versions")
+    captured = capsys.readouterr()
+    assert code == 1
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith(f"gtproc backfill: s3://{BUCKET}/{gone}: cannot read: NoSuchKey")
+    assert f"gtproc backfill: 40 writes to s3://{BUCKET}" in captured.out
+    assert "\n39 writes: 39 routed by the rules to the pipelines\n" in captured.out
+    assert "dead-letter queues: 0 messages" in captured.out
+    assert facts(events) == facts(live.events)
+
+
+def test_local_a_write_that_ends_in_a_dead_letter_queue_exits_1(moto_server, monkeypatch, capsys) -> None:
+    from gtproc.handlers import manifests
+
+    put_history(moto_server)
+    real = manifests.handler
+
+    def failing_final_manifest(event: dict[str, Any], context: Any) -> Any:
+        if any("manifests/output/" in record["body"] for record in event["Records"]):
+            raise RuntimeError("the function crashed")
+        return real(event, context)
+
+    monkeypatch.setattr(manifests, "handler", failing_final_manifest)
+    assert main(["backfill", f"s3://{BUCKET}/", "--local"]) == 1
+    out = capsys.readouterr().out
+    assert "dead-letter queues: 1 message" in out
+    assert "Labeling Job Completed" not in out
 
 
 # ---- in-account: the stack's queues, found from its outputs ----------------------------------------------

@@ -33,7 +33,7 @@ PIPELINES: dict[str, tuple[str, ...]] = {"manifests": MANIFEST_KEY_PATTERNS, "an
 # The stack's CloudFormation outputs (infra/stack.py) naming each pipeline's queue.
 QUEUE_OUTPUTS = {"manifests": "ManifestsQueueUrl", "annotations": "AnnotationsQueueUrl"}
 SQS_BATCH = 10  # SendMessageBatch and the Lambda event source both take at most 10
-DOWNLOAD_WORKERS = 16  # botocore clients are thread-safe; S3 reads are latency-bound
+DOWNLOAD_WORKERS = 10  # S3 reads are latency-bound; botocore pools 10 connections: more would reconnect
 READ_AHEAD = 256  # objects read ahead of the pipelines: enough to hide a slow read, little memory
 
 
