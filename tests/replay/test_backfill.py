@@ -410,7 +410,11 @@ def test_in_account_feeds_the_stack_and_a_second_backfill_publishes_nothing(
     first = run_functions(queues)
     assert facts(first) == facts(live.events)
     assert set(counted(first).values()) == {1}
-    # Again, with every version this time: the functions' ledger and claims know all of it.
+    # The same backfill again (under --rate this time), then with every version: the functions' ledger and
+    # claims know all of it, so the writes are processed and nothing is published.
+    assert main(["backfill", f"s3://{BUCKET}/", "--rate", "500"]) == 0
+    assert f"{manifests} writes to manifests" in capsys.readouterr().out
+    assert run_functions(queues) == []
     assert main(["backfill", f"s3://{BUCKET}/", "--versions"]) == 0
     assert run_functions(queues) == []
 
