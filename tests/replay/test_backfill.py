@@ -153,6 +153,63 @@ def test_writes_of_one_second_follow_the_layout_order() -> None:
     ]
 
 
+class PagedListing:
+    """list_objects_v2 / list_object_versions paginators that return fixed pages, as S3 splits a long listing."""
+
+    def __init__(self, pages: dict[str, list[dict[str, Any]]]) -> None:
+        self.pages, self.asked = pages, []
+
+    def get_paginator(self, operation: str) -> Any:
+        listing = self
+
+        class Paginator:
+            def paginate(self, **params: Any) -> list[dict[str, Any]]:
+                listing.asked.append((operation, params))
+                return listing.pages[operation]
+
+        return Paginator()
+
+
+def test_every_page_of_the_listing_is_read_and_a_keys_versions_stay_in_time_order() -> None:
+    from gtproc.local.backfill import list_writes
+
+    at = [datetime(2024, 3, 12, 9, 0, second, tzinfo=UTC) for second in range(6)]
+    manifest = "job/manifests/intermediate/1/output.manifest"
+    response = "job/annotations/worker-response/iteration-1/0/t.json"
+
+    def version(key: str, when: datetime, vid: str) -> dict[str, Any]:
+        return {"Key": key, "LastModified": when, "Size": 1, "ETag": f'"{vid}"', "VersionId": vid}
+
+    # S3 lists each key's versions newest first; a long history runs over a page boundary.
+    versions = PagedListing(
+        {
+            "list_object_versions": [
+                {"Versions": [version(response, at[0], "r1"), version(manifest, at[5], "m3")]},
+                {"Versions": [version(manifest, at[3], "m2")], "DeleteMarkers": [{"Key": manifest}]},
+                {"Versions": [version(manifest, at[1], "m1")]},
+            ]
+        }
+    )
+    listed = list_writes(versions, "b", "job/", versions=True)
+    assert [(w.key, w.version_id) for w in listed] == [
+        (response, "r1"),
+        (manifest, "m1"),
+        (manifest, "m2"),
+        (manifest, "m3"),
+    ]
+    assert versions.asked == [("list_object_versions", {"Bucket": "b", "Prefix": "job/"})]
+    latest = PagedListing(
+        {
+            "list_objects_v2": [
+                {"Contents": [{"Key": manifest, "LastModified": at[5], "Size": 1, "ETag": '"m3"'}]},
+                {},  # an empty page (S3 may end on one)
+                {"Contents": [{"Key": response, "LastModified": at[0], "Size": 1, "ETag": '"r1"'}]},
+            ]
+        }
+    )
+    assert [(w.key, w.etag) for w in list_writes(latest, "b", "job/")] == [(response, "r1"), (manifest, "m3")]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
