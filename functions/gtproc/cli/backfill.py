@@ -144,6 +144,8 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
 
     def read(write: Any) -> bytes | None:
         stored, data, why = next(fetched)
+        if stored.key != write.key:  # both follow `routed`: a mismatch is a bug, never a wrong content
+            raise RuntimeError(f"read {stored.key} for the write of {write.key}")
         if why is not None:
             unread.append((stored.key, why))
         return data

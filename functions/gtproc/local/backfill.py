@@ -326,7 +326,7 @@ def read_in_order(
     """(write, content, None) or (write, None, why not readable) for each write, in order, read in parallel.
 
     At most `ahead` reads are under way or waiting to be taken, so the pipelines run while S3 is read
-    and memory stays bounded however many objects there are.
+    and the reads waiting for them stay few, however many objects there are.
     """
 
     def fetch(write: StoredWrite) -> tuple[bytes | None, str | None]:
