@@ -5,13 +5,16 @@ process), side by side with `gtproc replay` (the embedded AWS) of the same job's
     .venv/bin/python benchmarks/bench_backfill.py --objects 2000 --replay-files 0   # the whole job replayed too
 
 Both commands run in a fresh interpreter each; the times are wall-clock and include listing, reading
-and processing. Target: backfill --local >= 200 files/s (the replay does ~20).
+and processing. Target: backfill --local >= 200 files/s (the replay does ~20). The machine may be shared:
+the table also gives each command's own CPU time (user + system, its reader threads included, the moto
+server's not) and the load average, so that runs on a busy machine can be compared.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -77,13 +80,19 @@ def upload(endpoint: str, folder: Path) -> int:
     return len(writes)
 
 
-def timed(command: list[str], environment: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], environment: dict[str, str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of the command, exit code)."""
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, env=environment, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:], file=sys.stderr)
-    return seconds, done.returncode
+    return seconds, _children_cpu() - cpu, done.returncode
 
 
 def subset(job: Path, target: Path, files: int) -> Path:
@@ -111,7 +120,9 @@ def main() -> None:
         try:
             print(f"uploading {files} files to a moto server ...", file=sys.stderr)
             upload(endpoint, root / "jobs")
-            backfill_s, code = timed([*gtproc, "backfill", f"s3://{BUCKET}/", "--local", "--quiet"], env(endpoint))
+            load_before = os.getloadavg()[0]
+            command = [*gtproc, "backfill", f"s3://{BUCKET}/", "--local", "--quiet"]
+            backfill_s, backfill_cpu, code = timed(command, env(endpoint))
             assert code == 0, f"backfill exited {code}"
         finally:
             server.kill()
@@ -119,15 +130,23 @@ def main() -> None:
         reference = job if args.replay_files == 0 else subset(job, root / "subset", args.replay_files)
         replay_files = sum(1 for p in reference.rglob("*") if p.is_file())
         print(f"replaying {replay_files} files on the embedded AWS ...", file=sys.stderr)
-        replay_s, code = timed([*gtproc, "replay", str(reference), "--quiet"], dict(os.environ))
+        replay_s, replay_cpu, code = timed([*gtproc, "replay", str(reference), "--quiet"], dict(os.environ))
         assert code == 0, f"replay exited {code}"
+        load_after = os.getloadavg()[0]
     print(f"\n### gtproc backfill --local vs gtproc replay ({os.cpu_count()} CPUs)\n")
-    print("| run | files | seconds | files/s |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| run | files | seconds | files/s | CPU s | files per CPU s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     name = "`backfill --local` (moto server, in-memory pipelines)"
-    print(f"| {name} | {files} | {backfill_s:.1f} | {files / backfill_s:.0f} |")
-    print(f"| `replay` (embedded AWS) | {replay_files} | {replay_s:.1f} | {replay_files / replay_s:.1f} |")
+    print(
+        f"| {name} | {files} | {backfill_s:.1f} | {files / backfill_s:.0f} | {backfill_cpu:.1f}"
+        f" | {files / backfill_cpu:.0f} |"
+    )
+    print(
+        f"| `replay` (embedded AWS) | {replay_files} | {replay_s:.1f} | {replay_files / replay_s:.1f}"
+        f" | {replay_cpu:.1f} | {replay_files / replay_cpu:.1f} |"
+    )
     print(f"\nspeed-up: {(files / backfill_s) / (replay_files / replay_s):.1f}x; target >= 200 files/s")
+    print(f"load average (1 min): {load_before:.2f} before the backfill, {load_after:.2f} after the replay")
 
 
 if __name__ == "__main__":

@@ -114,30 +114,19 @@ def _dry_run(routed: list[Any], queues: dict[str, str] | None, out: IO[str]) -> 
     return EXIT_OK
 
 
-class _Progress:
-    """`done/total` on stderr, only on a terminal (a redirected stderr stays clean)."""
-
-    def __init__(self, what: str, total: int) -> None:
-        self.what, self.total, self.done = what, total, 0
-        self.shown = sys.stderr.isatty()
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        if self.shown and (self.done == self.total or self.done % 100 == 0):
-            width = 30
-            filled = width * self.done // max(self.total, 1)
-            bar = "#" * filled + "." * (width - filled)
-            sys.stderr.write(f"\r{self.what} [{bar}] {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str]) -> int:
     from gtproc.adapters.aws import client
     from gtproc.cli import replay as replay_cli
-    from gtproc.local.backfill import download
+    from gtproc.cli.progress import bar
+    from gtproc.local.backfill import download, memory_engine, read_in_order
+    from gtproc.local.replay import Write
 
+    if args.embedded:
+        try:
+            import moto  # noqa: F401 - the embedded AWS
+        except ImportError:
+            _error("--embedded needs moto: pip install 'gtproc[local]'")
+            return EXIT_USAGE
     events_file = None
     if args.events_out is not None:
         try:
@@ -145,29 +134,53 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
         except OSError as error:
             _error(f"cannot write {args.events_out}: {error.strerror}")
             return EXIT_USAGE
-    engine = None if args.embedded else _memory_engine
-    if args.embedded:
-        try:
-            import moto  # noqa: F401 - the embedded AWS
-        except ImportError:
-            _error("--embedded needs moto: pip install 'gtproc[local]'")
-            return EXIT_USAGE
     replay_args = argparse.Namespace(
         bucket=bucket, prefix="", chaos=None, faults=None, verbose=args.verbose, path=Path(args.uri)
     )
+    unread: list[tuple[str, str]] = []
+    engines: list[Any] = []
+    # In memory, the objects are read while the pipelines run: each write waits only for its own read.
+    fetched = read_in_order(client("s3"), bucket, routed)
+
+    def read(write: Any) -> bytes | None:
+        stored, data, why = next(fetched)
+        if stored.key != write.key:  # both follow `routed`: a mismatch is a bug, never a wrong content
+            raise RuntimeError(f"read {stored.key} for the write of {write.key}")
+        if why is not None:
+            unread.append((stored.key, why))
+        return data
+
+    @contextmanager
+    def in_memory(replay_args: argparse.Namespace, handlers: dict[str, Any], on_event: Any) -> Any:
+        with memory_engine(bucket, "", handlers, on_event) as engine:
+            engine.read = read
+            engines.append(engine)
+            yield engine, engine.labels_of
+
     try:
         with tempfile.TemporaryDirectory(prefix="gtproc-backfill-") as folder:
-            progress = _Progress("read", len(routed))
-            writes, unread = download(client("s3"), bucket, routed, Path(folder), on_done=progress)
-            for key, why in unread:
-                _error(f"s3://{bucket}/{key}: cannot read: {why}")
+            engine: Any = None
+            if args.embedded:  # the embedded AWS writes files: every object is read first
+                progress = bar("read", len(routed), "files")
+                writes, unread = download(client("s3"), bucket, routed, Path(folder), on_done=progress.advance)
+                progress.close()
+            else:
+                # `file` only names the object: its bytes come from `read`, its ETag from the listing.
+                writes = [Write(w.key, Path(f"s3://{bucket}/{w.key}"), etag=w.etag or None) for w in routed]
+                engine = in_memory
             where = "an embedded AWS" if args.embedded else "the in-memory pipelines"
             out.write(f"gtproc backfill: {_n(len(writes), 'write')} to s3://{bucket} on {where}\n")
             out.flush()
             result, labels, account = replay_cli._replay(replay_args, writes, out, events_file, engine=engine)
     finally:
+        fetched.close()
         if events_file is not None:
             events_file.close()
+    for key, why in unread:
+        _error(f"s3://{bucket}/{key}: cannot read: {why}")
+    if engines and engines[0].unread:  # reported above, not as writes no rule routed
+        dropped = set(engines[0].unread)
+        account.entries = [entry for i, entry in enumerate(account.entries) if i not in dropped]
     if not args.quiet:
         account.print(out)
     replay_cli._summary(result, labels, account, out)
@@ -176,16 +189,9 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
     return EXIT_FAILED if unread or any(result.dead_letters.values()) else EXIT_OK
 
 
-@contextmanager
-def _memory_engine(args: argparse.Namespace, handlers: dict[str, Any], on_event: Any) -> Any:
-    from gtproc.local.backfill import memory_engine
-
-    with memory_engine(args.bucket, args.prefix, handlers, on_event) as engine:
-        yield engine, engine.labels_of
-
-
 def _in_account(args: argparse.Namespace, bucket: str, routed: list[Any], queues: dict[str, str], out: IO[str]) -> int:
     from gtproc.adapters.aws import client
+    from gtproc.cli.progress import bar
     from gtproc.local.backfill import TokenBucket, send
 
     sqs = client("sqs")
@@ -193,7 +199,11 @@ def _in_account(args: argparse.Namespace, bucket: str, routed: list[Any], queues
     account = next(iter(queues.values())).rstrip("/").split("/")[-2]
     region = sqs.meta.region_name
     rate = TokenBucket(args.rate) if args.rate is not None else None
-    result = send(sqs, queues, routed, bucket, account, region, rate, on_sent=_Progress("sent", len(routed)))
+    progress = bar("sent", len(routed), "writes")
+    try:
+        result = send(sqs, queues, routed, bucket, account, region, rate, on_sent=progress.advance)
+    finally:
+        progress.close()
     for key, why in result.failed:
         _error(f"s3://{bucket}/{key}: not sent: {why}")
     sent = ", ".join(f"{_n(count, 'write')} to {name} ({queues[name]})" for name, count in result.sent.items())

@@ -284,7 +284,7 @@ class _Account:
             entry.rewrite = write.key in self.by_key
             self.entries.append(entry)
             self.by_key.setdefault(write.key, []).append(index)
-            etag = hashlib.md5(write.file.read_bytes(), usedforsecurity=False).hexdigest()
+            etag = write.etag or hashlib.md5(write.file.read_bytes(), usedforsecurity=False).hexdigest()
             self.by_content.setdefault((write.key, etag), []).append(index)
 
     # ---- during the run ----

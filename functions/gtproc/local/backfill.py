@@ -13,11 +13,13 @@ import os
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -31,7 +33,8 @@ PIPELINES: dict[str, tuple[str, ...]] = {"manifests": MANIFEST_KEY_PATTERNS, "an
 # The stack's CloudFormation outputs (infra/stack.py) naming each pipeline's queue.
 QUEUE_OUTPUTS = {"manifests": "ManifestsQueueUrl", "annotations": "AnnotationsQueueUrl"}
 SQS_BATCH = 10  # SendMessageBatch and the Lambda event source both take at most 10
-DOWNLOAD_WORKERS = 16  # botocore clients are thread-safe; S3 reads are latency-bound
+DOWNLOAD_WORKERS = 10  # S3 reads are latency-bound; botocore pools 10 connections: more would reconnect
+READ_AHEAD = 256  # objects read ahead of the pipelines: enough to hide a slow read, little memory
 
 
 class BackfillError(Exception):
@@ -182,7 +185,12 @@ def stack_queues(cloudformation: Any, stack: str) -> dict[str, str]:
 
 
 class TokenBucket:
-    """At most `rate` takes per second, in bursts of at most one batch; `clock` and `sleep` are injectable."""
+    """At most `rate` takes per second, in bursts of at most one batch; `clock` and `sleep` are injectable.
+
+    It keeps the time the bucket is full again (GCRA), not a float count of tokens topped up from clock
+    deltas: that loop could wait forever once a deficit of 1e-15 tokens asked for a sleep the clock's float
+    cannot add. Here each take sleeps at most once, until a time computed from that schedule.
+    """
 
     def __init__(
         self,
@@ -193,20 +201,19 @@ class TokenBucket:
     ) -> None:
         self.rate, self.capacity = rate, max(1.0, min(float(burst), rate))
         self.clock, self.sleep = clock, sleep
-        self.tokens, self.last = self.capacity, clock()
+        self.full_at = clock()  # full from the start: the first burst goes at once
 
     def take(self, count: int = 1) -> None:
         """Wait until `count` tokens are there, then spend them."""
         if count > self.capacity:
             raise ValueError(f"{count} is over the bucket's capacity of {self.capacity:g}")
-        while True:
-            now = self.clock()
-            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= count:
-                self.tokens -= count
-                return
-            self.sleep((count - self.tokens) / self.rate)
+        now = self.clock()
+        start = max(now, self.full_at - (self.capacity - count) / self.rate)
+        if start > now:
+            self.sleep(start - now)
+            # From when it woke: a late wake-up (a loaded machine) is no credit for a catch-up burst.
+            start = max(start, self.clock())
+        self.full_at = max(self.full_at, start) + count / self.rate
 
 
 @dataclass
@@ -313,6 +320,37 @@ def download(
     return done, failed
 
 
+def read_in_order(
+    s3: Any, bucket: str, writes: list[StoredWrite], workers: int = DOWNLOAD_WORKERS, ahead: int = READ_AHEAD
+) -> Iterator[tuple[StoredWrite, bytes | None, str | None]]:
+    """(write, content, None) or (write, None, why not readable) for each write, in order, read in parallel.
+
+    At most `ahead` reads are under way or waiting to be taken, so the pipelines run while S3 is read
+    and the reads waiting for them stay few, however many objects there are.
+    """
+
+    def fetch(write: StoredWrite) -> tuple[bytes | None, str | None]:
+        extra = {"VersionId": write.version_id} if write.version_id else {}
+        try:
+            return s3.get_object(Bucket=bucket, Key=write.key, **extra)["Body"].read(), None
+        except Exception as error:
+            return None, _reason(error)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill-read")
+    try:
+        queued = iter(writes)
+        under_way = deque((write, pool.submit(fetch, write)) for write in islice(queued, ahead))
+        while under_way:
+            write, future = under_way.popleft()
+            data, why = future.result()
+            following = next(queued, None)
+            if following is not None:
+                under_way.append((following, pool.submit(fetch, following)))
+            yield write, data, why
+    finally:  # also when the consumer stops early: no read left running
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 class _Objects:
     """The object reader and blob store of both use cases, over one dict: what has been written so far."""
 
@@ -359,6 +397,10 @@ class MemoryEngine:
         self.result = ReplayResult(dead_letters={name: 0 for name in PIPELINES})
         self.collected = 0
         self.sequencer = 0
+        # Each write's content: its file, or (backfill) the next object read from S3; None if unreadable.
+        self.read: Callable[[Write], bytes | None] = lambda write: write.file.read_bytes()
+        self.on_write: Callable[[Write], None] | None = None
+        self.unread: list[int] = []  # positions of the writes whose content could not be read
 
     def port(self, port: Any, name: str) -> Any:
         from gtproc.adapters.dynamodb import DynamoJobState
@@ -375,17 +417,22 @@ class MemoryEngine:
 
     def run(self, writes: list[Write]) -> ReplayResult:
         pending: dict[str, list[tuple[Write, dict[str, Any]]]] = {name: [] for name in PIPELINES}
-        for write in writes:
+        for position, write in enumerate(writes):
             pipeline = pipeline_of(write.key)
             alone = pipeline != "annotations" or "/annotations/worker-response/" not in write.key
             if alone or any(w.key == write.key for w, _ in pending.get(pipeline or "", [])):
                 self._flush(pending)
-            data = write.file.read_bytes()
+            data = self.read(write)
+            if self.on_write is not None:
+                self.on_write(write)
+            if data is None:
+                self.unread.append(position)
+                continue
             self.objects.write(self.bucket, write.key, data)
             self.result.writes += 1
             if pipeline is None:
                 continue
-            digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            digest = write.etag or hashlib.md5(data, usedforsecurity=False).hexdigest()
             pending[pipeline].append((write, self._record(write, len(data), digest, pipeline)))
             if alone or len(pending[pipeline]) == SQS_BATCH:
                 self._flush(pending)

@@ -39,6 +39,7 @@ class Write:
     job: str = ""
     status: str = ""
     label_counters: dict[str, int] | None = None  # what DescribeLabelingJob says at a job-status step
+    etag: str | None = None  # the content's ETag when a listing gave it (backfill): the file is not read for it
 
 
 STREAMING, JOB_STATUS = "streaming", "job-status"
