@@ -83,6 +83,7 @@ class SingleLabelOutput:
     confidence: np.ndarray  # (I,) before rounding
     worker_accuracy: np.ndarray | None = None  # (W,) model estimate (Dawid-Skene family only)
     held_out: np.ndarray | None = None  # (len(TEMPERATURES),) this batch's held-out answer log-likelihoods
+    mixture: np.ndarray | None = None  # (len(MIXTURE_SHARES), len(MIXTURE_CONCENTRATIONS)) evidence, see below
 
 
 def pick_labels(scores: np.ndarray, votes: Votes) -> np.ndarray:
@@ -418,6 +419,13 @@ def dawid_skene_tempered(
     """
     if votes.n_classes == 1:
         return _single_class(votes)
+    return _tempered(votes, prior_confusion, prior_held_out, folds)[0]
+
+
+def _tempered(
+    votes: Votes, prior_confusion: np.ndarray | None, prior_held_out: np.ndarray | None, folds: int
+) -> tuple[SingleLabelOutput, np.ndarray]:
+    """dawid_skene_tempered's output and the full fit's log class prior."""
     held_out = held_out_log_likelihood(votes, prior_confusion, folds)
     total = held_out if prior_held_out is None else held_out + prior_held_out
     temperature = float(TEMPERATURES[total.argmax()]) if total.any() else 1.0
@@ -426,4 +434,109 @@ def dawid_skene_tempered(
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
     confidence = posterior[np.arange(votes.n_objects), labels]
-    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out)
+    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out), log_prior
+
+
+# Grid of dawid-skene-mixture's two parameters: the share of ambiguous items and the concentration of
+# their answer distributions (small: an ambiguous item's answers cluster on one or two classes).
+MIXTURE_SHARES = np.linspace(0.0, 0.9, 10)
+MIXTURE_CONCENTRATIONS = np.exp(np.linspace(np.log(0.05), np.log(100.0), 12))
+_RHO_PRIOR = 10.0
+
+
+def _rising_log(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """log Gamma(base + counts) - log Gamma(base) for integer counts, numpy only: sum_j<n log(base + j).
+    base (..., S) against counts (...,): the S axis is broadcast last."""
+    out = np.zeros(np.broadcast_shapes(base.shape, (*counts.shape, 1)))
+    for j in range(int(counts.max()) if counts.size else 0):
+        out += np.where((counts > j)[..., None], np.log(base + j), 0.0)
+    return out
+
+
+def _ambiguous_log_likelihood(counts: np.ndarray, marginal: np.ndarray) -> np.ndarray:
+    """(I, S): log-probability of each object's answer sequence when its answer distribution is drawn
+    from Dirichlet(s x the crowd's answer marginal), whatever the true class (Dirichlet-multinomial)."""
+    s = MIXTURE_CONCENTRATIONS
+    per_class = _rising_log(s[None, None, :] * marginal[None, :, None], counts)  # (I, K, S)
+    total = counts.sum(axis=1)
+    return per_class.sum(axis=1) - _rising_log(s[None, :], total)
+
+
+def _cross_fitted_terms(votes: Votes, prior_confusion: np.ndarray | None, folds: int) -> np.ndarray:
+    """(I, K): log class prior + log-likelihood of each object's answers under plain Dawid-Skene fitted
+    WITHOUT that object (objects in `folds` folds by position; the carried counts always kept). Fitted on
+    its own answers, a worker's confusion matrix explains them too well; this is also what the live path
+    sees, where an object's workers are known only from the objects before it."""
+    k, w = votes.n_classes, votes.n_workers
+    carried = np.zeros((w, k, k)) if prior_confusion is None else prior_confusion.astype(np.float64)
+    fold = np.arange(votes.n_objects) % folds
+    out = np.zeros((votes.n_objects, k))
+    for f in range(min(folds, votes.n_objects)):
+        held = fold == f
+        train = ~held[votes.obj]
+        if train.any():
+            keep = np.flatnonzero(~held)
+            remap = np.full(votes.n_objects, -1, np.int64)
+            remap[keep] = np.arange(keep.size)
+            sub = Votes.build(remap[votes.obj[train]], votes.worker[train], votes.label[train], keep.size, w, k)
+            _, confusion, log_prior = _dawid_skene_em(sub, prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
+        else:  # nothing else in this batch: the carried counts alone, with plain Dawid-Skene's prior
+            smoothed = carried + _confusion_prior(k, 2.0, 1.0)
+            confusion = smoothed / _class_sum(smoothed, axis=2, keepdims=True)
+            class_weight = carried.sum(axis=(0, 2)) + 1.0
+            log_prior = np.log(class_weight / _class_sum(class_weight))
+        out[held] = votes.log_likelihood_terms(np.log(confusion))[held] + log_prior
+    return out
+
+
+def dawid_skene_mixture(
+    votes: Votes,
+    prior_confusion: np.ndarray | None = None,
+    prior_held_out: np.ndarray | None = None,
+    prior_mixture: np.ndarray | None = None,
+    *,
+    folds: int = 5,
+) -> SingleLabelOutput:
+    """dawid-skene-tempered whose posterior is mixed with a model of ambiguous items.
+
+    Each object is, with probability rho, either clear (its answers independent draws from the
+    workers' Dawid-Skene confusion rows of the true class) or ambiguous (its answers drawn from an
+    object-specific distribution theta ~ Dirichlet(s x the crowd's answer marginal), whatever the
+    true class: a Dirichlet-multinomial, so correlated answers, a near-unanimous split included, are
+    well explained by it). rho and s are chosen on a grid by the summed marginal likelihood of the
+    answers (the clear likelihood cross-fitted, _cross_fitted_terms), summed over this batch and the
+    job's earlier ones (`prior_mixture`, carried in the quality state as `heldOut` is). Then
+
+        P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) prior_k
+
+    with P_T the tempered posterior of dawid_skene_tempered. Labels are plain Dawid-Skene's argmax;
+    only the confidences change. rho = 0 (the grid's first row) gives dawid-skene-tempered.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    tempered, log_prior = _tempered(votes, prior_confusion, prior_held_out, folds)
+    counts = votes.class_counts()
+    carried_answers = 0.0 if prior_confusion is None else prior_confusion.sum(axis=(0, 1))
+    marginal = counts.sum(axis=0) + carried_answers + 1.0
+    marginal = marginal / _class_sum(marginal)
+    clear = _cross_fitted_terms(votes, prior_confusion, folds)
+    log_clear = np.log(_class_sum(np.exp(clear - clear.max(axis=1, keepdims=True)), axis=1)) + clear.max(axis=1)
+    ambiguous = _ambiguous_log_likelihood(counts, marginal)  # (I, S)
+    with np.errstate(divide="ignore"):
+        log_rho, log_not = np.log(MIXTURE_SHARES), np.log1p(-MIXTURE_SHARES)
+    evidence = np.logaddexp(
+        log_not[:, None, None] + log_clear[None, :, None], log_rho[:, None, None] + ambiguous[None]
+    ).sum(axis=1)  # (R, S)
+    total = evidence if prior_mixture is None else evidence + prior_mixture
+    # Beta(1, 10) prior on rho: most items are clear until the answers of a few dozen objects say
+    # otherwise (one unanimous pair from unknown workers is explained better as ambiguous).
+    total = total + (_RHO_PRIOR - 1.0) * log_not[:, None]
+    r, s = np.unravel_index(int(total.argmax()), total.shape)
+    # P(ambiguous | answers), from the same cross-fitted likelihoods the grid was chosen by
+    odds = np.clip(log_rho[r] + ambiguous[:, s] - log_not[r] - log_clear, -700.0, 700.0)
+    p_ambiguous = 1.0 / (1.0 + np.exp(-odds))
+    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * np.exp(log_prior)[None, :]
+    confidence = posterior[np.arange(votes.n_objects), tempered.labels]
+    return SingleLabelOutput(
+        tempered.labels, posterior, confidence, tempered.worker_accuracy, tempered.held_out, evidence
+    )
