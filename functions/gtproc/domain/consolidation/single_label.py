@@ -509,12 +509,16 @@ def dawid_skene_mixture(
 
         P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) prior_k
 
-    with P_T the tempered posterior of dawid_skene_tempered. Labels are plain Dawid-Skene's argmax;
-    only the confidences change. rho = 0 (the grid's first row) gives dawid-skene-tempered.
+    with P_T the tempered posterior of dawid_skene_tempered and P(k | ambiguous, answers) the
+    posterior mean of theta_k: an ambiguous object's true class is drawn from its own answer
+    distribution, so its confidence is a smoothed vote share (making the truth independent of the
+    answers instead, the class prior, broke unanimity: an all-unanimous batch read as ambiguous).
+    Labels are plain Dawid-Skene's argmax; only the confidences change. rho = 0 (the grid's first
+    row) gives dawid-skene-tempered. A Beta(1, 10) prior on rho keeps a batch of a few objects clear.
     """
     if votes.n_classes == 1:
         return _single_class(votes)
-    tempered, log_prior = _tempered(votes, prior_confusion, prior_held_out, folds)
+    tempered, _ = _tempered(votes, prior_confusion, prior_held_out, folds)
     counts = votes.class_counts()
     carried_answers = 0.0 if prior_confusion is None else prior_confusion.sum(axis=(0, 1))
     marginal = counts.sum(axis=0) + carried_answers + 1.0
@@ -535,7 +539,11 @@ def dawid_skene_mixture(
     # P(ambiguous | answers), from the same cross-fitted likelihoods the grid was chosen by
     odds = np.clip(log_rho[r] + ambiguous[:, s] - log_not[r] - log_clear, -700.0, 700.0)
     p_ambiguous = 1.0 / (1.0 + np.exp(-odds))
-    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * np.exp(log_prior)[None, :]
+    # An ambiguous object's true class is drawn from its own answer distribution theta: its posterior
+    # mean given the answers, (s m_k + n_k) / (s + n), a smoothed vote share.
+    concentration = MIXTURE_CONCENTRATIONS[s]
+    share = (concentration * marginal[None, :] + counts) / (concentration + counts.sum(axis=1, keepdims=True))
+    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * share
     confidence = posterior[np.arange(votes.n_objects), tempered.labels]
     return SingleLabelOutput(
         tempered.labels, posterior, confidence, tempered.worker_accuracy, tempered.held_out, evidence
