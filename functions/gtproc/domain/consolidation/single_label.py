@@ -424,8 +424,8 @@ def dawid_skene_tempered(
 
 def _tempered(
     votes: Votes, prior_confusion: np.ndarray | None, prior_held_out: np.ndarray | None, folds: int
-) -> tuple[SingleLabelOutput, np.ndarray]:
-    """dawid_skene_tempered's output and the full fit's log class prior."""
+) -> tuple[SingleLabelOutput, np.ndarray, np.ndarray]:
+    """dawid_skene_tempered's output and the full fit's log class prior and confusion matrices."""
     held_out = held_out_log_likelihood(votes, prior_confusion, folds)
     total = held_out if prior_held_out is None else held_out + prior_held_out
     temperature = float(TEMPERATURES[total.argmax()]) if total.any() else 1.0
@@ -434,7 +434,7 @@ def _tempered(
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
     confidence = posterior[np.arange(votes.n_objects), labels]
-    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out), log_prior
+    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out), log_prior, confusion
 
 
 # Grid of dawid-skene-mixture's two parameters: the share of ambiguous items and the concentration of
@@ -453,13 +453,20 @@ def _rising_log(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ambiguous_log_likelihood(counts: np.ndarray, marginal: np.ndarray) -> np.ndarray:
-    """(I, S): log-probability of each object's answer sequence when its answer distribution is drawn
-    from Dirichlet(s x the crowd's answer marginal), whatever the true class (Dirichlet-multinomial)."""
+def _log_class_sum(log_values: np.ndarray, axis: int = 1) -> np.ndarray:
+    top = log_values.max(axis=axis, keepdims=True)
+    return np.squeeze(np.log(_class_sum(np.exp(log_values - top), axis=axis, keepdims=True)) + top, axis=axis)
+
+
+def _conditional_ambiguous_terms(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(I, K, S): log-probability of each object's answers given true class k when its answer
+    distribution is drawn from Dirichlet(s x the crowd's confusion row of k)."""
     s = MIXTURE_CONCENTRATIONS
-    per_class = _rising_log(s[None, None, :] * marginal[None, :, None], counts)  # (I, K, S)
-    total = counts.sum(axis=1)
-    return per_class.sum(axis=1) - _rising_log(s[None, :], total)
+    total = _rising_log(s[None, :], counts.sum(axis=1))  # (I, S)
+    out = np.empty((counts.shape[0], rows.shape[0], s.size))
+    for k in range(rows.shape[0]):
+        out[:, k] = _rising_log(s[None, None, :] * rows[k][None, :, None], counts).sum(axis=1) - total
+    return out
 
 
 def _cross_fitted_terms(votes: Votes, prior_confusion: np.ndarray | None, folds: int) -> np.ndarray:
@@ -497,53 +504,52 @@ def dawid_skene_mixture(
     *,
     folds: int = 5,
 ) -> SingleLabelOutput:
-    """dawid-skene-tempered whose posterior is mixed with a model of ambiguous items.
+    """dawid-skene-tempered's posterior mixed with a model of ambiguous objects, whose answers correlate.
 
     Each object is, with probability rho, either clear (its answers independent draws from the
-    workers' Dawid-Skene confusion rows of the true class) or ambiguous (its answers drawn from an
-    object-specific distribution theta ~ Dirichlet(s x the crowd's answer marginal), whatever the
-    true class: a Dirichlet-multinomial, so correlated answers, a near-unanimous split included, are
-    well explained by it). rho and s are chosen on a grid by the summed marginal likelihood of the
-    answers (the clear likelihood cross-fitted, _cross_fitted_terms), summed over this batch and the
-    job's earlier ones (`prior_mixture`, carried in the quality state as `heldOut` is). Then
+    workers' Dawid-Skene confusion rows of the true class) or ambiguous: its answer distribution theta
+    is drawn once for the object from Dirichlet(s x the crowd's confusion row of the true class), and
+    all its answers from theta (a Dirichlet-multinomial: the answers agree with each other more than
+    with the truth, so a 7-3 split weighs less than seven independent proofs). s -> infinity is the
+    clear model with crowd-average workers, so independent answers give rho ~ 0. rho and s are chosen
+    on a grid by the summed marginal likelihood of the answers, the clear likelihood cross-fitted
+    (_cross_fitted_terms), summed over this batch and the job's earlier ones (`prior_mixture`,
+    carried in the quality state as `heldOut` is), under a Beta(1, 10) prior on rho. Then
 
-        P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) prior_k
+        P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) P_s(k | answers)
 
-    with P_T the tempered posterior of dawid_skene_tempered and P(k | ambiguous, answers) the
-    posterior mean of theta_k: an ambiguous object's true class is drawn from its own answer
-    distribution, so its confidence is a smoothed vote share (making the truth independent of the
-    answers instead, the class prior, broke unanimity: an all-unanimous batch read as ambiguous).
-    Labels are plain Dawid-Skene's argmax; only the confidences change. rho = 0 (the grid's first
-    row) gives dawid-skene-tempered. A Beta(1, 10) prior on rho keeps a batch of a few objects clear.
+    with P_T the tempered posterior of dawid_skene_tempered and P_s the Dirichlet-multinomial one.
+    Labels are plain Dawid-Skene's argmax; only the confidences change.
     """
     if votes.n_classes == 1:
         return _single_class(votes)
-    tempered, _ = _tempered(votes, prior_confusion, prior_held_out, folds)
+    tempered, log_prior, confusion = _tempered(votes, prior_confusion, prior_held_out, folds)
     counts = votes.class_counts()
-    carried_answers = 0.0 if prior_confusion is None else prior_confusion.sum(axis=(0, 1))
-    marginal = counts.sum(axis=0) + carried_answers + 1.0
-    marginal = marginal / _class_sum(marginal)
     clear = _cross_fitted_terms(votes, prior_confusion, folds)
-    log_clear = np.log(_class_sum(np.exp(clear - clear.max(axis=1, keepdims=True)), axis=1)) + clear.max(axis=1)
-    ambiguous = _ambiguous_log_likelihood(counts, marginal)  # (I, S)
+    log_clear = _log_class_sum(clear)
+    # The crowd's confusion rows: pooled expected counts of the full (untempered) fit and the carried ones
+    plain, _ = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) + log_prior)
+    pooled = votes.soft_confusion(plain).sum(axis=0) + 1.0
+    if prior_confusion is not None:
+        pooled = pooled + prior_confusion.sum(axis=0)
+    rows = pooled / _class_sum(pooled, axis=1, keepdims=True)
+    by_class = _conditional_ambiguous_terms(counts, rows) + log_prior[None, :, None]  # (I, K, S)
+    ambiguous = _log_class_sum(by_class, axis=1)  # (I, S)
     with np.errstate(divide="ignore"):
         log_rho, log_not = np.log(MIXTURE_SHARES), np.log1p(-MIXTURE_SHARES)
     evidence = np.logaddexp(
         log_not[:, None, None] + log_clear[None, :, None], log_rho[:, None, None] + ambiguous[None]
     ).sum(axis=1)  # (R, S)
     total = evidence if prior_mixture is None else evidence + prior_mixture
-    # Beta(1, 10) prior on rho: most items are clear until the answers of a few dozen objects say
-    # otherwise (one unanimous pair from unknown workers is explained better as ambiguous).
+    # Beta(1, 10) prior on rho: most objects are clear until the answers of a few dozen say otherwise
+    # (a handful of unanimous answers from unknown workers fit the correlated model well too).
     total = total + (_RHO_PRIOR - 1.0) * log_not[:, None]
     r, s = np.unravel_index(int(total.argmax()), total.shape)
-    # P(ambiguous | answers), from the same cross-fitted likelihoods the grid was chosen by
+    # P(ambiguous | answers), from the same likelihoods the grid point was chosen by
     odds = np.clip(log_rho[r] + ambiguous[:, s] - log_not[r] - log_clear, -700.0, 700.0)
     p_ambiguous = 1.0 / (1.0 + np.exp(-odds))
-    # An ambiguous object's true class is drawn from its own answer distribution theta: its posterior
-    # mean given the answers, (s m_k + n_k) / (s + n), a smoothed vote share.
-    concentration = MIXTURE_CONCENTRATIONS[s]
-    share = (concentration * marginal[None, :] + counts) / (concentration + counts.sum(axis=1, keepdims=True))
-    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * share
+    correlated, _ = _softmax_rows(by_class[:, :, s])
+    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * correlated
     confidence = posterior[np.arange(votes.n_objects), tempered.labels]
     return SingleLabelOutput(
         tempered.labels, posterior, confidence, tempered.worker_accuracy, tempered.held_out, evidence
