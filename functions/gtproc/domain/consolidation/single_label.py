@@ -469,33 +469,6 @@ def _conditional_ambiguous_terms(counts: np.ndarray, rows: np.ndarray) -> np.nda
     return out
 
 
-def _cross_fitted_terms(votes: Votes, prior_confusion: np.ndarray | None, folds: int) -> np.ndarray:
-    """(I, K): log class prior + log-likelihood of each object's answers under plain Dawid-Skene fitted
-    WITHOUT that object (objects in `folds` folds by position; the carried counts always kept). Fitted on
-    its own answers, a worker's confusion matrix explains them too well; this is also what the live path
-    sees, where an object's workers are known only from the objects before it."""
-    k, w = votes.n_classes, votes.n_workers
-    carried = np.zeros((w, k, k)) if prior_confusion is None else prior_confusion.astype(np.float64)
-    fold = np.arange(votes.n_objects) % folds
-    out = np.zeros((votes.n_objects, k))
-    for f in range(min(folds, votes.n_objects)):
-        held = fold == f
-        train = ~held[votes.obj]
-        if train.any():
-            keep = np.flatnonzero(~held)
-            remap = np.full(votes.n_objects, -1, np.int64)
-            remap[keep] = np.arange(keep.size)
-            sub = Votes.build(remap[votes.obj[train]], votes.worker[train], votes.label[train], keep.size, w, k)
-            _, confusion, log_prior = _dawid_skene_em(sub, prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
-        else:  # nothing else in this batch: the carried counts alone, with plain Dawid-Skene's prior
-            smoothed = carried + _confusion_prior(k, 2.0, 1.0)
-            confusion = smoothed / _class_sum(smoothed, axis=2, keepdims=True)
-            class_weight = carried.sum(axis=(0, 2)) + 1.0
-            log_prior = np.log(class_weight / _class_sum(class_weight))
-        out[held] = votes.log_likelihood_terms(np.log(confusion))[held] + log_prior
-    return out
-
-
 def dawid_skene_mixture(
     votes: Votes,
     prior_confusion: np.ndarray | None = None,
@@ -512,9 +485,9 @@ def dawid_skene_mixture(
     all its answers from theta (a Dirichlet-multinomial: the answers agree with each other more than
     with the truth, so a 7-3 split weighs less than seven independent proofs). s -> infinity is the
     clear model with crowd-average workers, so independent answers give rho ~ 0. rho and s are chosen
-    on a grid by the summed marginal likelihood of the answers, the clear likelihood cross-fitted
-    (_cross_fitted_terms), summed over this batch and the job's earlier ones (`prior_mixture`,
-    carried in the quality state as `heldOut` is), under a Beta(1, 10) prior on rho. Then
+    on a grid by the summed marginal likelihood of the answers, the clear one under plain
+    Dawid-Skene's fit, summed over this batch and the job's earlier ones (`prior_mixture`, carried
+    in the quality state as `heldOut` is), under a Beta(1, 10) prior on rho. Then
 
         P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) P_s(k | answers)
 
@@ -525,10 +498,10 @@ def dawid_skene_mixture(
         return _single_class(votes)
     tempered, log_prior, confusion = _tempered(votes, prior_confusion, prior_held_out, folds)
     counts = votes.class_counts()
-    clear = _cross_fitted_terms(votes, prior_confusion, folds)
+    clear = votes.log_likelihood_terms(np.log(confusion)) + log_prior  # (I, K), the untempered fit
     log_clear = _log_class_sum(clear)
-    # The crowd's confusion rows: pooled expected counts of the full (untempered) fit and the carried ones
-    plain, _ = _softmax_rows(votes.log_likelihood_terms(np.log(confusion)) + log_prior)
+    # The crowd's confusion rows: pooled expected counts of that fit and the carried counts
+    plain, _ = _softmax_rows(clear)
     pooled = votes.soft_confusion(plain).sum(axis=0) + 1.0
     if prior_confusion is not None:
         pooled = pooled + prior_confusion.sum(axis=0)
