@@ -444,13 +444,15 @@ MIXTURE_CONCENTRATIONS = np.exp(np.linspace(np.log(0.05), np.log(100.0), 12))
 _RHO_PRIOR = 10.0
 
 
-def _rising_log(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """log Gamma(base + counts) - log Gamma(base) for integer counts, numpy only: sum_j<n log(base + j).
-    base (..., S) against counts (...,): the S axis is broadcast last."""
-    out = np.zeros(np.broadcast_shapes(base.shape, (*counts.shape, 1)))
-    for j in range(int(counts.max()) if counts.size else 0):
-        out += np.where((counts > j)[..., None], np.log(base + j), 0.0)
+def _rising_log(base: np.ndarray, n: int) -> np.ndarray:
+    """log Gamma(base + n) - log Gamma(base) for an integer n, numpy only: sum_j<n log(base + j)."""
+    out = np.zeros(base.shape)
+    for j in range(n):
+        out += np.log(base + j)
     return out
+
+
+_CHUNK = 1 << 18  # floats per intermediate block: bounds memory whatever the number of classes
 
 
 def _log_class_sum(log_values: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -460,12 +462,24 @@ def _log_class_sum(log_values: np.ndarray, axis: int = 1) -> np.ndarray:
 
 def _conditional_ambiguous_terms(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(I, K, S): log-probability of each object's answers given true class k when its answer
-    distribution is drawn from Dirichlet(s x the crowd's confusion row of k)."""
+    distribution is drawn from Dirichlet(s x the crowd's confusion row of k). Only the classes an
+    object's answers name contribute, so the work is (answers x classes x S), as an E-step's."""
     s = MIXTURE_CONCENTRATIONS
-    total = _rising_log(s[None, :], counts.sum(axis=1))  # (I, S)
-    out = np.empty((counts.shape[0], rows.shape[0], s.size))
-    for k in range(rows.shape[0]):
-        out[:, k] = _rising_log(s[None, None, :] * rows[k][None, :, None], counts).sum(axis=1) - total
+    n_objects, k = counts.shape
+    total = counts.sum(axis=1)
+    out = np.zeros((n_objects, k, s.size))
+    for n in np.unique(total):
+        at = total == n
+        out[at] -= _rising_log(s[None, :], int(n))[:, None, :]
+    obj, answered = np.nonzero(counts)
+    times = counts[obj, answered].astype(np.int64)
+    step = max(1, _CHUNK // (k * s.size))
+    for n in np.unique(times):
+        picked = np.flatnonzero(times == n)
+        for start in range(0, picked.size, step):
+            chunk = picked[start : start + step]
+            base = s[None, None, :] * rows.T[answered[chunk]][:, :, None]  # (m, K true, S)
+            np.add.at(out, obj[chunk], _rising_log(base, int(n)))
     return out
 
 
