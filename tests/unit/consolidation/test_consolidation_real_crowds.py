@@ -14,6 +14,7 @@ from gtproc.domain.consolidation import consolidate, expected_calibration_error
 
 CROWDS = Path(__file__).parent / "data" / "crowds"
 TEMPERED = "dawid-skene-tempered"
+MIXTURE = "dawid-skene-mixture"
 
 
 def load(name):
@@ -122,3 +123,42 @@ def test_one_object_alone_is_tempered_by_the_jobs_held_out_answers():
 def _counts(answers):
     labels = [a["answerContent"]["crowd-image-classifier"]["label"] for a in answers]
     return [labels.count(c) for c in set(labels)]
+
+
+# measured: dog 0.843 / 0.096, face 0.646 / 0.207, product 0.938 / 0.027
+@pytest.mark.parametrize(
+    ("crowd", "min_accuracy", "max_ece"),
+    [("dog", 0.835, 0.105), ("face-sentiment", 0.64, 0.215), ("product-matching", 0.93, 0.035)],
+)
+def test_mixture_on_real_crowds(crowd, min_accuracy, max_ece):
+    accuracy, ece = figures(crowd, MIXTURE)
+    assert accuracy >= min_accuracy
+    assert ece <= max_ece
+
+
+@pytest.mark.parametrize("crowd", ["dog", "face-sentiment"])
+def test_mixture_keeps_the_labels_and_is_better_calibrated_than_tempering_alone(crowd):
+    tempered_accuracy, tempered_ece = figures(crowd, TEMPERED)  # dog 0.106, face 0.234
+    accuracy, ece = figures(crowd, MIXTURE)  # dog 0.096, face 0.207
+    assert accuracy == tempered_accuracy  # same argmax: only the confidences move
+    assert ece <= tempered_ece - 0.005
+
+
+# measured live, each object alone: dog 0.834 / 0.102, face 0.656 / 0.206; iterations of 100: dog
+# 0.835 / 0.091, face 0.644 / 0.216 (product matching live misses the 1.5-point target as the tempered
+# method does, its labels being the same: see docs/consolidation.md)
+@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.11), ("face-sentiment", 0.65, 0.215)])
+def test_mixture_live_object_by_object(crowd, min_accuracy, max_ece):
+    batch_accuracy, batch_ece = figures(crowd, MIXTURE)
+    live_accuracy, live_ece = figures(crowd, MIXTURE, iteration=1)
+    assert live_accuracy >= min_accuracy and live_ece <= max_ece
+    assert live_accuracy >= batch_accuracy - 0.015
+    assert live_ece <= batch_ece + 0.02
+
+
+@pytest.mark.parametrize("crowd", ["dog", "face-sentiment", "product-matching"])
+def test_mixture_in_iterations_of_100_stays_close_to_batch(crowd):
+    batch_accuracy, batch_ece = figures(crowd, MIXTURE)
+    live_accuracy, live_ece = figures(crowd, MIXTURE, iteration=100)
+    assert live_accuracy >= batch_accuracy - 0.015
+    assert live_ece <= batch_ece + 0.02

@@ -38,6 +38,7 @@ def test_default_single_label_method_is_the_measured_best():
         "weighted-vote",
         "majority-vote",
         "dawid-skene-tempered",
+        "dawid-skene-mixture",
     }
 
 

@@ -44,6 +44,7 @@ from gtproc.domain.groundtruth import CONSOLIDATED_TYPES, metadata_job_name
 DAWID_SKENE = "dawid-skene"
 DAWID_SKENE_CLASSIC = "dawid-skene-classic"
 DAWID_SKENE_TEMPERED = "dawid-skene-tempered"
+DAWID_SKENE_MIXTURE = "dawid-skene-mixture"
 AWS_MODIFIED_DAWID_SKENE = "aws-modified-dawid-skene"
 WEIGHTED_VOTE = "weighted-vote"
 MAJORITY_VOTE = "majority-vote"
@@ -60,6 +61,7 @@ _SINGLE = (
     WEIGHTED_VOTE,
     MAJORITY_VOTE,
     DAWID_SKENE_TEMPERED,
+    DAWID_SKENE_MIXTURE,
 )
 _MULTI = (MAJORITY_VOTE, ANY_VOTE)
 _FAMILY_METHODS = {
@@ -185,6 +187,7 @@ class _Batch:
         estimated_accuracy: np.ndarray | None = None,
         confusion_update: np.ndarray | None = None,
         held_out: np.ndarray | None = None,
+        mixture: np.ndarray | None = None,
     ) -> ConsolidationResult:
         w = len(state.worker_ids)
         batch_n = np.bincount(answer_worker, minlength=w).astype(np.int64)
@@ -198,6 +201,7 @@ class _Batch:
             agreement=np.round((state.agreement + batch_agree) * 100) / 100,
             confusion=None if state.confusion is None else state.confusion + confusion_update,
             held_out=state.held_out if held_out is None else _added(state.held_out, held_out),
+            mixture=state.mixture if mixture is None else _added_mixture(state.mixture, mixture),
         )
         figures = [
             WorkerFigures(
@@ -331,6 +335,9 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
         out = sl.dawid_skene_classic(votes, state.confusion)
     elif batch.method == DAWID_SKENE_TEMPERED:
         out = sl.dawid_skene_tempered(votes, state.confusion, _carried_held_out(state.held_out))
+    elif batch.method == DAWID_SKENE_MIXTURE:
+        carried = _carried_held_out(state.held_out)
+        out = sl.dawid_skene_mixture(votes, state.confusion, carried, _carried_mixture(state.mixture))
     else:
         out = sl.aws_modified_dawid_skene(votes, state.confusion)
     agree = (votes.label == out.labels[votes.obj]).astype(np.float64)
@@ -348,7 +355,9 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
         results.append(batch.result(oid, c, metadata, used, per_object_agreement[i], votes=votes_of))
     flat = (votes.worker * k + out.labels[votes.obj]) * k + votes.label
     update = np.bincount(flat, minlength=len(state.worker_ids) * k * k).reshape(-1, k, k)
-    return batch.finish(results, classes, state, votes.worker, agree, out.worker_accuracy, update, out.held_out)
+    return batch.finish(
+        results, classes, state, votes.worker, agree, out.worker_accuracy, update, out.held_out, out.mixture
+    )
 
 
 def _vote_counts(classes: Sequence[str], picked: Sequence[int]) -> dict[str, int]:
@@ -360,6 +369,16 @@ def _vote_counts(classes: Sequence[str], picked: Sequence[int]) -> dict[str, int
 def _carried_held_out(carried: np.ndarray | None) -> np.ndarray | None:
     # A state from another grid of temperatures says nothing about this one.
     return carried if carried is not None and carried.shape == sl.TEMPERATURES.shape else None
+
+
+def _carried_mixture(carried: np.ndarray | None) -> np.ndarray | None:
+    shape = (sl.MIXTURE_SHARES.size, sl.MIXTURE_CONCENTRATIONS.size)
+    return carried if carried is not None and carried.shape == shape else None
+
+
+def _added_mixture(carried: np.ndarray | None, batch: np.ndarray) -> np.ndarray:
+    carried = _carried_mixture(carried)
+    return batch if carried is None else carried + batch
 
 
 def _added(carried: np.ndarray | None, batch: np.ndarray) -> np.ndarray:

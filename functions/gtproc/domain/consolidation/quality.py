@@ -35,6 +35,9 @@ class QualityState:
     # Summed held-out answer log-likelihood per temperature (single_label.TEMPERATURES) of the
     # job so far: how dawid-skene-tempered chooses T one object at a time. None until it runs.
     held_out: np.ndarray | None = None
+    # Summed marginal answer log-likelihood over dawid-skene-mixture's grid (single_label.MIXTURE_SHARES
+    # x MIXTURE_CONCENTRATIONS) of the job so far; None until it runs.
+    mixture: np.ndarray | None = None
 
     @classmethod
     def empty(cls, family: str, classes: Sequence[str] = (), with_confusion: bool = False) -> QualityState:
@@ -78,6 +81,8 @@ class QualityState:
         }
         if self.held_out is not None:  # an added key: states written before it still load
             doc["heldOut"] = [round(float(x), 3) for x in self.held_out]
+        if self.mixture is not None:  # added like heldOut, row by row
+            doc["mixture"] = [[round(float(x), 3) for x in row] for row in np.atleast_2d(self.mixture)]
         return doc
 
     @classmethod
@@ -107,6 +112,7 @@ class QualityState:
             agreement=sections[1] / _AGREEMENT_SCALE,
             confusion=sections[2].reshape(w, k, k) if doc["confusion"] else None,
             held_out=np.array(doc["heldOut"], np.float64) if doc.get("heldOut") is not None else None,
+            mixture=np.array(doc["mixture"], np.float64) if doc.get("mixture") is not None else None,
         )
 
     def aligned(self, classes: Sequence[str], worker_ids: Sequence[str]) -> QualityState:
@@ -130,7 +136,9 @@ class QualityState:
                 rows = np.flatnonzero(have_w)
                 src = self.confusion[np.ix_(w_src[rows], c_src[have_c], c_src[have_c])]
                 confusion[np.ix_(rows, have_c, have_c)] = src
-        return QualityState(self.family, classes, worker_ids, answered, agreement, confusion, self.held_out)
+        return QualityState(
+            self.family, classes, worker_ids, answered, agreement, confusion, self.held_out, self.mixture
+        )
 
     def worker_accuracy(self, smoothing: float = 1.0) -> np.ndarray:
         """Per-worker share of answers that matched the consolidated label, Laplace-smoothed."""

@@ -83,6 +83,7 @@ class SingleLabelOutput:
     confidence: np.ndarray  # (I,) before rounding
     worker_accuracy: np.ndarray | None = None  # (W,) model estimate (Dawid-Skene family only)
     held_out: np.ndarray | None = None  # (len(TEMPERATURES),) this batch's held-out answer log-likelihoods
+    mixture: np.ndarray | None = None  # (len(MIXTURE_SHARES), len(MIXTURE_CONCENTRATIONS)) evidence, see below
 
 
 def pick_labels(scores: np.ndarray, votes: Votes) -> np.ndarray:
@@ -418,6 +419,13 @@ def dawid_skene_tempered(
     """
     if votes.n_classes == 1:
         return _single_class(votes)
+    return _tempered(votes, prior_confusion, prior_held_out, folds)[0]
+
+
+def _tempered(
+    votes: Votes, prior_confusion: np.ndarray | None, prior_held_out: np.ndarray | None, folds: int
+) -> tuple[SingleLabelOutput, np.ndarray, np.ndarray]:
+    """dawid_skene_tempered's output and the full fit's log class prior and confusion matrices."""
     held_out = held_out_log_likelihood(votes, prior_confusion, folds)
     total = held_out if prior_held_out is None else held_out + prior_held_out
     temperature = float(TEMPERATURES[total.argmax()]) if total.any() else 1.0
@@ -426,4 +434,110 @@ def dawid_skene_tempered(
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
     confidence = posterior[np.arange(votes.n_objects), labels]
-    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out)
+    return SingleLabelOutput(labels, posterior, confidence, accuracy, held_out), log_prior, confusion
+
+
+# Grid of dawid-skene-mixture's two parameters: the share of ambiguous items and the concentration of
+# their answer distributions (small: an ambiguous item's answers cluster on one or two classes).
+MIXTURE_SHARES = np.linspace(0.0, 0.9, 10)
+MIXTURE_CONCENTRATIONS = np.exp(np.linspace(np.log(0.05), np.log(100.0), 12))
+_RHO_PRIOR = 10.0
+
+
+def _rising_log(base: np.ndarray, n: int) -> np.ndarray:
+    """log Gamma(base + n) - log Gamma(base) for an integer n, numpy only: sum_j<n log(base + j)."""
+    out = np.zeros(base.shape)
+    for j in range(n):
+        out += np.log(base + j)
+    return out
+
+
+_CHUNK = 1 << 18  # floats per intermediate block: bounds memory whatever the number of classes
+
+
+def _log_class_sum(log_values: np.ndarray, axis: int = 1) -> np.ndarray:
+    top = log_values.max(axis=axis, keepdims=True)
+    return np.squeeze(np.log(_class_sum(np.exp(log_values - top), axis=axis, keepdims=True)) + top, axis=axis)
+
+
+def _conditional_ambiguous_terms(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(I, K, S): log-probability of each object's answers given true class k when its answer
+    distribution is drawn from Dirichlet(s x the crowd's confusion row of k). Only the classes an
+    object's answers name contribute, so the work is (answers x classes x S), as an E-step's."""
+    s = MIXTURE_CONCENTRATIONS
+    n_objects, k = counts.shape
+    total = counts.sum(axis=1)
+    out = np.zeros((n_objects, k, s.size))
+    for n in np.unique(total):
+        at = total == n
+        out[at] -= _rising_log(s[None, :], int(n))[:, None, :]
+    obj, answered = np.nonzero(counts)
+    times = counts[obj, answered].astype(np.int64)
+    step = max(1, _CHUNK // (k * s.size))
+    for n in np.unique(times):
+        picked = np.flatnonzero(times == n)
+        for start in range(0, picked.size, step):
+            chunk = picked[start : start + step]
+            base = s[None, None, :] * rows.T[answered[chunk]][:, :, None]  # (m, K true, S)
+            np.add.at(out, obj[chunk], _rising_log(base, int(n)))
+    return out
+
+
+def dawid_skene_mixture(
+    votes: Votes,
+    prior_confusion: np.ndarray | None = None,
+    prior_held_out: np.ndarray | None = None,
+    prior_mixture: np.ndarray | None = None,
+    *,
+    folds: int = 5,
+) -> SingleLabelOutput:
+    """dawid-skene-tempered's posterior mixed with a model of ambiguous objects, whose answers correlate.
+
+    Each object is, with probability rho, either clear (its answers independent draws from the
+    workers' Dawid-Skene confusion rows of the true class) or ambiguous: its answer distribution theta
+    is drawn once for the object from Dirichlet(s x the crowd's confusion row of the true class), and
+    all its answers from theta (a Dirichlet-multinomial: the answers agree with each other more than
+    with the truth, so a 7-3 split weighs less than seven independent proofs). s -> infinity is the
+    clear model with crowd-average workers, so independent answers give rho ~ 0. rho and s are chosen
+    on a grid by the summed marginal likelihood of the answers, the clear one under plain
+    Dawid-Skene's fit, summed over this batch and the job's earlier ones (`prior_mixture`, carried
+    in the quality state as `heldOut` is), under a Beta(1, 10) prior on rho. Then
+
+        P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) P_s(k | answers)
+
+    with P_T the tempered posterior of dawid_skene_tempered and P_s the Dirichlet-multinomial one.
+    Labels are plain Dawid-Skene's argmax; only the confidences change.
+    """
+    if votes.n_classes == 1:
+        return _single_class(votes)
+    tempered, log_prior, confusion = _tempered(votes, prior_confusion, prior_held_out, folds)
+    counts = votes.class_counts()
+    clear = votes.log_likelihood_terms(np.log(confusion)) + log_prior  # (I, K), the untempered fit
+    log_clear = _log_class_sum(clear)
+    # The crowd's confusion rows: pooled expected counts of that fit and the carried counts
+    plain, _ = _softmax_rows(clear)
+    pooled = votes.soft_confusion(plain).sum(axis=0) + 1.0
+    if prior_confusion is not None:
+        pooled = pooled + prior_confusion.sum(axis=0)
+    rows = pooled / _class_sum(pooled, axis=1, keepdims=True)
+    by_class = _conditional_ambiguous_terms(counts, rows) + log_prior[None, :, None]  # (I, K, S)
+    ambiguous = _log_class_sum(by_class, axis=1)  # (I, S)
+    with np.errstate(divide="ignore"):
+        log_rho, log_not = np.log(MIXTURE_SHARES), np.log1p(-MIXTURE_SHARES)
+    evidence = np.logaddexp(
+        log_not[:, None, None] + log_clear[None, :, None], log_rho[:, None, None] + ambiguous[None]
+    ).sum(axis=1)  # (R, S)
+    total = evidence if prior_mixture is None else evidence + prior_mixture
+    # Beta(1, 10) prior on rho: most objects are clear until the answers of a few dozen say otherwise
+    # (a handful of unanimous answers from unknown workers fit the correlated model well too).
+    total = total + (_RHO_PRIOR - 1.0) * log_not[:, None]
+    r, s = np.unravel_index(int(total.argmax()), total.shape)
+    # P(ambiguous | answers), from the same likelihoods the grid point was chosen by
+    odds = np.clip(log_rho[r] + ambiguous[:, s] - log_not[r] - log_clear, -700.0, 700.0)
+    p_ambiguous = 1.0 / (1.0 + np.exp(-odds))
+    correlated, _ = _softmax_rows(by_class[:, :, s])
+    posterior = (1.0 - p_ambiguous)[:, None] * tempered.posterior + p_ambiguous[:, None] * correlated
+    confidence = posterior[np.arange(votes.n_objects), tempered.labels]
+    return SingleLabelOutput(
+        tempered.labels, posterior, confidence, tempered.worker_accuracy, tempered.held_out, evidence
+    )
