@@ -113,7 +113,11 @@ def mutated(event: dict[str, Any], path: tuple[Any, ...], replacement: Any) -> d
 
 
 CASES = [
-    pytest.param(mutated(event, path, replacement), id=f"{name}:{'.'.join(map(str, path))}={replacement!r}"[:120])
+    pytest.param(
+        mutated(event, path, replacement),
+        # A stable id (never the sentinel's repr, whose address differs per process): xdist compares them.
+        id=f"{name}:{'.'.join(map(str, path))}={'<removed>' if replacement is REMOVED else repr(replacement)}"[:120],
+    )
     for name, event in (("eventbridge", EVENTBRIDGE), ("notification", NOTIFICATION))
     for path in paths(event)
     for replacement in REPLACEMENTS
