@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gtproc.adapters.sqs import requeue, requeues
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
@@ -73,10 +72,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         outcome = wiring.process_stream()(job_name, found.topic_arn, found.message, deadline=deadline)
     except LeaseHeld:
         # The job's manifests (or another message) are being processed: come back in a while.
-        local = wiring.local
-        send_back = local.requeue if local is not None and local.requeue is not None else requeue
-        send_back(record.raw_event, LEASE_RETRY_SECONDS)
-        logger.info("job busy, requeued", extra={"requeues": requeues(record.raw_event) + 1})
+        wiring.requeue(record.raw_event, LEASE_RETRY_SECONDS)  # the replay's queue when it runs locally
+        logger.info("job busy, requeued", extra={"requeues": wiring.requeues(record.raw_event) + 1})
         metrics.add_metric(name="StreamMessagesRequeued", unit=MetricUnit.Count, value=1)
         return
     labeled, failed = outcome.published.get(OBJECTS_LABELED, 0), outcome.published.get(OBJECTS_FAILED, 0)
