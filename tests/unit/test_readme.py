@@ -101,8 +101,8 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
     """Backticked repository paths (from the root, or from the page's folder) and whether each exists."""
     found = {}
     for span in CODE_SPAN.findall(text):
-        if " " in span or "/" not in span or span.startswith("/") or any(c in span for c in "<>*{}[]:$="):
-            continue  # a command, a key pattern, a regex or a URI, not a path
+        if " " in span or "/" not in span or span.startswith(("/", "../")) or any(c in span for c in "<>*{}[]:$="):
+            continue  # a command, a key pattern, a regex, a URI or a path outside the repository
         first = span.split("/", 1)[0]
         for base in (ROOT, folder):
             if (base / first).exists():  # a folder or file of the repository, or of the page's folder
@@ -117,7 +117,7 @@ def named_paths(text: str, folder: Path) -> dict[str, bool]:
 def test_named_paths_finds_paths_and_flags_missing_ones():
     found = named_paths(
         "`functions/gtproc/contract/`, `docs/nope.md`, `usecases/ports.py`, `jobs/README.md`, `labels/`, `/jobs/`"
-        " `a b/c`",
+        " `a b/c` `../shared/x.md`",
         ROOT,
     )
     assert found == {
