@@ -45,6 +45,9 @@ class EventObject(_Camel, kw_only=True):
     dataset_object_id: str
     source: str | None = None
     source_ref: str | None = None
+    # True when the object was too large for any event: it goes out abridged (label null, or its failure
+    # reason cut short), and the job's labels so far hold it whole. Absent otherwise.
+    label_omitted: bool = False
 
 
 class LabeledObject(EventObject, kw_only=True):

@@ -22,6 +22,8 @@ from gtproc.usecases.ports import EventEntry, EventPublisher, LabelStore
 from gtproc.usecases.publish_once import JobSession
 from gtproc.usecases.publishing import BatchSender, EventPacker
 
+FAILURE_REASON_CHARS = 1000  # of a failure reason too large for any event: enough to read what went wrong
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -166,11 +168,14 @@ def event_object(finding: LabeledFinding | FailedFinding) -> LabeledObject | Fai
     )
 
 
-def _omitted(finding: LabeledFinding | FailedFinding) -> dict[str, Any]:
-    """An object too large for any event: published without its label (or failure reason), which the
-    labels so far keep."""
+def _omitted(finding: LabeledFinding | FailedFinding) -> LabeledObject | FailedObject:
+    """An object too large for any event, abridged to fit: a label goes out as null, a failure reason cut
+    short. The labels so far keep it whole."""
     obj: LineLabel | LineFailure = finding.object
-    source = {"source": obj.source} if obj.source is not None else {"sourceRef": obj.source_ref}
-    human = obj.human_annotated if isinstance(obj, LineLabel) else True
-    return {"datasetObjectId": obj.dataset_object_id, **source, "label": None, "metadata": {},
-            "humanAnnotated": human, "labelOmitted": True}  # fmt: skip
+    oid, source, ref = obj.dataset_object_id, obj.source, obj.source_ref
+    if isinstance(obj, LineLabel):
+        human = obj.human_annotated
+        return LabeledObject(dataset_object_id=oid, source=source, source_ref=ref, label=None, metadata={},
+                             human_annotated=human, label_omitted=True)  # fmt: skip
+    reason = obj.failure_reason[:FAILURE_REASON_CHARS] + "..."
+    return FailedObject(dataset_object_id=oid, source=source, source_ref=ref, failure_reason=reason, label_omitted=True)

@@ -98,7 +98,8 @@ def test_an_object_too_large_for_any_event_goes_out_without_it_and_its_line_keep
 
     objects = {obj["datasetObjectId"]: obj for _, detail in r.details() for obj in detail["objects"]}
     assert objects["0"]["labelOmitted"] is True and objects["0"]["label"] is None
-    assert objects["1"]["labelOmitted"] is True and "failureReason" not in objects["1"]
+    assert objects["1"]["labelOmitted"] is True and objects["1"]["failureReason"] == "x" * 1000 + "..."
+    assert "label" not in objects["1"]  # a failed object keeps the Objects Failed shape (its schema)
     assert "labelOmitted" not in objects["2"]
     assert all(len(entry.detail) <= MAX_DETAIL_BYTES for entry in r.publisher.events)
     whole = {line["datasetObjectId"]: line for line in r.lines()}

@@ -493,8 +493,8 @@ def dawid_skene_mixture(
 ) -> SingleLabelOutput:
     """dawid-skene-tempered's posterior mixed with a model of ambiguous objects, whose answers correlate.
 
-    Each object is, with probability rho, either clear (its answers independent draws from the
-    workers' Dawid-Skene confusion rows of the true class) or ambiguous: its answer distribution theta
+    Each object is clear (probability 1 - rho: its answers independent draws from the workers'
+    Dawid-Skene confusion rows of the true class) or ambiguous (probability rho): its answer distribution theta
     is drawn once for the object from Dirichlet(s x the crowd's confusion row of the true class), and
     all its answers from theta (a Dirichlet-multinomial: the answers agree with each other more than
     with the truth, so a 7-3 split weighs less than seven independent proofs). s -> infinity is the

@@ -89,7 +89,7 @@ class PublishOnce:
             self.publish_entry(entry)
         except Exception:
             # Perhaps not published (refused, throttled, or a timeout PutEvents may still have taken):
-            # the claim is freed for the retry at once, and the retry publishes this same event.
+            # the claim is kept but made stale at once, and the retry publishes this same event.
             self.store.release_claim(job_id, record_id, owner)
             raise
         self.store.mark_published(job_id, record_id)
