@@ -36,7 +36,7 @@ from gtproc.usecases.publish_once import JobSession, SessionTerms
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PipelineConfig(SessionTerms):
     key_prefix: str = ""
 

@@ -17,7 +17,7 @@ from gtproc.domain.ledger import FactKey, FactKind, Ledger
 from gtproc.usecases.ports import EventEntry, JobLease, JobStateStore, JournalFailed, LabelStore, LeaseHeld
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # terms are named: a positional one would be misread
 class SessionTerms:
     lease_seconds: int = 900  # the lease of a run with no deadline (CLI, tests)
     lease_wait_seconds: float = 20.0  # how long to wait for another run of the same job before retrying later
