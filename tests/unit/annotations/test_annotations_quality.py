@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gtproc.cli.main import main
 from gtproc.domain.consolidation import QualityState, consolidate
+from gtproc.domain.consolidation import single_label as sl
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
 
 from tests.unit.annotations.annotations_support import (
@@ -89,17 +90,24 @@ def test_learned_quality_breaks_a_tie_in_favour_of_the_good_worker(learned: Harn
 BIRDS_LIVE = Path(__file__).resolve().parents[2] / "integration" / "data" / "birds-live"
 
 
-def test_tempered_pipeline_carries_its_evidence_and_equals_consolidate_live(capsys):
-    # The pipeline keeps the tempered method's held-out evidence in the job's state between objects;
-    # `consolidate --live --method dawid-skene-tempered` replays the same files the same way.
-    harness = Harness(config=AnnotationsConfig(method="dawid-skene-tempered"))
+@pytest.mark.parametrize(
+    ("method", "evidence", "shape"),
+    [
+        ("dawid-skene-tempered", "heldOut", (60,)),
+        ("dawid-skene-mixture", "mixture", (sl.MIXTURE_SHARES.size, sl.MIXTURE_CONCENTRATIONS.size)),
+    ],
+)
+def test_the_pipeline_carries_a_methods_evidence_and_equals_consolidate_live(capsys, method, evidence, shape):
+    # The pipeline keeps the method's evidence (held-out answers, the mixture's grid) in the job's state
+    # between objects; `consolidate --live --method M` replays the same files the same way.
+    harness = Harness(config=AnnotationsConfig(method=method))
     for key in sorted(harness.put_tree(BIRDS_LIVE, "worker-response")):
         assert harness(key).published == {CONSOLIDATED: 1}
     [(state, _)] = harness.store.quality.values()
-    assert len(state["heldOut"]) == 60
+    assert np.array(state[evidence]).shape == shape
     published = {e["datasetObjectId"]: (e["label"], e["metadata"]["confidence"]) for e in harness.events(CONSOLIDATED)}
-    assert {e["method"] for e in harness.events(CONSOLIDATED)} == {"dawid-skene-tempered"}
-    assert main(["consolidate", str(BIRDS_LIVE / "birds"), "--live", "--method", "dawid-skene-tempered"]) == 0
+    assert {e["method"] for e in harness.events(CONSOLIDATED)} == {method}
+    assert main(["consolidate", str(BIRDS_LIVE / "birds"), "--live", "--method", method]) == 0
     cli = {}
     for line in capsys.readouterr().out.splitlines():
         item = json.loads(line)

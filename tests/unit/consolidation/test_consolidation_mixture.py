@@ -1,16 +1,11 @@
 """dawid-skene-mixture: the share of ambiguous objects is learned from the shape of the vote splits."""
 
 import json
-from pathlib import Path
 
 import numpy as np
-from gtproc.cli.main import main
 from gtproc.domain.consolidation import consolidate
 from gtproc.domain.consolidation import single_label as sl
 from gtproc.domain.consolidation.quality import QualityState, expected_calibration_error
-from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-
-from tests.unit.annotations.annotations_support import CONSOLIDATED, Harness
 
 
 def simulate(ambiguous_share, n_objects=400, n_workers=30, answers=7, k=3, accuracy=0.8, seed=1):
@@ -80,23 +75,3 @@ def test_evidence_is_carried_bounded_and_older_states_load_without_it():
     del doc["mixture"], doc["heldOut"]  # a state written before the method existed
     older = run({q: objects[q] for q in ids[20:]}, prior=doc)
     assert [o.label for o in older.objects] == [o.label for o in second.objects]
-
-
-BIRDS_LIVE = Path(__file__).resolve().parents[2] / "integration" / "data" / "birds-live"
-
-
-def test_the_pipeline_carries_the_evidence_and_equals_consolidate_live(capsys):
-    harness = Harness(config=AnnotationsConfig(method="dawid-skene-mixture"))
-    for key in sorted(harness.put_tree(BIRDS_LIVE, "worker-response")):
-        assert harness(key).published == {CONSOLIDATED: 1}
-    [(state, _)] = harness.store.quality.values()
-    assert np.array(state["mixture"]).shape == (sl.MIXTURE_SHARES.size, sl.MIXTURE_CONCENTRATIONS.size)
-    published = {e["datasetObjectId"]: (e["label"], e["metadata"]["confidence"]) for e in harness.events(CONSOLIDATED)}
-    assert main(["consolidate", str(BIRDS_LIVE / "birds"), "--live", "--method", "dawid-skene-mixture"]) == 0
-    cli = {}
-    for line in capsys.readouterr().out.splitlines():
-        item = json.loads(line)
-        content = item["consolidatedAnnotation"]["content"]
-        cli[item["datasetObjectId"]] = (content["birds"], content["birds-metadata"]["confidence"])
-    assert len(published) == 10
-    assert cli == published
