@@ -73,7 +73,7 @@ def test_faults_and_chaos_together(replayed, seed, tmp_path, capsys) -> None:
 
 
 def test_the_wired_use_cases_and_the_deadline_read_the_simulated_clock() -> None:
-    from gtproc.handlers import manifests, wiring
+    from gtproc.handlers import wiring
     from gtproc.local.embedded import embedded_aws
     from gtproc.local.faulty_replay import FaultyAWS
     from gtproc.local.replay import _Context
@@ -82,11 +82,11 @@ def test_the_wired_use_cases_and_the_deadline_read_the_simulated_clock() -> None
         simulated = FaultyAWS(1, resources)
         simulated.now = 5_000.0  # far from wall time: a use case reading time.time() would show it
         pm, ca = wiring.process_manifest()._use_case, wiring.consolidate_annotations()._use_case
-        ps = wiring.process_stream()._use_case  # its deadline is wiring.clock()'s too (handlers/streaming.py)
+        ps = wiring.process_stream()._use_case  # both handlers take their deadline from wiring.deadline
         assert pm.clock() == ca.clock() == ps.clock() == wiring.clock() == 5_000.0
         pm.sleep(30)
         assert ca.clock() == 5_030.0
-        assert manifests._deadline(_Context("manifests")) == 5_330.0
+        assert wiring.deadline(_Context("manifests")) == 5_330.0
         assert type(pm.state).__name__ == "Faulty" and type(ca.publisher).__name__ == "Faulty"
     assert wiring.local is None  # the embedded AWS's end forgets the substitutes
 

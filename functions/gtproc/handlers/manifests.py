@@ -33,7 +33,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         metrics.add_metric(name="ManifestWritesSeen", unit=MetricUnit.Count, value=1)
         logger.append_keys(bucket=write.bucket, key=write.key)
         try:
-            outcome = wiring.process_manifest()(write.bucket, write.key, deadline=_deadline(lambda_context))
+            outcome = wiring.process_manifest()(write.bucket, write.key, deadline=wiring.deadline(lambda_context))
         except LeaseHeld:
             # Another invocation is on this job: a delayed copy comes back in seconds with a fresh
             # receive count, then this record succeeds. Waiting never moves a message toward the DLQ.
@@ -76,13 +76,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
                 "completed": outcome.completed,
             },
         )
-
-
-def _deadline(context: LambdaContext | None) -> float | None:
-    """When this invocation ends, on the wall clock the use case's lease is measured by."""
-    if context is None:
-        return None
-    return wiring.clock() + context.get_remaining_time_in_millis() / 1000
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -68,8 +68,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         raise UnknownTopic(f"topic {found.topic_arn}: no streaming job is configured for it (streamingJobs)")
     logger.append_keys(job=job_name)
     try:
-        deadline = wiring.clock() + lambda_context.get_remaining_time_in_millis() / 1000 if lambda_context else None
-        outcome = wiring.process_stream()(job_name, found.topic_arn, found.message, deadline=deadline)
+        process = wiring.process_stream()
+        outcome = process(job_name, found.topic_arn, found.message, deadline=wiring.deadline(lambda_context))
     except LeaseHeld:
         # The job's manifests (or another message) are being processed: come back in a while.
         wiring.requeue(record.raw_event, LEASE_RETRY_SECONDS)  # the replay's queue when it runs locally

@@ -50,6 +50,13 @@ def clock() -> float:
     return local.clock() if local is not None else time.time()
 
 
+def deadline(context: Any) -> float | None:
+    """When this invocation ends (a Lambda context's remaining time), on the clock leases are measured by."""
+    if context is None:
+        return None
+    return clock() + context.get_remaining_time_in_millis() / 1000
+
+
 def _port(port: Any, name: str) -> Any:
     return local.port(port, name) if local is not None else port
 
