@@ -254,7 +254,8 @@ class ConsolidateAnnotations:
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
             self._quality.learn(job_id, work)
             return Published.NOW
-        result = self._quality.consolidate(job_id, work)
+        draft = self._quality.draft(job_id, work)
+        result = draft.result
         if result is None or not result.objects:
             return Published.NOTHING_USABLE
         obj = result.objects[0]
@@ -265,7 +266,7 @@ class ConsolidateAnnotations:
         check_item_size("the consolidation record", entry.detail)  # the claim holds the whole event
         if not session.publish(job_id, record, entry, fields):
             return Published.ALREADY
-        self._quality.learn(job_id, work)
+        self._quality.learn(job_id, work, draft)
         return Published.NOW
 
     def _consolidated(

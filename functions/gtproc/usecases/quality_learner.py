@@ -62,20 +62,37 @@ class QualityLearner:
     def consolidate(self, job_id: str, obj: ObjectAnswers) -> cons.ConsolidationResult | None:
         """The object consolidated with the job's quality so far (nothing saved); None when no answer is
         usable. Raises InvalidFile past a bound."""
-        prior, _ = self.store.load_quality(job_id)
-        return _consolidate(obj, prior, self.clock())
+        return self.draft(job_id, obj).result
 
-    def learn(self, job_id: str, obj: ObjectAnswers) -> None:
-        """Fold the object's answers into the job's quality, once, whatever the races."""
+    def draft(self, job_id: str, obj: ObjectAnswers) -> Draft:
+        """`consolidate`, with the version of the quality it was made from, for `learn` to save as is."""
+        prior, version = self.store.load_quality(job_id)
+        return Draft(_consolidate(obj, prior, self.clock()), version)
+
+    def learn(self, job_id: str, obj: ObjectAnswers, draft: Draft | None = None) -> None:
+        """Fold the object's answers into the job's quality, once, whatever the races. A draft of this
+        object is saved as it is while the quality is still the version it was made from; otherwise
+        (or without one) the object is consolidated again with the quality then current."""
         for attempt in range(self.attempts):
-            prior, version = self.store.load_quality(job_id)
-            try:
-                result = _consolidate(obj, prior, self.clock())
-            except InvalidFile:  # the label is out; the quality it would grow past the bounds is not kept
-                return
+            if draft is not None:
+                result, version, draft = draft.result, draft.version, None
+            else:
+                prior, version = self.store.load_quality(job_id)
+                try:
+                    result = _consolidate(obj, prior, self.clock())
+                except InvalidFile:  # the label is out; the quality it would grow past the bounds is not kept
+                    return
             if result is None or self.store.save_quality(job_id, result.quality.to_json(), version):
                 return
             self.sleep(0.05 * (attempt + 1))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An object's consolidation and the version of the job's quality it was made from."""
+
+    result: cons.ConsolidationResult | None
+    version: int
 
 
 def _consolidate(obj: ObjectAnswers, prior: dict[str, Any] | None, now: float) -> cons.ConsolidationResult | None:

@@ -105,6 +105,36 @@ def test_a_conflict_starts_over_on_the_other_save_and_keeps_both() -> None:
     assert store.load_quality(JOB)[1] == 3
 
 
+class Counted(Conflicting):
+    def __init__(self, conflicts: int, other: ObjectAnswers | None = None) -> None:
+        super().__init__(conflicts, other)
+        self.loads = 0
+
+    def load_quality(self, job_id: str) -> Any:
+        self.loads += 1
+        return super().load_quality(job_id)
+
+
+def test_a_draft_is_saved_as_is_while_its_version_holds() -> None:
+    store = Counted(conflicts=0)
+    learner = QualityLearner(store, lambda: 0.0, lambda s: None)
+    draft = learner.draft(JOB, ROSE)
+    learner.learn(JOB, ROSE, draft)
+    # One load (the draft's), one save: the object is consolidated once.
+    assert (store.loads, store.saves) == (1, 1)
+    assert answered(store) == {"a": 1, "b": 1, "c": 1}
+
+
+def test_a_draft_overtaken_by_another_save_is_consolidated_again_on_that_save() -> None:
+    store = Counted(conflicts=1, other=TULIP)
+    learner = QualityLearner(store, lambda: 0.0, lambda s: None)
+    draft = learner.draft(JOB, ROSE)
+    learner.learn(JOB, ROSE, draft)
+    # The draft's save lost to TULIP's; ROSE is folded into TULIP's quality, nothing lost or doubled.
+    assert answered(store) == {"a": 2, "b": 1, "c": 1, "d": 1}
+    assert store.saves == 2 and store.load_quality(JOB)[1] == 2
+
+
 def test_it_gives_up_after_eight_conflicts() -> None:
     store, sleeps = Conflicting(conflicts=100), []
     QualityLearner(store, lambda: 0.0, sleeps.append).learn(JOB, ROSE)
