@@ -126,6 +126,8 @@ class Detector:
             kind = FactKind.FAILED if failed else FactKind.LABELED
             known = self.ledger.known(kind, attribute, index, source_print)
             relabel = known and (kind, attribute, index) in self.relabel
+            # Back at its index after another object: published already, so only its label line again.
+            returned = not known and self.ledger.seen_before(kind, attribute, index, source_print)
             if known and tally is None and not relabel:
                 continue
             if failed and not pair_job_name:
@@ -144,15 +146,17 @@ class Detector:
             if relabel:
                 self.relabel.discard((kind, attribute, index))
             key = FactKey(kind, attribute, index, source_print)
+            if returned:
+                self.ledger.add(key)  # the index's latest again; committed with the run
             pair = line.pair(attribute)
             # A line names its object by `source-ref` or, failing that, by `source`: never both.
             source, source_ref = (line.source, None) if line.source_ref is None else (None, line.source_ref)
             if failed:
                 failure = LineFailure(object_id, source, source_ref, pair.failure_reason or "")
-                yield FailedFinding(key, failure, publish=not relabel)
+                yield FailedFinding(key, failure, publish=not (relabel or returned))
             else:
                 obj = LineLabel(object_id, source, source_ref, pair.label, pair.metadata, pair.human_annotated)
-                yield LabeledFinding(key, obj, publish=not relabel)
+                yield LabeledFinding(key, obj, publish=not (relabel or returned))
         if tally is not None:
             tally.objects += 1
             if own_labeled is not None:

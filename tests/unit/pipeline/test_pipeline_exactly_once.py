@@ -104,6 +104,21 @@ def test_a_different_source_at_an_index_is_a_new_object(harness: Harness) -> Non
     assert harness.published()[(JOB, "2")] == 2  # the old object and the new one at the same index
 
 
+def test_an_object_back_at_its_index_is_not_published_again(harness: Harness) -> None:
+    """A rebuilt manifest puts another object at an index, then the first one back: the first is not
+    published a second time, and the labels so far end with it, not with the object it replaced."""
+    key = intermediate_key(JOB, 1)
+    first = [line(i, JOB) for i in range(3)]
+    other = [*first[:2], line(2, JOB, source_ref="s3://other-input/replaced.jpg")]
+    for records in (first, other, first, other, first):
+        harness.process(key, manifest(records))
+
+    assert harness.published() == {(JOB, "0"): 1, (JOB, "1"): 1, (JOB, "2"): 2}  # each object at index 2 once
+    at_two = [ln["sourceRef"] for ln in harness.label_lines(f"{BUCKET}/{JOB}") if ln["datasetObjectId"] == "2"]
+    assert at_two[-1] == first[2]["source-ref"]
+    assert len(at_two) == 5  # every change of the index's object is a label line
+
+
 def test_a_source_rather_than_a_source_ref_identifies_the_object_too(harness: Harness) -> None:
     def text_line(index: int, text: str) -> dict:
         record = line(index, JOB)
