@@ -346,6 +346,30 @@ def test_local_an_object_that_cannot_be_read_is_named_and_exits_1(
     assert facts(events) == facts(live.events)
 
 
+def test_local_a_listing_without_etags_is_processed_as_usual(
+    moto_server, replayed, monkeypatch, tmp_path, capsys
+) -> None:
+    """Some S3-compatible stores list objects without an ETag: the account then matches writes by key."""
+    import dataclasses
+
+    import gtproc.local.backfill as backfill_module
+
+    live = replayed(PLAN)
+    put_history(moto_server)
+    listed = backfill_module.list_writes
+
+    def without_etags(*args: Any, **kwargs: Any) -> list[StoredWrite]:
+        return [dataclasses.replace(write, etag="") for write in listed(*args, **kwargs)]
+
+    monkeypatch.setattr(backfill_module, "list_writes", without_etags)
+    code, events = backfill(tmp_path, f"s3://{BUCKET}/", "--local", "--versions")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert facts(events) == facts(live.events)
+    assert set(counted(events).values()) == {1}
+
+
 def test_local_a_write_that_ends_in_a_dead_letter_queue_exits_1(moto_server, monkeypatch, capsys) -> None:
     from gtproc.handlers import manifests
 

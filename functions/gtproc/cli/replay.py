@@ -284,8 +284,11 @@ class _Account:
             entry.rewrite = write.key in self.by_key
             self.entries.append(entry)
             self.by_key.setdefault(write.key, []).append(index)
-            etag = write.etag or hashlib.md5(write.file.read_bytes(), usedforsecurity=False).hexdigest()
-            self.by_content.setdefault((write.key, etag), []).append(index)
+            etag = write.etag
+            if etag is None and write.file.is_file():
+                etag = hashlib.md5(write.file.read_bytes(), usedforsecurity=False).hexdigest()
+            if etag is not None:  # a listed object without an ETag is matched by its key alone
+                self.by_content.setdefault((write.key, etag), []).append(index)
 
     # ---- during the run ----
 
