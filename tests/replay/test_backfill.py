@@ -270,6 +270,25 @@ def test_objects_are_read_ahead_in_parallel_and_taken_in_order() -> None:
     assert all(data == f"{w.key}@None".encode() for w, data, _ in taken[:-1] if data is not None)
 
 
+def test_read_ahead_holds_at_most_its_byte_budget_and_a_larger_object_alone() -> None:
+    """Sizes from the listing: 100-byte objects under a 350-byte budget, one 1,000-byte object in the middle."""
+    import dataclasses
+
+    from gtproc.local.backfill import read_in_order
+
+    writes = [dataclasses.replace(w, size=100) for w in worker_responses(40)]
+    writes[20] = dataclasses.replace(writes[20], size=1000)
+    objects = SlowObjects(set())
+    taken = []
+    for position, (write, data, _) in enumerate(
+        read_in_order(objects, "b", writes, workers=8, ahead=20, ahead_bytes=350)
+    ):
+        held = writes[position + 1 : objects.started]  # started, not yet taken
+        assert sum(w.size for w in held) <= 350 or len(held) == 1, (position, objects.started)
+        taken.append((write, data))
+    assert [w for w, _ in taken] == writes and all(data is not None for _, data in taken)
+
+
 def test_reading_stops_when_the_pipelines_stop() -> None:
     import threading
 

@@ -15,11 +15,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -35,6 +34,7 @@ QUEUE_OUTPUTS = {"manifests": "ManifestsQueueUrl", "annotations": "AnnotationsQu
 SQS_BATCH = 10  # SendMessageBatch and the Lambda event source both take at most 10
 DOWNLOAD_WORKERS = 10  # S3 reads are latency-bound; botocore pools 10 connections: more would reconnect
 READ_AHEAD = 256  # objects read ahead of the pipelines: enough to hide a slow read, little memory
+READ_AHEAD_BYTES = 256 * 1024 * 1024  # and at most this much held; a larger object is read alone
 
 
 class BackfillError(Exception):
@@ -321,12 +321,18 @@ def download(
 
 
 def read_in_order(
-    s3: Any, bucket: str, writes: list[StoredWrite], workers: int = DOWNLOAD_WORKERS, ahead: int = READ_AHEAD
+    s3: Any,
+    bucket: str,
+    writes: list[StoredWrite],
+    workers: int = DOWNLOAD_WORKERS,
+    ahead: int = READ_AHEAD,
+    ahead_bytes: int = READ_AHEAD_BYTES,
 ) -> Iterator[tuple[StoredWrite, bytes | None, str | None]]:
     """(write, content, None) or (write, None, why not readable) for each write, in order, read in parallel.
 
-    At most `ahead` reads are under way or waiting to be taken, so the pipelines run while S3 is read
-    and the reads waiting for them stay few, however many objects there are.
+    At most `ahead` reads, of at most `ahead_bytes` by the listing's sizes, are under way or waiting to
+    be taken, so the pipelines run while S3 is read and the reads waiting for them stay few and small,
+    however many and however large the objects are. An object larger than the budget is read alone.
     """
 
     def fetch(write: StoredWrite) -> tuple[bytes | None, str | None]:
@@ -338,14 +344,26 @@ def read_in_order(
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill-read")
     try:
-        queued = iter(writes)
-        under_way = deque((write, pool.submit(fetch, write)) for write in islice(queued, ahead))
+        following = 0  # the next write to read
+        held = 0  # bytes under way or waiting, by the listing
+        under_way: deque[tuple[StoredWrite, Future[tuple[bytes | None, str | None]]]] = deque()
+
+        def fill() -> None:
+            nonlocal following, held
+            while following < len(writes) and len(under_way) < ahead:
+                size = max(writes[following].size, 0)
+                if under_way and held + size > ahead_bytes:
+                    return
+                under_way.append((writes[following], pool.submit(fetch, writes[following])))
+                held += size
+                following += 1
+
+        fill()
         while under_way:
             write, future = under_way.popleft()
             data, why = future.result()
-            following = next(queued, None)
-            if following is not None:
-                under_way.append((following, pool.submit(fetch, following)))
+            held -= max(write.size, 0)
+            fill()
             yield write, data, why
     finally:  # also when the consumer stops early: no read left running
         pool.shutdown(wait=True, cancel_futures=True)
