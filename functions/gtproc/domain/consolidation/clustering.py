@@ -11,7 +11,22 @@ A cluster therefore holds at most one shape per worker.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+
+def _pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) of every pair i < j. np.triu_indices costs ~0.5 ms a call, more than clustering a few
+    shapes: the usual sizes are kept (at most 64 x 64 shapes: under 1 MB in all)."""
+    return _few_pairs(m) if m <= 64 else np.triu_indices(m, k=1)
+
+
+@lru_cache(maxsize=64)
+def _few_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    i, j = np.triu_indices(m, k=1)
+    i.flags.writeable = j.flags.writeable = False  # shared by every call: never written
+    return i, j
 
 
 def cluster(similarity: np.ndarray, owner: np.ndarray, threshold: float) -> list[list[int]]:
@@ -19,7 +34,7 @@ def cluster(similarity: np.ndarray, owner: np.ndarray, threshold: float) -> list
     m = similarity.shape[0]
     if m == 0:
         return []
-    i, j = np.triu_indices(m, k=1)
+    i, j = _pairs(m)
     sim = similarity[i, j]
     keep = (sim >= threshold) & (owner[i] != owner[j])
     i, j, sim = i[keep], j[keep], sim[keep]
