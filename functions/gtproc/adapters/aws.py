@@ -12,6 +12,8 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from gtproc.adapters import botocore_data
+
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 
@@ -19,7 +21,9 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 def _session() -> botocore.session.Session:
     # One session for all clients: each session loads botocore's endpoint and partition data afresh,
     # which was most of a function's first-record time (one load per client).
-    return botocore.session.get_session()
+    session = botocore.session.get_session()
+    botocore_data.install(session)  # the same models, loaded faster (a third of a client's creation)
+    return session
 
 
 @cache

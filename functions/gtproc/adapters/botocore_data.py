@@ -1,0 +1,117 @@
+"""botocore's data loader made cheaper for a cold start, returning the same data.
+
+Creating a client loads botocore's JSON data: `endpoints.json` (1.25 MB) once, then each service's
+model and endpoint rule set (gzipped, up to 1.4 MB decompressed). botocore decodes them with the
+stdlib json module into OrderedDicts, and checks that the service exists by listing all 400+ service
+folders, twice (model, rule set). Here:
+- files are decoded with msgspec (~3x faster). What msgspec refuses (NaN, a lone surrogate, a
+  number out of range) goes to botocore's own decoding, which gives its result or its error;
+- the existence check looks at the one service asked for; the full listing is made only if
+  something iterates it (an unknown service's error message lists them all, as botocore's does).
+Dicts instead of OrderedDicts: botocore only reads the data (dicts keep their order too).
+`tests/unit/test_botocore_data.py` checks every model the functions load equals botocore's own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+from botocore.loaders import JSONFileLoader, Loader
+
+_decode = msgspec.json.Decoder().decode
+
+
+class MsgspecFileLoader(JSONFileLoader):
+    def _load_file(self, full_path: str, open_method: Any) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as fp:
+            payload = fp.read()
+        try:
+            return _decode(payload)
+        except Exception:
+            return super()._load_file(full_path, open_method)  # botocore's verdict, value or error
+
+
+class KnownServices(Sequence[str]):
+    """`Loader.list_available_services(type_name)` as `load_service_model` uses it: `name in ...`."""
+
+    def __init__(self, loader: FastLoader, type_name: str) -> None:
+        self._loader, self._type_name = loader, type_name
+        self._found: dict[str, bool] = {}
+        self._listing: list[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name not in self._found:
+            self._found[name] = self._loader.has_service(name, self._type_name)
+        return self._found[name]
+
+    def _all(self) -> list[str]:
+        if self._listing is None:
+            self._listing = Loader.list_available_services(self._loader, self._type_name)
+        return self._listing
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return self._all() == (other._all() if isinstance(other, KnownServices) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as the list it stands for
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+class FastLoader(Loader):
+    FILE_LOADER_CLASS = MsgspecFileLoader
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: dict[str, KnownServices] = {}
+
+    def list_available_services(self, type_name: str) -> KnownServices:  # type: ignore[override]
+        if type_name not in self._known:
+            self._known[type_name] = KnownServices(self, type_name)
+        return self._known[type_name]
+
+    def has_service(self, name: str, type_name: str) -> bool:
+        """Whether botocore's listing of `type_name` would hold `name`, by looking in its folder only."""
+        # The listing holds folder names: never a path, nor "." or "..".
+        if name in ("", os.curdir, os.pardir) or os.sep in name or (os.altsep is not None and os.altsep in name):
+            return False
+        for location in self._potential_locations():
+            folder = os.path.join(location, name)
+            if not os.path.isdir(folder):
+                continue
+            if any(self.file_loader.exists(os.path.join(folder, version, type_name)) for version in os.listdir(folder)):
+                return True
+        return False
+
+
+def install(session: Any) -> None:
+    """Give `session` a FastLoader with the search paths its loader has (AWS_DATA_PATH applied). A
+    loader of another class or file loader (a caller's own), or a botocore whose Loader differs, is
+    kept: slower, never wrong."""
+    try:
+        own = session.get_component("data_loader")
+        mine = type(own) is Loader and type(own.file_loader) is JSONFileLoader
+        if not mine or not hasattr(JSONFileLoader, "_load_file"):
+            return
+        fast = FastLoader(extra_search_paths=list(own.search_paths), include_default_search_paths=False)
+        if fast.search_paths != own.search_paths or fast.extras_types != own.extras_types:
+            return
+    except Exception:
+        return
+    session.register_component("data_loader", fast)

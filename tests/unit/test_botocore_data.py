@@ -1,0 +1,174 @@
+"""The functions' botocore loader (adapters/botocore_data.py) returns exactly what botocore's returns."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.exceptions import DataNotFoundError, UnknownServiceError
+from botocore.loaders import JSONFileLoader, Loader
+from gtproc.adapters import aws, botocore_data
+from gtproc.adapters.botocore_data import FastLoader
+
+ADAPTERS = Path(aws.__file__).parent
+# Every service an adapter makes a client for (the functions' and the CLI's).
+SERVICES = sorted({m for f in ADAPTERS.glob("*.py") for m in re.findall(r'client\("([a-z0-9-]+)"', f.read_text())})
+TOP_LEVEL = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
+
+
+def _same(ours: object, theirs: object) -> None:
+    # Equal, and in the same order: json.dumps keeps each dict's order (== between dicts would not).
+    assert ours == theirs
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def _model_files(service: str) -> list[str]:
+    """Each data file of the service's latest API version, by the name botocore loads it with."""
+    loader = Loader()
+    version = loader.determine_latest_version(service, "service-2")
+    folder = Path(loader.BUILTIN_DATA_PATH) / service / version
+    names = {p.name.removesuffix(".gz").removesuffix(".json") for p in folder.iterdir()}
+    return [f"{service}/{version}/{name}" for name in sorted(names)]
+
+
+def test_the_adapters_services_are_found() -> None:
+    assert {"s3", "dynamodb", "events", "sqs", "sagemaker"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_top_level_data_is_botocores(name: str) -> None:
+    _same(FastLoader().load_data(name), Loader().load_data(name))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_file_of_each_service_is_botocores(service: str) -> None:
+    files = _model_files(service)
+    assert any(f.endswith("/service-2") for f in files) and any(f.endswith("/endpoint-rule-set-1") for f in files)
+    for name in files:
+        _same(FastLoader().load_data(name), Loader().load_data(name))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2"])
+def test_service_models_with_extras_are_botocores(service: str, type_name: str) -> None:
+    try:
+        theirs = Loader().load_service_model(service, type_name)
+    except DataNotFoundError:
+        with pytest.raises(DataNotFoundError):
+            FastLoader().load_service_model(service, type_name)
+        return
+    _same(FastLoader().load_service_model(service, type_name), theirs)
+
+
+@pytest.mark.parametrize("type_name", ["service-2", "endpoint-rule-set-1", "waiters-2"])
+def test_known_services_answer_as_botocores_listing(type_name: str) -> None:
+    listing = Loader().list_available_services(type_name)
+    known = FastLoader().list_available_services(type_name)
+    for name in [*listing, "nope", "", ".", "..", "../s3", "s3/2006-03-01", "S3", " s3", None]:
+        assert (name in known) is (name in listing), name
+    assert list(known) == listing and len(known) == len(listing) and known == listing
+    assert known[0] == listing[0] and known[-2:] == listing[-2:]
+
+
+def test_an_unknown_service_fails_as_in_botocore() -> None:
+    with pytest.raises(UnknownServiceError) as theirs:
+        Loader().load_service_model("no-such-service", "service-2")
+    with pytest.raises(UnknownServiceError) as ours:
+        FastLoader().load_service_model("no-such-service", "service-2")
+    assert str(ours.value) == str(theirs.value)
+
+
+def _data_path(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return [str(tmp_path)]
+
+
+def test_what_msgspec_refuses_is_decoded_by_botocore(tmp_path: Path) -> None:
+    # NaN and a lone surrogate are valid to the stdlib json module, not to msgspec.
+    paths = _data_path(tmp_path, {"odd.json": '{"a": NaN, "b": "\\ud800", "c": 1e400}'})
+    ours = FastLoader(extra_search_paths=paths).load_data("odd")
+    theirs = Loader(extra_search_paths=paths).load_data("odd")
+    assert math.isnan(ours["a"]) and ours["b"] == theirs["b"] == "\ud800" and ours["c"] == theirs["c"] == math.inf
+
+
+def test_a_broken_file_fails_with_botocores_error(tmp_path: Path) -> None:
+    paths = _data_path(tmp_path, {"broken.json": '{"a": [1, 2'})
+    with pytest.raises(ValueError) as theirs:
+        Loader(extra_search_paths=paths).load_data("broken")
+    with pytest.raises(ValueError) as ours:
+        FastLoader(extra_search_paths=paths).load_data("broken")
+    assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_a_service_of_a_custom_data_path_is_found(tmp_path: Path) -> None:
+    model = Loader().load_service_model("sqs", "service-2")
+    paths = _data_path(tmp_path, {"mine/2024-01-01/service-2.json": json.dumps(model)})
+    assert FastLoader(extra_search_paths=paths).load_service_model("mine", "service-2") == model
+    with pytest.raises(UnknownServiceError):
+        Loader().load_service_model("mine", "service-2")
+
+
+def test_the_session_loader_keeps_aws_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DATA_PATH", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    theirs = botocore.session.get_session().get_component("data_loader")
+    session = botocore.session.get_session()
+    botocore_data.install(session)
+    ours = session.get_component("data_loader")
+    assert type(ours) is FastLoader and type(theirs) is Loader
+    assert ours.search_paths == theirs.search_paths and ours.extras_types == theirs.extras_types
+    assert str(tmp_path / "a") == ours.search_paths[0]
+
+
+class _OwnLoader(Loader):
+    pass
+
+
+class _OwnFileLoader(JSONFileLoader):
+    pass
+
+
+@pytest.mark.parametrize("custom", [_OwnLoader, lambda: Loader(file_loader=_OwnFileLoader())])
+def test_a_callers_own_loader_is_kept(custom: Any) -> None:
+    session = botocore.session.get_session()
+    loader = custom()
+    session.register_component("data_loader", loader)
+    botocore_data.install(session)
+    assert session.get_component("data_loader") is loader
+
+
+def test_a_loader_with_other_search_paths_keeps_them(tmp_path: Path) -> None:
+    session = botocore.session.get_session()
+    session.register_component("data_loader", Loader(extra_search_paths=[str(tmp_path)]))
+    botocore_data.install(session)
+    assert type(session.get_component("data_loader")) is FastLoader
+    assert session.get_component("data_loader").search_paths == Loader(extra_search_paths=[str(tmp_path)]).search_paths
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_functions_clients_are_botocores(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DATA_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    aws.reset_clients()
+    try:
+        ours = aws.client(service)
+        theirs = botocore.session.get_session().create_client(service)
+        assert type(aws._session().get_component("data_loader")) is FastLoader
+        assert ours.meta.service_model.operation_names == theirs.meta.service_model.operation_names
+        assert ours.meta.endpoint_url == theirs.meta.endpoint_url
+        assert ours.meta.partition == theirs.meta.partition
+        mine, botocores = ours.meta.service_model, theirs.meta.service_model
+        for operation in mine.operation_names:
+            a, b = mine.operation_model(operation), botocores.operation_model(operation)
+            assert a.http == b.http and a.metadata == b.metadata
+    finally:
+        aws.reset_clients()
