@@ -6,14 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
 from gtproc.handlers.notifications import object_writes
+from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.usecases.outcomes import FileStatus
 
@@ -23,7 +22,7 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)  # POWERTOOLS_METRICS_NAMESPACE m
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SqsMessage) -> None:
     # Counted before parsing, so a batch of unusable messages still flushes a metric, never an empty set.
     metrics.add_metric(name="AnnotationMessagesReceived", unit=MetricUnit.Count, value=1)
     for write in object_writes(record.body):
@@ -55,6 +54,6 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    # Powertools' partial response without its batch package (all its event classes) at a cold start;
+    # nothing is shared between calls, so the handler is reentrant.
+    return process_sqs_batch(event, record_handler, context)
