@@ -47,13 +47,13 @@ context = types.SimpleNamespace(
     aws_request_id="00000000-0000-0000-0000-000000000000", log_group_name="/aws/lambda/gtproc-cold",
     log_stream_name="cold", get_remaining_time_in_millis=lambda: 300_000,
 )
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 module = importlib.import_module(target)
 imported = time.perf_counter()
 response = module.handler(event, context)
-done = time.perf_counter()
+done, cpu_done = time.perf_counter(), time.process_time()
 print("COLDSTART " + json.dumps({
-    "import": imported - start, "first": done - imported, "response": response,
+    "import": imported - start, "first": done - imported, "cpu": cpu_done - cpu_start, "response": response,
     "numpy": "numpy" in sys.modules, "moto": "moto" in sys.modules, "pydantic": "pydantic" in sys.modules,
     "modules": len(sys.modules),
 }))
@@ -209,6 +209,7 @@ def main() -> None:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     runs: dict[str, list[dict]] = {t.name: [] for t in targets}
+    load_before = os.getloadavg()[0]
     try:
         for round_ in range(args.rounds):
             for target in targets:
@@ -220,17 +221,21 @@ def main() -> None:
     def median(name: str, field: str) -> float:
         return statistics.median(r[field] if field != "total" else r["import"] + r["first"] for r in runs[name])
 
-    reference = median(TARGETS[0].name, "total")
-    print(f"{args.rounds} rounds, medians in ms; ratio = total / the reference's total")
+    reference, reference_cpu = median(TARGETS[0].name, "total"), median(TARGETS[0].name, "cpu")
+    print(f"{args.rounds} rounds, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+    print("medians in ms; ratio = total / the reference's total")
+    print("cpu: the function's own CPU time over import and first record (not the moto server's), which")
+    print("a loaded machine inflates less than the wall time")
     print("numpy, pydantic, moto: whether the run had loaded it by the end of its first record\n")
-    print("| function | import | first record | total | ratio | numpy | pydantic | moto | modules |")
-    print("|---|---:|---:|---:|---:|---|---|---|---:|")
+    print("| function | import | first record | total | ratio | cpu | cpu ratio | numpy | pydantic | moto | modules |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
     for target in targets:
         name, last = target.name, runs[target.name][-1]
-        total = median(name, "total")
+        total, cpu = median(name, "total"), median(name, "cpu")
         print(
             f"| {name} | {median(name, 'import') * 1000:.0f} | {median(name, 'first') * 1000:.0f} "
-            f"| {total * 1000:.0f} | {total / reference:.2f}x | {'yes' if last['numpy'] else 'no'} "
+            f"| {total * 1000:.0f} | {total / reference:.2f}x | {cpu * 1000:.0f} | {cpu / reference_cpu:.2f}x "
+            f"| {'yes' if last['numpy'] else 'no'} "
             f"| {'yes' if last['pydantic'] else 'no'} | {'yes' if last['moto'] else 'no'} | {last['modules']} |"
         )
 
