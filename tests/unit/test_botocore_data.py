@@ -145,6 +145,16 @@ def test_a_callers_own_loader_is_kept(custom: Any) -> None:
     assert session.get_component("data_loader") is loader
 
 
+@pytest.mark.parametrize(("cls", "name"), botocore_data._HOOKS)
+def test_a_botocore_without_a_method_used_keeps_its_loader(
+    cls: type, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(cls, name)
+    session = botocore.session.get_session()
+    botocore_data.install(session)
+    assert type(session.get_component("data_loader")) is Loader
+
+
 def test_a_loader_with_other_search_paths_keeps_them(tmp_path: Path) -> None:
     session = botocore.session.get_session()
     session.register_component("data_loader", Loader(extra_search_paths=[str(tmp_path)]))

@@ -100,6 +100,9 @@ class FastLoader(Loader):
         return False
 
 
+_HOOKS = ((JSONFileLoader, "_load_file"), (JSONFileLoader, "exists"), (Loader, "_potential_locations"))
+
+
 def install(session: Any) -> None:
     """Give `session` a FastLoader with the search paths its loader has (AWS_DATA_PATH applied). A
     loader of another class or file loader (a caller's own), or a botocore whose Loader differs, is
@@ -107,7 +110,8 @@ def install(session: Any) -> None:
     try:
         own = session.get_component("data_loader")
         mine = type(own) is Loader and type(own.file_loader) is JSONFileLoader
-        if not mine or not hasattr(JSONFileLoader, "_load_file"):
+        # The private methods used here, as botocore has had them since it reads gzipped models.
+        if not mine or not all(hasattr(c, m) for c, m in _HOOKS):
             return
         fast = FastLoader(extra_search_paths=list(own.search_paths), include_default_search_paths=False)
         if fast.search_paths != own.search_paths or fast.extras_types != own.extras_types:
