@@ -15,7 +15,14 @@ from tests.conftest import FakeLambdaContext
 
 
 def _record(n: int, body: str = "ok") -> dict[str, Any]:
-    return {"messageId": f"m-{n}", "receiptHandle": "r", "body": body, "attributes": {}, "eventSource": "aws:sqs"}
+    return {
+        "messageId": f"m-{n}",
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:queue-{n}",
+    }
 
 
 class _Recorder:
@@ -39,7 +46,7 @@ class _Recorder:
         return without
 
     def _handle(self, record: Any, context: object) -> None:
-        self.seen.append((record.body, record.raw_event, context))
+        self.seen.append((record.body, record.raw_event, record.event_source_arn, record.message_id, context))
         if record.body.startswith("fail"):
             raise ValueError(f"bad body {record.body}")
         if record.body == "key":
@@ -89,7 +96,7 @@ def test_same_response_error_and_calls_as_powertools(name: str, context: Any, wi
     if name in BATCHES:
         assert len(ours_seen) == len(BATCHES[name])  # every record handled, in order
         if with_context and context is not None:
-            assert all(seen[2] is context for seen in ours_seen)
+            assert all(seen[-1] is context for seen in ours_seen)
 
 
 def test_all_failed_is_powertools_error_with_its_message() -> None:
@@ -112,7 +119,15 @@ def test_an_interrupt_is_not_a_record_failure() -> None:
         process_sqs_batch({"Records": [_record(1)]}, interrupted)
 
 
-@pytest.mark.parametrize("module", ["gtproc.handlers.manifests", "gtproc.handlers.annotations"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "gtproc.handlers.manifests",
+        "gtproc.handlers.annotations",
+        "gtproc.handlers.streaming",
+        "gtproc.handlers.job_status",
+    ],
+)
 def test_the_sqs_handlers_import_no_powertools_batch_package(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if '.data_classes' in m or '.batch' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

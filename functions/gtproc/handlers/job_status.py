@@ -7,12 +7,11 @@ from typing import Any
 import msgspec
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.layout import LABELING_JOB_STATE_CHANGE, SERVICE_NAME
 from gtproc.handlers import wiring
+from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 
 logger = Logger(service=SERVICE_NAME)
@@ -37,7 +36,7 @@ def state_change(body: str) -> tuple[str, str] | None:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SqsMessage) -> None:
     metrics.add_metric(name="JobStatusEventsReceived", unit=MetricUnit.Count, value=1)
     found = state_change(record.body)
     if found is None:
@@ -54,6 +53,6 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    # Powertools' partial response without its batch package (all its event classes) at a cold start;
+    # nothing is shared between calls, so the handler is reentrant.
+    return process_sqs_batch(event, record_handler, context)

@@ -36,6 +36,10 @@ class SqsMessage:
     def message_id(self) -> str:
         return self.raw_event["messageId"]
 
+    @property
+    def event_source_arn(self) -> str:
+        return self.raw_event["eventSourceARN"]
+
 
 def process_sqs_batch(
     event: Any, record_handler: Callable[..., Any], context: Any = None, *, pass_context: bool = False

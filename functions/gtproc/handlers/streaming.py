@@ -8,13 +8,12 @@ from typing import Any
 import msgspec
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
+from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.settings import get_settings
 from gtproc.usecases.ports import LeaseHeld
@@ -55,7 +54,7 @@ def topic_message(body: str, queue_arn: str, queues: dict[str, str]) -> TopicMes
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+def record_handler(record: SqsMessage, lambda_context: LambdaContext | None = None) -> None:
     metrics.add_metric(name="StreamMessagesReceived", unit=MetricUnit.Count, value=1)
     settings = get_settings()
     found = topic_message(record.body, record.event_source_arn, settings.streaming_queues)
@@ -91,6 +90,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A processor per call: its records and failures are this call's alone, so the handler is reentrant.
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    # Powertools' partial response without its batch package (all its event classes) at a cold start;
+    # nothing is shared between calls, so the handler is reentrant.
+    return process_sqs_batch(event, record_handler, context, pass_context=True)
