@@ -14,6 +14,7 @@ Dicts instead of OrderedDicts: botocore only reads the data (dicts keep their or
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ import msgspec
 from botocore.loaders import JSONFileLoader, Loader
 
 _decode = msgspec.json.Decoder().decode
+_logger = logging.getLogger("botocore.loaders")  # botocore's loader logs each file it loads there
 
 
 class MsgspecFileLoader(JSONFileLoader):
@@ -30,6 +32,7 @@ class MsgspecFileLoader(JSONFileLoader):
             return None
         with open_method(full_path, "rb") as fp:
             payload = fp.read()
+        _logger.debug("Loading JSON file: %s", full_path)
         try:
             return _decode(payload)
         except Exception:
