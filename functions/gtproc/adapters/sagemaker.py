@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gtproc.adapters.aws import client
 from gtproc.adapters.s3 import S3Objects, parse_s3_uri
 from gtproc.domain.groundtruth import task_of_consolidation_arn
-from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge, ObjectUnreadable
+from gtproc.usecases.ports import DescribedBy, JobInfo, ObjectMissing, ObjectTooLarge, ObjectUnreadable
 
 CATEGORIES_MAX_BYTES = 1024 * 1024  # a label category file of any real job is a few KB
 
@@ -56,7 +56,7 @@ class SageMakerJobs:
             categories=self._categories(job.get("LabelCategoryConfigS3Uri")),
             task_type=task_type,
             workers_per_object=human.get("NumberOfHumanWorkersPerDataObject"),
-            source="sagemaker",
+            source=DescribedBy.SAGEMAKER,
             # A template of its own and a consolidation Lambda that is not a built-in ACS- one (e.g.
             # gtproc's post-annotation Lambda): no task type, answers read by shape as that Lambda does.
             custom_template=task_type is None

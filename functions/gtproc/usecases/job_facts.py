@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from gtproc.domain import consolidation as cons
 from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import OutputKey
-from gtproc.usecases.ports import JobDescriptions, JobInfo
+from gtproc.usecases.ports import DescribedBy, JobDescriptions, JobInfo
 
 
 def describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
     """Whether a SageMaker description is of the job whose key this is: its output path is the key's folder."""
-    if info.source != "sagemaker":
+    if info.source != DescribedBy.SAGEMAKER:
         return True
     if not info.output_path:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,13 @@ class LabelStore(Protocol):
     def labels_uri(self, job_id: str) -> str: ...
 
 
+class DescribedBy(enum.StrEnum):
+    """Where a job's facts come from."""
+
+    SAGEMAKER = "sagemaker"  # DescribeLabelingJob
+    INFERRED = "inferred"  # the key and the answers, when SageMaker cannot describe the job
+
+
 @dataclass(frozen=True, slots=True)
 class JobInfo:
     """What the annotations pipeline needs to know of a labeling job."""
@@ -120,7 +128,7 @@ class JobInfo:
     categories: tuple[str, ...] | None = None
     task_type: TaskType | None = None  # None: infer from the answers
     workers_per_object: int | None = None
-    source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
+    source: DescribedBy = DescribedBy.INFERRED
     output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
     custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
     input_manifest_uri: str | None = None  # InputConfig's ManifestS3Uri: line N is datasetObjectId N

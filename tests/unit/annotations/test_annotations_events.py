@@ -13,7 +13,7 @@ from gtproc.contract.events import AnnotationsConsolidated
 from gtproc.domain.comparison import same_label
 from gtproc.domain.consolidation import decode_png, encode_png
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import DescribedBy, JobInfo
 
 from tests.unit.annotations.annotations_support import (
     BIRDS_JOB,
@@ -283,7 +283,7 @@ def test_a_job_of_the_same_name_in_another_folder_or_bucket_is_told_apart(harnes
 
 def test_a_description_of_a_job_writing_elsewhere_is_not_lent_to_this_key(harness: Harness, caplog):
     categories = ("Rose", "Sunflower", "Daisy", "Tulip", "Lilac")
-    real = JobInfo("flowers-label", categories, "image-classification", 3, "sagemaker", f"s3://{BUCKET}/")
+    real = JobInfo("flowers-label", categories, "image-classification", 3, DescribedBy.SAGEMAKER, f"s3://{BUCKET}/")
     harness = Harness({FLOWERS: real})
     harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_3)
     body = harness.read(FLOWERS_3)

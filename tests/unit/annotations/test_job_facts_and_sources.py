@@ -11,7 +11,7 @@ from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import OutputKey, parse_output_key
 from gtproc.usecases.job_facts import JobFacts
 from gtproc.usecases.object_sources import SOURCE_MISS_RETRY_SECONDS, ObjectSources
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import DescribedBy, JobInfo
 
 BUCKET = "gt-output"
 MANIFEST_URI = "s3://gt-input/flowers/input.manifest"
@@ -29,7 +29,9 @@ SEGMENTED = [WorkerAnswer("w1", {"crowd-semantic-segmentation": {"labeledImage":
 
 
 def test_a_job_is_described_once_and_its_description_used():
-    info = JobInfo(label_attribute_name="flowers-label", source="sagemaker", output_path=f"s3://{BUCKET}/out/")
+    info = JobInfo(
+        label_attribute_name="flowers-label", source=DescribedBy.SAGEMAKER, output_path=f"s3://{BUCKET}/out/"
+    )
     jobs = MemoryJobs({"flowers": info})
     facts = JobFacts(jobs, warn=pytest.fail)
     for object_id in range(3):
@@ -48,7 +50,7 @@ def test_a_job_sagemaker_cannot_describe_is_named_by_its_key_and_its_answers():
 
 def test_another_folders_job_of_the_same_name_is_not_this_keys():
     elsewhere = JobInfo(
-        label_attribute_name="other-label", task_type=TaskType.TEXT_CLASSIFICATION, source="sagemaker",
+        label_attribute_name="other-label", task_type=TaskType.TEXT_CLASSIFICATION, source=DescribedBy.SAGEMAKER,
         output_path="s3://another-bucket/out/",
     )  # fmt: skip
     warnings: list[str] = []
