@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 
 from gtproc.domain.keys import OutputKey
 from gtproc.domain.sources import Source, sources_of_input_manifest, sources_of_intermediate
-from gtproc.usecases.ports import JobInfo, SourceFiles
+from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge, ObjectUnreadable, SourceFiles
 
 SOURCE_FILE_MAX_BYTES = 256 * 1024 * 1024  # an input manifest of a large job (one line per object)
 SOURCE_MISS_RETRY_SECONDS = 60  # an intermediate annotations file not written yet: look again after this
+
+
+def _read(files: SourceFiles, uri: str) -> bytes | None:
+    """The file, or None when it will never be read (missing, denied, too large): the object is then
+    published without its source. A transient error is raised, so the message is retried."""
+    try:
+        return files.read(uri, SOURCE_FILE_MAX_BYTES)
+    except (ObjectMissing, ObjectUnreadable, ObjectTooLarge):
+        return None
 
 
 class ObjectSources:
@@ -53,7 +62,7 @@ class _JobSources:
         now: float,
     ) -> Source | None:
         if self.manifest is None:
-            data = files.read(info.input_manifest_uri, SOURCE_FILE_MAX_BYTES) if info.input_manifest_uri else None
+            data = _read(files, info.input_manifest_uri) if info.input_manifest_uri else None
             self.manifest = sources_of_input_manifest(data) if data is not None else {}
         if index in self.manifest:
             return self.manifest[index]
@@ -64,7 +73,7 @@ class _JobSources:
             SOURCE_MISS_RETRY_SECONDS
         ):
             uri = f"s3://{bucket}/{location.job_root}/annotations/intermediate/{iteration}/annotations.json"
-            data = files.read(uri, SOURCE_FILE_MAX_BYTES)
+            data = _read(files, uri)
             known = self.intermediate[iteration] = sources_of_intermediate(data) if data is not None else {}
             if index not in known:
                 self.missed_at[iteration] = now

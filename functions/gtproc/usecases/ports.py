@@ -54,8 +54,9 @@ class EventEntry:
     labels: tuple[bytes, ...] = ()  # manifests: the label lines the job's labels so far gain once it is out
 
 
-# Both object-reading ports follow one rule: a missing object raises ObjectMissing (it was deleted
-# after its notification; the caller decides what that means), never a None to be checked.
+# Every object-reading port (ObjectReader, BlobStore, SourceFiles) follows one rule: a missing object
+# raises ObjectMissing (the caller decides what that means), never a None to be checked; a denied one
+# ObjectUnreadable, one past its size ObjectTooLarge. Anything else is transient: the message is retried.
 
 
 class ObjectReader(Protocol):
@@ -141,9 +142,8 @@ class JobDescriptions(Protocol):
 
 
 class SourceFiles(Protocol):
-    def read(self, uri: str, max_bytes: int) -> bytes | None:
-        """The object at an s3:// URI; None when it can never be read (missing, denied, too large).
-        Raises on a transient error, so the message is retried."""
+    def read(self, uri: str, max_bytes: int) -> bytes:
+        """The object at an s3:// URI (ObjectMissing for a URI that names no object, its bucket gone too)."""
         ...
 
 

@@ -11,7 +11,7 @@ from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import OutputKey, parse_output_key
 from gtproc.usecases.job_facts import JobFacts
 from gtproc.usecases.object_sources import SOURCE_MISS_RETRY_SECONDS, ObjectSources
-from gtproc.usecases.ports import DescribedBy, JobInfo
+from gtproc.usecases.ports import DescribedBy, JobInfo, ObjectMissing, ObjectUnreadable
 
 BUCKET = "gt-output"
 MANIFEST_URI = "s3://gt-input/flowers/input.manifest"
@@ -79,11 +79,17 @@ class Files:
     """SourceFiles over a dict of URIs, counting reads."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
-        self.files, self.reads = files, []
+        self.files: dict[str, bytes | Exception] = dict(files)
+        self.reads: list[str] = []
 
-    def read(self, uri: str, max_bytes: int) -> bytes | None:
+    def read(self, uri: str, max_bytes: int) -> bytes:
         self.reads.append(uri)
-        return self.files.get(uri)
+        if uri not in self.files:
+            raise ObjectMissing(uri)
+        data = self.files[uri]
+        if isinstance(data, Exception):
+            raise data
+        return data
 
 
 def intermediate_uri(iteration: int) -> str:
@@ -115,3 +121,14 @@ def test_an_object_missing_from_the_intermediate_file_is_looked_for_again_only_a
     found = sources.fields(BUCKET, location, info, "4", now=100.0 + SOURCE_MISS_RETRY_SECONDS)
     assert found == {"source_ref": "s3://gt-input/d.jpg"}
     assert files.reads == [intermediate_uri(1)] * 2 and sources.unknown == 2
+
+
+def test_a_file_that_will_never_be_read_names_no_source_and_a_transient_error_is_raised():
+    info = JobInfo(label_attribute_name="flowers", input_manifest_uri=MANIFEST_URI)
+    denied = Files({MANIFEST_URI: ObjectUnreadable("403"), intermediate_uri(1): ObjectMissing("gone")})
+    sources = ObjectSources(denied)
+    assert sources.fields(BUCKET, worker_response(object_id=2), info, "2", now=0.0) == {}
+    assert sources.unknown == 1
+    throttled = ObjectSources(Files({MANIFEST_URI: TimeoutError("SlowDown")}))
+    with pytest.raises(TimeoutError):
+        throttled.fields(BUCKET, worker_response(object_id=2), info, "2", now=0.0)
