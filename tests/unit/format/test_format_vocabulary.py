@@ -112,3 +112,16 @@ def test_no_layer_spells_the_job_name_rules_itself():
         if path.name != "groundtruth.py" and any(gt.JOB_NAME_PREFIX in text for text in _string_constants(path))
     )
     assert offenders == []
+
+
+@pytest.mark.parametrize("concept", ["TaskType", "WorkerAnswer", "LineError", "JobInfo"])
+def test_each_concept_is_defined_once(concept: str):
+    # Only imported and re-exported elsewhere: a second class or alias of the name would be a second definition.
+    definitions = []
+    for path in sorted(FUNCTIONS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            named = [t.id for t in targets if isinstance(t, ast.Name)]
+            if (isinstance(node, ast.ClassDef) and node.name == concept) or concept in named:
+                definitions.append(str(path.relative_to(FUNCTIONS)))
+    assert len(definitions) == 1, definitions
