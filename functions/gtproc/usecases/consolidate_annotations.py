@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 
@@ -31,16 +31,14 @@ from gtproc.contract.events import (
     CONSOLIDATION_COMPARED,
     AnnotationFileInvalid,
     AnnotationsConsolidated,
-    ConsolidatedLabel,
-    ConsolidationCompared,
 )
 from gtproc.contract.layout import MASKS_PREFIX
 from gtproc.domain import consolidation as cons
-from gtproc.domain.comparison import same_label
 from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, Limits
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
 from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
+from gtproc.usecases.comparison import comparison_of
 from gtproc.usecases.job_facts import JobFacts
 from gtproc.usecases.object_sources import ObjectSources
 from gtproc.usecases.outcomes import FileStatus
@@ -375,30 +373,12 @@ class ConsolidateAnnotations:
             ours = self._session.recorded(job_id, ours_record)  # whichever delivery published it
         if ours is None:
             return published
-        attribute = str(ours["labelAttributeName"])
-        if attribute not in content:
-            attribute = next((k for k in content if not k.endswith("-metadata")), attribute)
-        theirs_label, theirs_meta = content.get(attribute), content.get(f"{attribute}-metadata") or {}
-        task_type = str(ours["taskType"])
-        our_label, our_meta = ours["label"], cast("dict[str, Any]", ours["metadata"])  # as the claim recorded them
-        agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
-        if agree is None:
+        detail = comparison_of(bucket, location, object_id, ours, content)
+        if detail is None:
             return published
         record = ComparisonOf(location.iteration, object_id)
         claim = self._session.check(job_id, record)
         if claim is Claim.FREE:
-            detail = ConsolidationCompared(
-                job_name=location.job_name,
-                bucket=bucket,
-                job_path=location.job_root,
-                iteration=location.iteration or 0,
-                dataset_object_id=object_id,
-                label_attribute_name=attribute,
-                task_type=task_type,
-                agree=agree,
-                ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
-                ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
-            )
             if self._session.publish(job_id, record, *_event(CONSOLIDATION_COMPARED, detail)):
                 published[CONSOLIDATION_COMPARED] = 1
         elif claim is Claim.RESUMED:

@@ -239,3 +239,27 @@ def test_labels_stored_elsewhere_cannot_be_compared(task):
 def test_custom_labels_compare_by_equality():
     assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 1}, {})) is True
     assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 2}, {})) is False
+
+
+# ---- comparison_of: the event, on its own ------------------------------------------------------------
+
+
+def test_comparison_of_pairs_our_recorded_label_with_ground_truths_under_either_attribute_name():
+    from gtproc.domain.groundtruth import TaskType
+    from gtproc.domain.keys import parse_output_key
+    from gtproc.usecases.comparison import comparison_of
+
+    location = parse_output_key(RESPONSE_1)
+    assert location is not None
+    ours = {"labelAttributeName": "flowers-label", "taskType": IC, "label": 0, "metadata": {"class-name": "Daisy"}}
+    same_name = {"flowers-label": 3, "flowers-label-metadata": {"class-name": "Daisy"}}
+    renamed = {"ground-truth-name": 1, "ground-truth-name-metadata": {"class-name": "Rose"}}
+
+    agreed = comparison_of("gt-output", location, "7", ours, same_name)
+    assert agreed is not None and agreed.agree is True and agreed.label_attribute_name == "flowers-label"
+    assert (agreed.dataset_object_id, agreed.iteration, agreed.ground_truth.label) == ("7", 1, 3)
+    differed = comparison_of("gt-output", location, "7", ours, renamed)
+    assert differed is not None and differed.agree is False
+    assert differed.label_attribute_name == "ground-truth-name" and differed.ground_truth.label == 1
+    masks = {**ours, "taskType": TaskType.SEMANTIC_SEGMENTATION.groundtruth_type}  # masks are not compared
+    assert comparison_of("gt-output", location, "7", masks, same_name) is None
