@@ -88,3 +88,21 @@ def test_the_layers_checked_are_the_packages_on_disk():
     # A renamed layer would leave these tests checking an empty folder.
     for layer in ("domain", "usecases", "handlers", "adapters"):
         assert len(list((PACKAGE / layer).rglob("*.py"))) >= 3, layer
+
+
+USE_CASES = {"ProcessManifest", "ProcessStream", "ConsolidateAnnotations", "ConsolidateRequest", "PublishJobStatus"}
+
+
+def test_no_collaborator_is_handed_its_use_case():
+    # A run or a helper holding the use case calls back up into it; it is handed the ports it needs.
+    handed = []
+    for path in sorted((PACKAGE / "usecases").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for arg in node.args.args + node.args.kwonlyargs:
+                    if arg.annotation is not None and ast.unparse(arg.annotation).strip("'\"") in USE_CASES:
+                        handed.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}({arg.arg})")
+    assert handed == []
+    defined = {n.name for p in (PACKAGE / "usecases").rglob("*.py") for n in ast.walk(ast.parse(p.read_text()))
+               if isinstance(n, ast.ClassDef)}  # fmt: skip
+    assert defined >= USE_CASES  # the names checked are the use cases' own
