@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
+from gtproc.domain.comparison import Agreement, same_label
+from gtproc.domain.groundtruth import TaskType
 from gtproc.usecases.consolidate_annotations import AnnotationOutcome, Published
 from gtproc.usecases.job_status import StatusOutcome
 from gtproc.usecases.outcomes import FileStatus
@@ -38,3 +42,27 @@ def test_the_enums_keep_the_strings_logs_and_tests_always_compared():
     assert [s.value for s in FileStatus] == ["processed", "skipped", "invalid", "unreadable"]
     assert FileStatus.PROCESSED == "processed" and f"{FileStatus.INVALID}" == "invalid"
     assert {p.value for p in Published} == {"now", "already", "nothing-usable"}
+
+
+def test_no_function_of_the_core_answers_a_tri_state_bool():
+    # `-> bool | None` makes every caller remember what None meant; an enum names it.
+    package = Path(__file__).resolve().parents[2] / "functions" / "gtproc"
+    found = [
+        f"{path.relative_to(package)}:{node.lineno} {node.name}"
+        for layer in ("domain", "usecases")
+        for path in sorted((package / layer).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef)
+        and node.returns is not None
+        and ast.unparse(node.returns).replace(" ", "") in ("bool|None", "None|bool", "Optional[bool]")
+    ]
+    assert found == []
+
+
+def test_a_comparison_says_same_different_or_not_comparable():
+    cls = "groundtruth/image-classification"
+    rose, tulip = (0, {"class-name": "rose"}), (1, {"class-name": "tulip"})
+    assert same_label(cls, rose, (4, {"class-name": "rose"})) is Agreement.SAME
+    assert same_label(cls, rose, tulip) is Agreement.DIFFERENT
+    masks = TaskType.SEMANTIC_SEGMENTATION.groundtruth_type
+    assert same_label(masks, ("s3://a/0.png", {}), ("s3://a/0.png", {})) is Agreement.NOT_COMPARABLE

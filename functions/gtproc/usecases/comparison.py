@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from gtproc.contract.events import ConsolidatedLabel, ConsolidationCompared
-from gtproc.domain.comparison import same_label
+from gtproc.domain.comparison import Agreement, same_label
 from gtproc.domain.keys import OutputKey
 
 
@@ -21,8 +21,8 @@ def comparison_of(
     theirs_label, theirs_meta = theirs.get(attribute), theirs.get(f"{attribute}-metadata") or {}
     task_type = str(ours["taskType"])
     our_label, our_meta = ours["label"], cast("dict[str, Any]", ours["metadata"])
-    agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
-    if agree is None:
+    agreement = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
+    if agreement is Agreement.NOT_COMPARABLE:
         return None
     return ConsolidationCompared(
         job_name=location.job_name,
@@ -32,7 +32,7 @@ def comparison_of(
         dataset_object_id=object_id,
         label_attribute_name=attribute,
         task_type=task_type,
-        agree=agree,
+        agree=agreement is Agreement.SAME,
         ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
         ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
     )

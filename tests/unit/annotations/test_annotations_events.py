@@ -10,7 +10,7 @@ import msgspec
 import numpy as np
 import pytest
 from gtproc.contract.events import AnnotationsConsolidated
-from gtproc.domain.comparison import same_label
+from gtproc.domain.comparison import Agreement, same_label
 from gtproc.domain.consolidation import decode_png, encode_png
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
 from gtproc.usecases.ports import DescribedBy, JobInfo
@@ -169,7 +169,8 @@ def test_bounding_boxes_in_ground_truth_shape():
     assert metadata["class-map"] == {"0": "car", "1": "truck"}
     assert sorted(box["class_id"] for box in label["annotations"]) == [0, 1]
     theirs = gt_content(CARS_TREE, CARS, "0")
-    assert same_label(event["taskType"], (label, metadata), (theirs[CARS], theirs[f"{CARS}-metadata"])) is True
+    ground_truth = (theirs[CARS], theirs[f"{CARS}-metadata"])
+    assert same_label(event["taskType"], (label, metadata), ground_truth) is Agreement.SAME
     assert size == theirs[CARS]["image_size"][0]
 
 
