@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gtproc.domain.comparison import Agreement
 from gtproc.domain.consolidation import expected_calibration_error
 from gtproc.report import analysis as an
 from gtproc.report.job import Answer, load_job
@@ -289,7 +290,7 @@ def test_ground_truth_from_consolidation_responses_without_a_manifest(tmp_path: 
     }
     response.write_text(json.dumps([{"datasetObjectId": "7", "consolidatedAnnotation": {"content": content}}]))
     report = an.analyse(load_job(str(job)))
-    assert report.rows["7"].gt == (0, content["pets-metadata"]) and report.rows["7"].agree is False
+    assert report.rows["7"].gt == (0, content["pets-metadata"]) and report.rows["7"].agree is Agreement.DIFFERENT
     assert an.summary(report)["labeled"] == 1
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gtproc.adapters.aws import client
 from gtproc.adapters.s3 import S3Objects, parse_s3_uri
 from gtproc.domain.groundtruth import task_of_consolidation_arn
-from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectTooLarge, ObjectUnreadable
+from gtproc.usecases.ports import DescribedBy, JobInfo, ObjectMissing, ObjectTooLarge
 
 CATEGORIES_MAX_BYTES = 1024 * 1024  # a label category file of any real job is a few KB
 
@@ -56,7 +56,7 @@ class SageMakerJobs:
             categories=self._categories(job.get("LabelCategoryConfigS3Uri")),
             task_type=task_type,
             workers_per_object=human.get("NumberOfHumanWorkersPerDataObject"),
-            source="sagemaker",
+            source=DescribedBy.SAGEMAKER,
             # A template of its own and a consolidation Lambda that is not a built-in ACS- one (e.g.
             # gtproc's post-annotation Lambda): no task type, answers read by shape as that Lambda does.
             custom_template=task_type is None
@@ -94,7 +94,6 @@ class NoJobDescriptions:
 
 
 # S3 errors after which a source file will never be read: the next try would fail the same way.
-_NEVER_READABLE = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "AccessDenied", "403", "Forbidden"})
 
 
 class S3SourceFiles:
@@ -104,12 +103,14 @@ class S3SourceFiles:
     def __init__(self, objects: S3Objects | None = None) -> None:
         self.objects = objects or S3Objects()
 
-    def read(self, uri: str, max_bytes: int) -> bytes | None:
+    def read(self, uri: str, max_bytes: int) -> bytes:
         try:
-            return self.objects.read(*parse_s3_uri(uri), max_bytes=max_bytes)
-        except (ValueError, ObjectTooLarge, ObjectMissing, ObjectUnreadable):  # the last: a 403
-            return None
+            location = parse_s3_uri(uri)
+        except ValueError as error:
+            raise ObjectMissing(f"{uri!r} is not an s3:// URI") from error
+        try:
+            return self.objects.read(*location, max_bytes=max_bytes)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _NEVER_READABLE:
-                return None
+            if error.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                raise ObjectMissing(f"{uri}: its bucket does not exist") from error
             raise

@@ -3,6 +3,8 @@ shared by the stack (infra/), the adapters and the local replay."""
 
 from __future__ import annotations
 
+from gtproc.domain.groundtruth import normalize_job_name
+
 # Keys Ground Truth writes that only the post-annotation function touches.
 CONSOLIDATION_REQUEST_PATTERNS: tuple[str, ...] = ("*/annotations/consolidated-annotation/consolidation-request/*",)
 CONSOLIDATED_OUTPUT_PATTERNS: tuple[str, ...] = ("*/annotations/consolidated-annotation/output/*",)
@@ -33,7 +35,7 @@ def labeling_job_state_change_pattern() -> dict[str, object]:
 
 def job_status_partition(job_name: str) -> str:
     """The state table partition of a job's statuses (`JOB#status/<job>`): apart from any output path's."""
-    return f"status/{job_name.lower()}"  # job names are case-insensitive
+    return f"status/{normalize_job_name(job_name)}"
 
 
 def job_status_record(status: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
@@ -9,22 +10,33 @@ from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, Task
 BOX_MATCH_IOU = 0.5
 
 
-def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, dict[str, Any]]) -> bool | None:
-    """True or False by the task's own notion of equality; None when labels cannot be compared
-    (semantic segmentation masks live in different objects). Class indexes are compared by name:
-    two consolidations may number the classes differently."""
+class Agreement(enum.Enum):
+    """What comparing two consolidated labels of one object came to."""
+
+    SAME = "same"
+    DIFFERENT = "different"
+    NOT_COMPARABLE = "not-comparable"  # semantic segmentation masks live in different objects; video
+
+
+def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, dict[str, Any]]) -> Agreement:
+    """By the task's own notion of equality. Class indexes are compared by name: two consolidations
+    may number the classes differently."""
     task_type = task_type_of(type_string)
+    if task_type in (TaskType.SEMANTIC_SEGMENTATION, TaskType.VIDEO_DETECTION, TaskType.VIDEO_TRACKING):
+        return Agreement.NOT_COMPARABLE
+    return Agreement.SAME if _equal(task_type, ours, theirs) else Agreement.DIFFERENT
+
+
+def _equal(task_type: TaskType | None, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, dict[str, Any]]) -> bool:
     (our_label, our_meta), (their_label, their_meta) = ours, theirs
     if task_type in SINGLE_LABEL_TYPES:
-        return our_meta.get("class-name") == their_meta.get("class-name")
+        return bool(our_meta.get("class-name") == their_meta.get("class-name"))
     if task_type in MULTILABEL_TYPES:
         return _names(our_label, our_meta) == _names(their_label, their_meta)
     if task_type is TaskType.OBJECT_DETECTION:
         return _same_boxes(our_label, our_meta, their_label, their_meta)
     if task_type is TaskType.TEXT_SPAN:
         return _spans(our_label) == _spans(their_label)
-    if task_type in (TaskType.SEMANTIC_SEGMENTATION, TaskType.VIDEO_DETECTION, TaskType.VIDEO_TRACKING):
-        return None
     return bool(our_label == their_label)
 
 

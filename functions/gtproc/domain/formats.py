@@ -171,8 +171,9 @@ class WorkerMetadata(_Model, kw_only=True):
     identityData: IdentityData | None = None
 
 
-class WorkerAnswer(_Model, kw_only=True):
-    """One worker's answer in a worker-response file; `answerContent` is the task form's output."""
+class WorkerAnswerRecord(_Model, kw_only=True):
+    """One worker's answer as a worker-response file writes it; `answerContent` is the task form's output.
+    The use cases read it as the vocabulary's `groundtruth.WorkerAnswer`."""
 
     workerId: str
     answerContent: dict[str, Any]
@@ -183,7 +184,7 @@ class WorkerAnswer(_Model, kw_only=True):
 
 
 class WorkerResponseFile(_Model, kw_only=True):
-    answers: list[WorkerAnswer]
+    answers: list[WorkerAnswerRecord]
 
 
 class DataObject(_Model, kw_only=True):

@@ -153,6 +153,17 @@ def job_name_of_arn(arn: str) -> str:
     return arn.rsplit(JOB_NAME_PREFIX, 1)[-1]
 
 
+def job_name_in_arn(arn: str) -> str | None:
+    """The job a labeling-job ARN names (`...:labeling-job/<name>`); None for any other ARN."""
+    marker = f":{JOB_NAME_PREFIX}"
+    return arn.rsplit(marker, 1)[1] if marker in arn else None
+
+
+def job_arn(job_name: str, region: str, account: str) -> str:
+    """The ARN SageMaker gives a job (its name in lower case, as its events carry it)."""
+    return f"arn:aws:sagemaker:{region}:{account}:{metadata_job_name(job_name)}"
+
+
 def normalize_job_name(name: str) -> str:
     """Job names are case-insensitive; built-in metadata writes `labeling-job/<name lower-cased>`."""
     name = name.strip().lower()

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.layout import LABELING_JOB_STATE_CHANGE, SERVICE_NAME
+from gtproc.domain.groundtruth import job_name_in_arn
 from gtproc.handlers import wiring
 from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
@@ -29,10 +30,11 @@ def state_change(body: str) -> tuple[str, str] | None:
     if not isinstance(event, dict) or event.get("detail-type") != LABELING_JOB_STATE_CHANGE:
         return None
     status = (event.get("detail") or {}).get("LabelingJobStatus")
-    arns = [arn for arn in event.get("resources") or [] if isinstance(arn, str) and ":labeling-job/" in arn]
-    if not isinstance(status, str) or not status or len(arns) != 1:
+    jobs = [job_name_in_arn(arn) for arn in event.get("resources") or [] if isinstance(arn, str)]
+    names = [name for name in jobs if name is not None]
+    if not isinstance(status, str) or not status or len(names) != 1:
         return None
-    return arns[0].rsplit(":labeling-job/", 1)[1], status
+    return names[0], status
 
 
 @tracer.capture_method

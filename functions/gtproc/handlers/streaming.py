@@ -16,6 +16,7 @@ from gtproc.handlers import wiring
 from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.settings import get_settings
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import LeaseHeld
 
 logger = Logger(service=SERVICE_NAME)
@@ -78,7 +79,7 @@ def record_handler(record: SqsMessage, lambda_context: LambdaContext | None = No
     labeled, failed = outcome.published.get(OBJECTS_LABELED, 0), outcome.published.get(OBJECTS_FAILED, 0)
     metrics.add_metric(name="StreamLabelsPublished", unit=MetricUnit.Count, value=labeled)
     metrics.add_metric(name="StreamFailuresPublished", unit=MetricUnit.Count, value=failed)
-    if outcome.status == "invalid":
+    if outcome.status is FileStatus.INVALID:
         # Reported on the bus once; never retried (a bad message stays bad).
         metrics.add_metric(name="InvalidStreamMessages", unit=MetricUnit.Count, value=1)
         logger.warning("bad streaming message", extra={"reported": outcome.published.get(VALIDATION_FAILED, 0)})

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from gtproc.contract.layout import FUNCTION_MEMORY_MB, MANIFESTS_MEMORY_MB, MAX_RECEIVE_COUNT
+from gtproc.domain.groundtruth import job_arn, normalize_job_name
 from gtproc.domain.keys import Area, parse_output_key
 from gtproc.local.embedded import REGION, EmbeddedResources
 
@@ -181,13 +182,13 @@ class ReplayLabelingJobs:
 
         prefix = self.resources.key_prefix.strip("/")
         output_path = f"s3://{self.resources.output_bucket}/{prefix + '/' if prefix else ''}"
-        counters = self.counters.get(job_name.lower()) or self._published_counters(job_name)
+        counters = self.counters.get(normalize_job_name(job_name)) or self._published_counters(job_name)
         return JobStatusInfo(output_path, counters)
 
     def _published_counters(self, job_name: str) -> dict[str, int]:
         human = machine = failed = 0
         for event in self.events:
-            if event.detail.get("jobName", "").lower() != job_name.lower():
+            if normalize_job_name(event.detail.get("jobName", "")) != normalize_job_name(job_name):
                 continue
             if event.detail_type == "Objects Labeled":
                 for obj in event.detail["objects"]:
@@ -356,7 +357,7 @@ class Replayer:
             self.resources.client("sns").publish(TopicArn=topic, Message=text)
         elif write.kind == JOB_STATUS:
             if write.label_counters is not None:
-                self.jobs.counters[write.job.lower()] = write.label_counters
+                self.jobs.counters[normalize_job_name(write.job)] = write.label_counters
             self.events_client.put_events(Entries=[_state_change(write.job, write.status)])
         else:
             self.s3.put_object(Bucket=self.resources.output_bucket, Key=write.key, Body=write.file.read_bytes())
@@ -437,7 +438,7 @@ def _state_change(job: str, status: str) -> dict[str, Any]:
     return {
         "Source": "aws.sagemaker",
         "DetailType": "SageMaker Ground Truth Labeling Job State Change",
-        "Resources": [f"arn:aws:sagemaker:{REGION}:123456789012:labeling-job/{job.lower()}"],
+        "Resources": [job_arn(job, REGION, "123456789012")],
         "Detail": json.dumps({"LabelingJobStatus": status}),
     }
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gtproc.domain import consolidation as cons
-from gtproc.domain.comparison import iou, same_label
+from gtproc.domain.comparison import Agreement, iou, same_label
 from gtproc.domain.consolidation.answers import boxes_of, entities_of, multi_labels_of, single_label_of
 from gtproc.domain.consolidation.quality import QualityState, expected_calibration_error
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding, class_names
@@ -51,7 +51,7 @@ class ObjectRow:
     ours: tuple[Any, dict[str, Any]] | None = None
     answers: list[Answer] = field(default_factory=list)
     failure_reason: str | None = None
-    agree: bool | None = None
+    agree: Agreement | None = None  # None: not compared (ours or Ground Truth's label missing)
     time: datetime | None = None
 
 
@@ -566,7 +566,8 @@ def to_look_at(report: Report) -> tuple[list[ObjectRow], int, list[ObjectRow]]:
         value = label_confidence(r.ours)
         return 2.0 if value is None else value
 
-    disagree = sorted((r for r in report.rows.values() if r.agree is False), key=lambda r: (sureness(r), r.oid))
+    differ = (r for r in report.rows.values() if r.agree is Agreement.DIFFERENT)
+    disagree = sorted(differ, key=lambda r: (sureness(r), r.oid))
     rated = [r for r in report.rows.values() if label_confidence(r.ours) is not None]
     least = sorted(rated, key=lambda r: (sureness(r), _oid_key(r.oid)))[:LEAST_CONFIDENT_SHOWN]
     return disagree[:DISAGREEMENTS_SHOWN], len(disagree), least

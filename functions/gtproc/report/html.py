@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gtproc import __version__
+from gtproc.domain.comparison import Agreement
 from gtproc.domain.groundtruth import TaskType
 from gtproc.report import analysis as an
 
@@ -360,7 +361,7 @@ def _object_table(report: an.Report, rows: Sequence[an.ObjectRow], key: str) -> 
 
 def _look_at(report: an.Report) -> str:
     shown, total, least = an.to_look_at(report)
-    compared = sum(1 for r in report.rows.values() if r.agree is not None)
+    compared = sum(1 for r in report.rows.values() if r.agree in (Agreement.SAME, Agreement.DIFFERENT))
     if not compared and not least:
         return ""
     if compared:

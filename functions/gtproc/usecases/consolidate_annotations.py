@@ -6,8 +6,9 @@ create the object's record publishes, duplicates find the record and stop. The j
 is updated once per object, with a conditional write that is retried on conflict. When Ground
 Truth's consolidation-response lands, each object is compared with ours (`Consolidation Compared`).
 
-The story of a worker-response file: parse its key, read it, consolidate the object via the
-`QualityLearner`, publish once via the `AnnotationSession`, then fold the answers into the quality.
+The story of a worker-response file: parse its key, read it, take the job's facts (`JobFacts`),
+consolidate the object via the `QualityLearner`, name its source (`ObjectSources`), publish once via
+the `AnnotationSession`, then fold the answers into the quality.
 
 A file that cannot be used (over a size or work bound, undecodable, no usable answer) is a permanent
 failure, never retried: it is published once as `Annotation File Invalid`, claimed like the others.
@@ -20,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 
@@ -30,17 +31,16 @@ from gtproc.contract.events import (
     CONSOLIDATION_COMPARED,
     AnnotationFileInvalid,
     AnnotationsConsolidated,
-    ConsolidatedLabel,
-    ConsolidationCompared,
 )
 from gtproc.contract.layout import MASKS_PREFIX
 from gtproc.domain import consolidation as cons
-from gtproc.domain.comparison import same_label
 from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, Limits
 from gtproc.domain.formats import consolidation_response_decoder, worker_response_decoder
 from gtproc.domain.groundtruth import TaskType, WorkerAnswer
 from gtproc.domain.keys import Area, OutputKey, is_under_prefix, parse_output_key
-from gtproc.domain.sources import Source, sources_of_input_manifest, sources_of_intermediate
+from gtproc.usecases.comparison import comparison_of
+from gtproc.usecases.job_facts import JobFacts
+from gtproc.usecases.object_sources import ObjectSources
 from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import (
     AnnotationStore,
@@ -70,8 +70,6 @@ from gtproc.usecases.quality_learner import (
 # limit, numbers past float range.
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, OverflowError, ValueError)
 _log = logging.getLogger("gtproc")
-SOURCE_FILE_MAX_BYTES = 256 * 1024 * 1024  # an input manifest of a large job (one line per object)
-SOURCE_MISS_RETRY_SECONDS = 60  # an intermediate annotations file not written yet: look again after this
 _encoder = msgspec.json.Encoder()
 
 
@@ -106,15 +104,6 @@ class AnnotationOutcome:
     sources_unknown: int = 0  # Annotations Consolidated published without the object's source
 
 
-def _describes(info: JobInfo, bucket: str, location: OutputKey) -> bool:
-    """Whether a SageMaker description is of the job whose key this is: its output path is the key's folder."""
-    if info.source != "sagemaker":
-        return True
-    if not info.output_path:
-        return False
-    return f"{info.output_path.rstrip('/')}/{location.job_name}" == f"s3://{bucket}/{location.job_root}"
-
-
 def worker_answers(data: bytes) -> list[WorkerAnswer]:
     """The answers of a worker-response file."""
     return [WorkerAnswer(a.workerId, a.answerContent) for a in worker_response_decoder.decode(data).answers]
@@ -139,14 +128,33 @@ class ConsolidateAnnotations:
         warn: Callable[[str], None] | None = None,
         sources: SourceFiles | None = None,
     ) -> None:
-        self.blobs, self.jobs, self.store, self.publisher = blobs, jobs, store, publisher
-        self.sources = sources  # None: events name no source (and none is counted as unknown)
-        self._sources: dict[str, _JobSources] = {}  # per job, for the life of the container
-        self.sources_unknown = 0
+        self.blobs, self.store, self.publisher = blobs, store, publisher
         self.config = config or AnnotationsConfig()
         self.clock, self.sleep = clock, sleep
-        self._job_info: dict[str, JobInfo | None] = {}  # per job, for the life of the container
         self.warn = warn or _log.warning
+        self.jobs, self.sources = jobs, sources
+
+    # Each collaborator keeps its cache for the life of the instance; a new port starts a new one.
+    @property
+    def jobs(self) -> JobDescriptions:
+        return self._facts.jobs
+
+    @jobs.setter
+    def jobs(self, jobs: JobDescriptions) -> None:
+        self._facts = JobFacts(jobs, lambda message: self.warn(message))
+
+    @property
+    def sources(self) -> SourceFiles | None:
+        """None: events name no source (and none is counted as unknown)."""
+        return self._sources.files if self._sources is not None else None
+
+    @sources.setter
+    def sources(self, files: SourceFiles | None) -> None:
+        self._sources = ObjectSources(files) if files is not None else None
+
+    @property
+    def sources_unknown(self) -> int:
+        return self._sources.unknown if self._sources is not None else 0
 
     # The session and the learner are views over the current ports (tests swap them on a live instance).
     @property
@@ -249,7 +257,7 @@ class ConsolidateAnnotations:
         claim = session.check(job_id, record)
         if claim is Claim.PUBLISHED:
             return Published.ALREADY
-        info = self._describe(bucket, location, answers)
+        info = self._facts.of(bucket, location, answers)
         work = self._object(job_id, location, info, object_id, answers)
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
             self._quality.learn(job_id, work)
@@ -321,41 +329,12 @@ class ConsolidateAnnotations:
         )
 
     def _source_fields(self, bucket: str, location: OutputKey, info: JobInfo, object_id: str) -> dict[str, str]:
-        """`source_ref` or `source` of the object, from the input manifest or the iteration's intermediate
-        annotations; {} (and counted) when neither can be read."""
-        if self.sources is None:
+        if self._sources is None:
             return {}
-        index = int(object_id)
-        job = self._sources.setdefault(location.job_id(bucket), _JobSources())
-        found = job.find(index, location.iteration, info, self.sources, bucket, location, self.clock())
-        if found is None:
-            self.sources_unknown += 1
-            return {}
-        field_name, value = found
-        return {"source_ref": value} if field_name == "sourceRef" else {"source": value}
+        return self._sources.fields(bucket, location, info, object_id, self.clock())
 
     def _mask_key(self, job_id: str, location: OutputKey, object_id: str) -> str:
         return f"{self.config.results_prefix}/{job_id}/iteration-{location.iteration}/{object_id}.png"
-
-    def _describe(self, bucket: str, location: OutputKey, answers: list[WorkerAnswer]) -> JobInfo:
-        job_name = location.job_name
-        if job_name not in self._job_info:
-            self._job_info[job_name] = self.jobs.describe(job_name)
-        info = self._job_info[job_name]
-        if info is not None and _describes(info, bucket, location):
-            return info
-        if info is not None:
-            # Another folder's job of the same name: its attribute and categories are not this key's.
-            self.warn(
-                f"s3://{bucket}/{location.job_root}: SageMaker's job {job_name!r} writes to {info.output_path}, "
-                "not here; using the key's own facts"
-            )
-        # Without a description the job's name is the attribute (the console's default) and the
-        # answers' shape tells the task type; a segmentation label is an S3 URI, so its attribute ends in -ref.
-        shapes = {cons.infer_task_type(answer.content) for answer in answers}
-        if shapes == {TaskType.SEMANTIC_SEGMENTATION}:
-            return JobInfo(label_attribute_name=f"{job_name}-ref")
-        return JobInfo(label_attribute_name=job_name)
 
     # ---- Ground Truth's own consolidation ----------------------------------------------------------
 
@@ -394,30 +373,12 @@ class ConsolidateAnnotations:
             ours = self._session.recorded(job_id, ours_record)  # whichever delivery published it
         if ours is None:
             return published
-        attribute = str(ours["labelAttributeName"])
-        if attribute not in content:
-            attribute = next((k for k in content if not k.endswith("-metadata")), attribute)
-        theirs_label, theirs_meta = content.get(attribute), content.get(f"{attribute}-metadata") or {}
-        task_type = str(ours["taskType"])
-        our_label, our_meta = ours["label"], cast("dict[str, Any]", ours["metadata"])  # as the claim recorded them
-        agree = same_label(task_type, (our_label, our_meta), (theirs_label, theirs_meta))
-        if agree is None:
+        detail = comparison_of(bucket, location, object_id, ours, content)
+        if detail is None:
             return published
         record = ComparisonOf(location.iteration, object_id)
         claim = self._session.check(job_id, record)
         if claim is Claim.FREE:
-            detail = ConsolidationCompared(
-                job_name=location.job_name,
-                bucket=bucket,
-                job_path=location.job_root,
-                iteration=location.iteration or 0,
-                dataset_object_id=object_id,
-                label_attribute_name=attribute,
-                task_type=task_type,
-                agree=agree,
-                ours=ConsolidatedLabel(label=our_label, metadata=our_meta),
-                ground_truth=ConsolidatedLabel(label=theirs_label, metadata=theirs_meta),
-            )
             if self._session.publish(job_id, record, *_event(CONSOLIDATION_COMPARED, detail)):
                 published[CONSOLIDATION_COMPARED] = 1
         elif claim is Claim.RESUMED:
@@ -433,41 +394,3 @@ class ConsolidateAnnotations:
             except (ObjectMissing, ObjectTooLarge, ObjectUnreadable, *DECODE_ERRORS):
                 continue
         return answers
-
-
-@dataclass
-class _JobSources:
-    """A job's sources by datasetObjectId, read once: the input manifest, then each iteration's
-    intermediate annotations (looked for again a while after a miss: it is written as the job runs)."""
-
-    manifest: dict[int, Source] | None = None  # None: not read yet
-    intermediate: dict[int, dict[int, Source]] = field(default_factory=dict)
-    missed_at: dict[int, float] = field(default_factory=dict)
-
-    def find(
-        self,
-        index: int,
-        iteration: int | None,
-        info: JobInfo,
-        files: SourceFiles,
-        bucket: str,
-        location: OutputKey,
-        now: float,
-    ) -> Source | None:
-        if self.manifest is None:
-            data = files.read(info.input_manifest_uri, SOURCE_FILE_MAX_BYTES) if info.input_manifest_uri else None
-            self.manifest = sources_of_input_manifest(data) if data is not None else {}
-        if index in self.manifest:
-            return self.manifest[index]
-        if iteration is None:
-            return None
-        known = self.intermediate.get(iteration)
-        if (known is None or index not in known) and now - self.missed_at.get(iteration, -1e18) >= (
-            SOURCE_MISS_RETRY_SECONDS
-        ):
-            uri = f"s3://{bucket}/{location.job_root}/annotations/intermediate/{iteration}/annotations.json"
-            data = files.read(uri, SOURCE_FILE_MAX_BYTES)
-            known = self.intermediate[iteration] = sources_of_intermediate(data) if data is not None else {}
-            if index not in known:
-                self.missed_at[iteration] = now
-        return (known or {}).get(index)

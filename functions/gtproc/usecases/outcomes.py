@@ -10,5 +10,5 @@ class FileStatus(enum.StrEnum):
 
     PROCESSED = "processed"
     SKIPPED = "skipped"  # not a file of ours, outside the prefix, or gone before it was read
-    INVALID = "invalid"  # annotations only: reported once as `Annotation File Invalid`
+    INVALID = "invalid"  # reported once: `Annotation File Invalid`, or a bad streaming message's `Validation Failed`
     UNREADABLE = "unreadable"  # manifests only: the function's role may not read it (a 403), never retried

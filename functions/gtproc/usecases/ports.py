@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class EventEntry:
     labels: tuple[bytes, ...] = ()  # manifests: the label lines the job's labels so far gain once it is out
 
 
-# Both object-reading ports follow one rule: a missing object raises ObjectMissing (it was deleted
-# after its notification; the caller decides what that means), never a None to be checked.
+# Every object-reading port (ObjectReader, BlobStore, SourceFiles) follows one rule: a missing object
+# raises ObjectMissing (the caller decides what that means), never a None to be checked; a denied one
+# ObjectUnreadable, one past its size ObjectTooLarge. Anything else is transient: the message is retried.
 
 
 class ObjectReader(Protocol):
@@ -112,6 +114,13 @@ class LabelStore(Protocol):
     def labels_uri(self, job_id: str) -> str: ...
 
 
+class DescribedBy(enum.StrEnum):
+    """Where a job's facts come from."""
+
+    SAGEMAKER = "sagemaker"  # DescribeLabelingJob
+    INFERRED = "inferred"  # the key and the answers, when SageMaker cannot describe the job
+
+
 @dataclass(frozen=True, slots=True)
 class JobInfo:
     """What the annotations pipeline needs to know of a labeling job."""
@@ -120,7 +129,7 @@ class JobInfo:
     categories: tuple[str, ...] | None = None
     task_type: TaskType | None = None  # None: infer from the answers
     workers_per_object: int | None = None
-    source: str = "inferred"  # "sagemaker" when read from DescribeLabelingJob
+    source: DescribedBy = DescribedBy.INFERRED
     output_path: str | None = None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/
     custom_template: bool = False  # a custom UI template with a custom consolidation Lambda (answers read by shape)
     input_manifest_uri: str | None = None  # InputConfig's ManifestS3Uri: line N is datasetObjectId N
@@ -133,9 +142,8 @@ class JobDescriptions(Protocol):
 
 
 class SourceFiles(Protocol):
-    def read(self, uri: str, max_bytes: int) -> bytes | None:
-        """The object at an s3:// URI; None when it can never be read (missing, denied, too large).
-        Raises on a transient error, so the message is retried."""
+    def read(self, uri: str, max_bytes: int) -> bytes:
+        """The object at an s3:// URI (ObjectMissing for a URI that names no object, its bucket gone too)."""
         ...
 
 

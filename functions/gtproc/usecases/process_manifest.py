@@ -82,24 +82,36 @@ class ProcessManifest:
             self.state, self.labels, location.job_id(bucket), self.config, self.clock, self.sleep, deadline
         )
         try:
-            return _Run(self, session, bucket, location).execute()
+            run = FindingsRun(session, self.publisher, self.labels, _origin(bucket, location), self.sleep)
+            return _Run(self.reader, self.labels, session, run, bucket, location).execute()
         except BaseException:
             session.release()
             raise
 
 
-class _Run:
-    """One manifest write processed under the job's session."""
+def _origin(bucket: str, location: OutputKey) -> Origin:
+    manifest_uri = f"s3://{bucket}/{location.key}"
+    return Origin(location.job_name, bucket, location.job_root, location.iteration, manifest_uri)
 
-    def __init__(self, use_case: ProcessManifest, session: JobSession, bucket: str, location: OutputKey) -> None:
-        self.reader, self.labels_store = use_case.reader, use_case.labels
-        self.session = session
+
+class _Run:
+    """One manifest write processed under the job's session; it holds its ports, not the use case."""
+
+    def __init__(
+        self,
+        reader: ObjectReader,
+        labels: LabelStore,
+        session: JobSession,
+        run: FindingsRun,
+        bucket: str,
+        location: OutputKey,
+    ) -> None:
+        self.reader, self.labels_store = reader, labels
+        self.session, self.run = session, run
         self.bucket = bucket
         self.location = location
         self.manifest_uri = f"s3://{bucket}/{location.key}"
         self.outcome = ManifestOutcome(location.key, FileStatus.PROCESSED, job_name=location.job_name)
-        origin = Origin(location.job_name, bucket, location.job_root, location.iteration, self.manifest_uri)
-        self.run = FindingsRun(session, use_case.publisher, use_case.labels, origin, use_case.sleep)
         self.outcome.published = self.run.published
 
     def execute(self) -> ManifestOutcome:

@@ -21,6 +21,7 @@ from gtproc.domain.ledger import fingerprint
 from gtproc.domain.scan import ScannedLine, scan_lines
 from gtproc.domain.sniff import InputRule
 from gtproc.usecases.findings import FindingsRun, Origin
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import EventPublisher, JobStateStore, LabelingJobs, LabelStore, PublishFailed
 from gtproc.usecases.publish_once import JobSession, SessionTerms
 
@@ -38,7 +39,7 @@ class JobNotDescribed(Exception):
 class StreamOutcome:
     job_name: str
     topic_arn: str
-    status: str = "processed"  # or "invalid" (reported as Validation Failed)
+    status: FileStatus = FileStatus.PROCESSED  # or INVALID (reported as Validation Failed)
     published: dict[str, int] = field(default_factory=dict)
 
 
@@ -107,7 +108,7 @@ def _publish(run: FindingsRun, outcome: StreamOutcome, line_bytes: bytes) -> Str
     detector = Detector(outcome.job_name, run.session.ledger, None, run.relabel())
     line = _the_line(line_bytes)
     if line.errors:
-        outcome.status = "invalid"
+        outcome.status = FileStatus.INVALID
     try:
         run.observe(detector.observe(line))
         run.flush()

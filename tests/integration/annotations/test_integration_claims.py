@@ -26,7 +26,7 @@ def test_release_take_over_and_resume_on_dynamodb(aws) -> None:
     once = PublishOnce(store, bus, lambda: now[0], 900)
     detail = {"jobName": "job", "datasetObjectId": "7", "label": "cat"}
     with contextlib.suppress(ConnectionError):
-        once.publish(JOB, RECORD, EventEntry("Annotations Consolidated", json.dumps(detail).encode(), ()))
+        once.publish(JOB, RECORD, EventEntry("Annotations Consolidated", json.dumps(detail).encode(), ()), detail)
     assert published == []
     assert store.take_over(JOB, RECORD, "other", now[0], now[0] - 900) is not None  # released: stale at once
     assert once.check(JOB, RECORD) is Claim.BUSY  # "other" owns it now

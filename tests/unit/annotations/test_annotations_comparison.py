@@ -7,7 +7,7 @@ import copy
 import json
 
 import pytest
-from gtproc.domain.comparison import iou, same_label
+from gtproc.domain.comparison import Agreement, iou, same_label
 
 from tests.unit.annotations.annotations_support import (
     COMPARED,
@@ -148,6 +148,7 @@ def test_comparisons_of_other_iterations_are_separate_facts(harness: Harness):
 # ---- same_label ----------------------------------------------------------------------------------
 
 IC = "groundtruth/image-classification"
+AGREEMENT = {True: Agreement.SAME, False: Agreement.DIFFERENT}
 BOX = "groundtruth/object-detection"
 
 
@@ -174,9 +175,9 @@ def spans(*entities: tuple[int, int, str]) -> tuple[dict, dict]:
     ],
 )
 def test_single_label_compares_class_names_not_indexes(ours, theirs, expected):
-    assert same_label(IC, ours, theirs) is expected
-    assert same_label("groundtruth/label-verification", ours, theirs) is expected
-    assert same_label("GroundTruth/Image-Classification", ours, theirs) is expected
+    assert same_label(IC, ours, theirs) is AGREEMENT[expected]
+    assert same_label("groundtruth/label-verification", ours, theirs) is AGREEMENT[expected]
+    assert same_label("GroundTruth/Image-Classification", ours, theirs) is AGREEMENT[expected]
 
 
 def test_multi_label_compares_the_sets_of_names():
@@ -184,8 +185,8 @@ def test_multi_label_compares_the_sets_of_names():
     renumbered = ([4, 2], {"class-map": {"4": "dog", "2": "cat"}})
     fewer = ([2], {"class-map": {"2": "cat"}})
     for task in ("groundtruth/image-classification-multilabel", "groundtruth/text-classification-multilabel"):
-        assert same_label(task, ours, renumbered) is True
-        assert same_label(task, ours, fewer) is False
+        assert same_label(task, ours, renumbered) is Agreement.SAME
+        assert same_label(task, ours, fewer) is Agreement.DIFFERENT
 
 
 CAR_TRUCK = {"0": "car", "1": "truck"}
@@ -205,12 +206,12 @@ CAR_TRUCK = {"0": "car", "1": "truck"}
 )
 def test_boxes_match_one_to_one_by_class_and_iou(theirs, expected):
     ours = boxes((0, 10, 10, 100, 50), (1, 300, 40, 80, 80), class_map=CAR_TRUCK)
-    assert same_label(BOX, ours, theirs) is expected
+    assert same_label(BOX, ours, theirs) is AGREEMENT[expected]
 
 
 def test_no_boxes_on_either_side_agree():
-    assert same_label(BOX, boxes(class_map={}), boxes(class_map={})) is True
-    assert same_label(BOX, boxes(class_map={}), boxes((0, 1, 1, 5, 5), class_map={"0": "car"})) is False
+    assert same_label(BOX, boxes(class_map={}), boxes(class_map={})) is Agreement.SAME
+    assert same_label(BOX, boxes(class_map={}), boxes((0, 1, 1, 5, 5), class_map={"0": "car"})) is Agreement.DIFFERENT
 
 
 def test_iou_values():
@@ -223,9 +224,9 @@ def test_iou_values():
 
 def test_entity_spans_compare_as_sets():
     ours = spans((0, 5, "Person"), (10, 20, "Date"))
-    assert same_label("groundtruth/text-span", ours, spans((10, 20, "Date"), (0, 5, "Person"))) is True
-    assert same_label("groundtruth/text-span", ours, spans((0, 6, "Person"), (10, 20, "Date"))) is False
-    assert same_label("groundtruth/text-span", ours, spans((0, 5, "Location"), (10, 20, "Date"))) is False
+    assert same_label("groundtruth/text-span", ours, spans((10, 20, "Date"), (0, 5, "Person"))) is Agreement.SAME
+    assert same_label("groundtruth/text-span", ours, spans((0, 6, "Person"), (10, 20, "Date"))) is Agreement.DIFFERENT
+    assert same_label("groundtruth/text-span", ours, spans((0, 5, "Location"), (10, 20, "Date"))) is Agreement.DIFFERENT
 
 
 @pytest.mark.parametrize(
@@ -233,9 +234,33 @@ def test_entity_spans_compare_as_sets():
     ["groundtruth/semantic-segmentation", "groundtruth/video-object-detection", "groundtruth/video-object-tracking"],
 )
 def test_labels_stored_elsewhere_cannot_be_compared(task):
-    assert same_label(task, ("s3://a/0.png", {}), ("s3://b/0.png", {})) is None
+    assert same_label(task, ("s3://a/0.png", {}), ("s3://b/0.png", {})) is Agreement.NOT_COMPARABLE
 
 
 def test_custom_labels_compare_by_equality():
-    assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 1}, {})) is True
-    assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 2}, {})) is False
+    assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 1}, {})) is Agreement.SAME
+    assert same_label("groundtruth/custom", ({"x": 1}, {}), ({"x": 2}, {})) is Agreement.DIFFERENT
+
+
+# ---- comparison_of: the event, on its own ------------------------------------------------------------
+
+
+def test_comparison_of_pairs_our_recorded_label_with_ground_truths_under_either_attribute_name():
+    from gtproc.domain.groundtruth import TaskType
+    from gtproc.domain.keys import parse_output_key
+    from gtproc.usecases.comparison import comparison_of
+
+    location = parse_output_key(RESPONSE_1)
+    assert location is not None
+    ours = {"labelAttributeName": "flowers-label", "taskType": IC, "label": 0, "metadata": {"class-name": "Daisy"}}
+    same_name = {"flowers-label": 3, "flowers-label-metadata": {"class-name": "Daisy"}}
+    renamed = {"ground-truth-name": 1, "ground-truth-name-metadata": {"class-name": "Rose"}}
+
+    agreed = comparison_of("gt-output", location, "7", ours, same_name)
+    assert agreed is not None and agreed.agree is True and agreed.label_attribute_name == "flowers-label"
+    assert (agreed.dataset_object_id, agreed.iteration, agreed.ground_truth.label) == ("7", 1, 3)
+    differed = comparison_of("gt-output", location, "7", ours, renamed)
+    assert differed is not None and differed.agree is False
+    assert differed.label_attribute_name == "ground-truth-name" and differed.ground_truth.label == 1
+    masks = {**ours, "taskType": TaskType.SEMANTIC_SEGMENTATION.groundtruth_type}  # masks are not compared
+    assert comparison_of("gt-output", location, "7", masks, same_name) is None

@@ -221,7 +221,7 @@ def test_each_shape_under_a_custom_name(element, expected_shape):
 
 
 def test_pipeline_gives_a_custom_template_job_the_post_annotation_consolidation():
-    from gtproc.usecases.ports import JobInfo
+    from gtproc.usecases.ports import DescribedBy, JobInfo
 
     from tests.unit.annotations.annotations_support import Harness, worker_file, worker_key
 
@@ -252,7 +252,8 @@ def test_pipeline_gives_a_custom_template_job_the_post_annotation_consolidation(
             ),
         )
     ]
-    harness = Harness({"roofs": JobInfo(label_attribute_name="roofs", source="sagemaker", custom_template=True)})
+    info = JobInfo(label_attribute_name="roofs", source=DescribedBy.SAGEMAKER, custom_template=True)
+    harness = Harness({"roofs": info})
     outcome = harness(harness.put(worker_key("roofs", 1, 4), worker_file(*answers)))
     assert outcome.status == "processed"
     [detail] = harness.events("Annotations Consolidated")

@@ -10,10 +10,10 @@ import msgspec
 import numpy as np
 import pytest
 from gtproc.contract.events import AnnotationsConsolidated
-from gtproc.domain.comparison import same_label
+from gtproc.domain.comparison import Agreement, same_label
 from gtproc.domain.consolidation import decode_png, encode_png
 from gtproc.usecases.consolidate_annotations import AnnotationsConfig
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import DescribedBy, JobInfo
 
 from tests.unit.annotations.annotations_support import (
     BIRDS_JOB,
@@ -169,7 +169,8 @@ def test_bounding_boxes_in_ground_truth_shape():
     assert metadata["class-map"] == {"0": "car", "1": "truck"}
     assert sorted(box["class_id"] for box in label["annotations"]) == [0, 1]
     theirs = gt_content(CARS_TREE, CARS, "0")
-    assert same_label(event["taskType"], (label, metadata), (theirs[CARS], theirs[f"{CARS}-metadata"])) is True
+    ground_truth = (theirs[CARS], theirs[f"{CARS}-metadata"])
+    assert same_label(event["taskType"], (label, metadata), ground_truth) is Agreement.SAME
     assert size == theirs[CARS]["image_size"][0]
 
 
@@ -283,7 +284,7 @@ def test_a_job_of_the_same_name_in_another_folder_or_bucket_is_told_apart(harnes
 
 def test_a_description_of_a_job_writing_elsewhere_is_not_lent_to_this_key(harness: Harness, caplog):
     categories = ("Rose", "Sunflower", "Daisy", "Tulip", "Lilac")
-    real = JobInfo("flowers-label", categories, "image-classification", 3, "sagemaker", f"s3://{BUCKET}/")
+    real = JobInfo("flowers-label", categories, "image-classification", 3, DescribedBy.SAGEMAKER, f"s3://{BUCKET}/")
     harness = Harness({FLOWERS: real})
     harness.put_tree(FLOWERS_TREE, "worker-response", only=lambda key: key == FLOWERS_3)
     body = harness.read(FLOWERS_3)

@@ -14,7 +14,7 @@ from gtproc.adapters.memory import MemoryBlobs
 from gtproc.adapters.s3 import S3Objects
 from gtproc.adapters.sagemaker import SageMakerJobs, categories_of
 from gtproc.domain.groundtruth import task_of_consolidation_arn
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import DescribedBy, JobInfo
 from moto import mock_aws
 
 from tests.unit.annotations.annotations_support import CARS, CARS_TREE, CONSOLIDATED, Harness
@@ -98,7 +98,7 @@ def test_bounding_box_job_with_label_categories():
         categories=("car", "truck", "bus"),
         task_type="object-detection",
         workers_per_object=3,
-        source="sagemaker",
+        source=DescribedBy.SAGEMAKER,
         output_path="s3://gt-output-bucket/",
         input_manifest_uri="s3://gt-input-bucket/cars/input.manifest",  # InputConfig: the lines' sources
     )
@@ -141,7 +141,7 @@ def test_job_without_category_file_consolidation_function_or_attribute():
     assert info == JobInfo(
         label_attribute_name=JOB,
         workers_per_object=1,
-        source="sagemaker",
+        source=DescribedBy.SAGEMAKER,
         output_path="s3://gt-output-bucket/",
         input_manifest_uri="s3://gt-input-bucket/cars/input.manifest",
     )

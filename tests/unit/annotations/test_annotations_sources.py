@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from gtproc.adapters.s3 import S3Objects
 from gtproc.adapters.sagemaker import S3SourceFiles
 from gtproc.domain.sources import sources_of_input_manifest, sources_of_intermediate
-from gtproc.usecases.ports import JobInfo
+from gtproc.usecases.ports import JobInfo, ObjectMissing, ObjectUnreadable
 
 JOBS = Path(__file__).resolve().parents[3] / "events" / "jobs"
 FLOWERS = "flowers-classification"
@@ -111,7 +111,7 @@ def test_without_either_file_the_field_is_left_out_and_counted(make_harness: Any
     assert sources.reads[0] == "s3://no-such-bucket/input.manifest" and len(sources.reads) == 2
 
 
-def test_a_denied_or_missing_file_is_none_and_a_throttled_read_raises() -> None:
+def test_a_denied_or_missing_file_raises_as_every_read_port_does_and_a_throttled_read_is_transient() -> None:
     client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
     stubber = Stubber(client)
     for code in ("AccessDenied", "NoSuchKey", "NoSuchBucket", "SlowDown"):
@@ -120,9 +120,14 @@ def test_a_denied_or_missing_file_is_none_and_a_throttled_read_raises() -> None:
         )
     stubber.activate()
     files = S3SourceFiles(S3Objects(client))
-    assert files.read("s3://b/denied", 1024) is None
-    assert files.read("s3://b/missing", 1024) is None
-    assert files.read("s3://gone/x", 1024) is None
+    with pytest.raises(ObjectUnreadable):
+        files.read("s3://b/denied", 1024)
+    with pytest.raises(ObjectMissing):
+        files.read("s3://b/missing", 1024)
+    with pytest.raises(ObjectMissing, match="bucket does not exist"):
+        files.read("s3://gone/x", 1024)
+    with pytest.raises(ObjectMissing, match="not an s3:// URI"):
+        files.read("https://example.com/input.manifest", 1024)
     with pytest.raises(ClientError):
         files.read("s3://b/throttled", 1024)  # transient: the message is retried, not published without it
 

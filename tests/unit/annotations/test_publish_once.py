@@ -29,9 +29,10 @@ class Bus:
         self.events.append(entry)
 
 
-def entry(label: str) -> EventEntry:
+def entry(label: str) -> tuple[EventEntry, dict[str, object]]:
+    """The event and its detail as builtins, as the use cases hand them to the claim."""
     detail = {"jobName": "job", "datasetObjectId": "7", "label": label, "metadata": {"confidence": 0.5}}
-    return EventEntry("Annotations Consolidated", json.dumps(detail).encode(), ())
+    return EventEntry("Annotations Consolidated", json.dumps(detail).encode(), ()), detail
 
 
 @pytest.fixture
@@ -48,8 +49,8 @@ def session(now):
 def test_the_first_claim_publishes_and_the_next_finds_it_published(session) -> None:
     once, _store, bus = session
     assert once.check(JOB, RECORD) is Claim.FREE
-    assert once.publish(JOB, RECORD, entry("cat"))
-    assert not once.publish(JOB, RECORD, entry("dog"))
+    assert once.publish(JOB, RECORD, *entry("cat"))
+    assert not once.publish(JOB, RECORD, *entry("dog"))
     assert once.check(JOB, RECORD) is Claim.PUBLISHED
     assert [json.loads(e.detail)["label"] for e in bus.events] == ["cat"]
 
@@ -65,7 +66,7 @@ def test_a_killed_run_is_resumed_with_its_recorded_event_never_a_different_one(s
     once, store, bus = session
     store.mark_published = lambda *args: (_ for _ in ()).throw(Killed())  # dies between publish and mark
     with pytest.raises(Killed):
-        once.publish(JOB, RECORD, entry("cat"))
+        once.publish(JOB, RECORD, *entry("cat"))
     del store.mark_published
     assert once.check(JOB, RECORD) is Claim.BUSY  # within the stale limit: maybe still running
 
@@ -73,7 +74,7 @@ def test_a_killed_run_is_resumed_with_its_recorded_event_never_a_different_one(s
     assert once.check(JOB, RECORD) is Claim.RESUMED
     # The one window: the same event twice, never another label (quality may have moved on since).
     assert [e.detail_type for e in bus.events] == ["Annotations Consolidated"] * 2
-    assert [json.loads(e.detail) for e in bus.events] == [json.loads(entry("cat").detail)] * 2
+    assert [json.loads(e.detail) for e in bus.events] == [entry("cat")[1]] * 2
     assert once.check(JOB, RECORD) is Claim.PUBLISHED
 
 
@@ -82,12 +83,12 @@ def test_a_failed_publish_releases_the_claim_and_the_retry_publishes_the_same_ev
     once, _store, bus = session
     bus.fail = error
     with pytest.raises(type(error)):
-        once.publish(JOB, RECORD, entry("cat"))
+        once.publish(JOB, RECORD, *entry("cat"))
     assert bus.events == []
     # Released at once (no stale wait), and the retry resumes it: the recorded event, not a new one.
     assert once.check(JOB, RECORD) is Claim.RESUMED
     assert [json.loads(e.detail)["label"] for e in bus.events] == ["cat"]
-    assert not once.publish(JOB, RECORD, entry("dog"))
+    assert not once.publish(JOB, RECORD, *entry("dog"))
 
 
 def test_two_resumers_of_one_stale_claim_publish_once(session, now) -> None:
@@ -104,3 +105,13 @@ def test_a_claim_of_an_older_release_without_its_event_is_released_once_stale(se
     store.claim(JOB, RECORD, "dead", now[0] - STALE - 1, {"status": "pending"})
     assert once.check(JOB, RECORD) is Claim.FREE
     assert store.get(JOB, RECORD) is None
+
+
+def test_the_claim_holds_the_fields_it_was_handed_not_the_entry_decoded_again(session) -> None:
+    once, store, bus = session
+    event, fields = entry("cat")
+    encoded_elsewhere = EventEntry(event.detail_type, b'{"label":"not what the claim holds"}', ())
+    assert once.publish(JOB, RECORD, encoded_elsewhere, fields)
+    held = store.get(JOB, RECORD)
+    assert held is not None and held["label"] == "cat" and held["metadata"] == {"confidence": 0.5}
+    assert bus.events == [encoded_elsewhere]  # the bus gets the entry's own bytes

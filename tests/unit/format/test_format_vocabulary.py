@@ -95,3 +95,33 @@ def test_no_layer_spells_a_task_type_itself():
         if path.name != "groundtruth.py" and (found := _string_constants(path) & names)
     }
     assert offenders == {}
+
+
+def test_a_job_arn_names_its_job_and_other_arns_none():
+    arn = gt.job_arn("Cars-BBox", "eu-west-1", "111122223333")
+    assert arn == "arn:aws:sagemaker:eu-west-1:111122223333:labeling-job/cars-bbox"
+    assert gt.job_name_in_arn(arn) == "cars-bbox"
+    assert gt.job_name_in_arn("arn:aws:sagemaker:eu-west-1:111122223333:workteam/private-crowd/team") is None
+
+
+def test_no_layer_spells_the_job_name_rules_itself():
+    # The `labeling-job/` prefix (metadata job names, job ARNs) is written once, in the vocabulary.
+    offenders = sorted(
+        str(path.relative_to(FUNCTIONS))
+        for path in FUNCTIONS.rglob("*.py")
+        if path.name != "groundtruth.py" and any(gt.JOB_NAME_PREFIX in text for text in _string_constants(path))
+    )
+    assert offenders == []
+
+
+@pytest.mark.parametrize("concept", ["TaskType", "WorkerAnswer", "LineError", "JobInfo"])
+def test_each_concept_is_defined_once(concept: str):
+    # Only imported and re-exported elsewhere: a second class or alias of the name would be a second definition.
+    definitions = []
+    for path in sorted(FUNCTIONS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            named = [t.id for t in targets if isinstance(t, ast.Name)]
+            if (isinstance(node, ast.ClassDef) and node.name == concept) or concept in named:
+                definitions.append(str(path.relative_to(FUNCTIONS)))
+    assert len(definitions) == 1, definitions

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from gtproc.adapters.memory import MemoryPublisher
+from gtproc.usecases.outcomes import FileStatus
 from gtproc.usecases.ports import PublishFailed
 from gtproc.usecases.process_stream import JobNotDescribed, message_line
 
@@ -13,7 +14,7 @@ from gtproc.usecases.process_stream import JobNotDescribed, message_line
 def test_a_labeled_message_publishes_objects_labeled_with_topic_and_null_manifest(streaming) -> None:
     outcome = streaming.send(streaming.message(streaming.line("pet-1", "a")))
 
-    assert outcome.status == "processed"
+    assert outcome.status is FileStatus.PROCESSED
     [detail] = streaming.details("Objects Labeled")
     assert detail["topicArn"] == streaming.topic
     assert detail["iteration"] is None and detail["manifestUri"] is None
@@ -74,7 +75,7 @@ def test_a_bad_message_is_reported_once_with_its_topic_and_not_raised(streaming,
     first = streaming.send(payload)
     again = streaming.send(payload)
 
-    assert first.status == again.status == "invalid"
+    assert first.status is again.status is FileStatus.INVALID
     [detail] = streaming.details("Validation Failed")
     assert detail["topicArn"] == streaming.topic and detail["manifestUri"] is None
     assert detail["invalidCount"] == 1

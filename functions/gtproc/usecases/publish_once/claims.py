@@ -69,15 +69,15 @@ class PublishOnce:
         self._publish_and_mark(job_id, record_id, owner, EventEntry(str(taken[_DETAIL_TYPE]), _encode(detail), ()))
         return Claim.RESUMED
 
-    def publish(self, job_id: str, record_id: str, entry: EventEntry, fields: dict[str, Any] | None = None) -> bool:
+    def publish(self, job_id: str, record_id: str, entry: EventEntry, fields: dict[str, Any]) -> bool:
         """Claim the record with the event, publish it, mark it. False: another delivery claimed first.
 
-        `fields`: the detail as builtins, when the caller has them (else decoded from the entry)."""
+        `fields`: the detail as builtins, as the caller built it (never decoded back from the entry)."""
         owner = uuid.uuid4().hex
         record: dict[str, Any] = {
             _STATUS: "pending",
             _DETAIL_TYPE: entry.detail_type,
-            **(fields if fields is not None else msgspec.json.decode(entry.detail)),
+            **fields,
         }
         if not self.store.claim(job_id, record_id, owner, self.clock(), record):
             return False
