@@ -118,7 +118,7 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
     from gtproc.adapters.aws import client
     from gtproc.cli import replay as replay_cli
     from gtproc.cli.progress import bar
-    from gtproc.local.backfill import download, memory_engine, read_in_order
+    from gtproc.local.backfill import download, memory_engine, read_in_order, reader_client
     from gtproc.local.replay import Write
 
     if args.embedded:
@@ -140,7 +140,7 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
     unread: list[tuple[str, str]] = []
     engines: list[Any] = []
     # In memory, the objects are read while the pipelines run: each write waits only for its own read.
-    fetched = read_in_order(client("s3"), bucket, routed)
+    fetched = read_in_order(reader_client(client("s3")), bucket, routed)
 
     def read(write: Any) -> bytes | None:
         stored, data, why = next(fetched)
