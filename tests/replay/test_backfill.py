@@ -311,10 +311,10 @@ def test_the_cheap_read_gives_get_objects_bytes_and_falls_back_to_it(moto_server
     import dataclasses
 
     from botocore.exceptions import ClientError
-    from gtproc.local.backfill import ObjectGetter, list_writes, reader_client
+    from gtproc.local.backfill import ObjectGetter, backfill_client, list_writes
 
     put_history(moto_server)
-    s3 = reader_client(boto3.client("s3", region_name="us-east-1"))
+    s3 = backfill_client(boto3.client("s3", region_name="us-east-1"))
     writes = list_writes(s3, BUCKET, "", versions=True)
     assert len({w.key for w in writes}) < len(writes)  # rewritten keys: versions are read, not the latest
     reference = boto3.client("s3", region_name="us-east-1")  # its own HTTP session: the counts are the getter's
@@ -342,6 +342,23 @@ def test_the_cheap_read_gives_get_objects_bytes_and_falls_back_to_it(moto_server
     sent.clear()
     assert get(writes[1]) == expected(writes[1]) and len(calls) == 3
     assert sent and not [url for url in sent if "X-Amz-Signature=" in url]  # get_object's own request alone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-12T09:00:00.000Z",
+        "2024-03-12T09:00:00Z",
+        "2024-03-12T09:00:00.123456+02:00",
+        "Tue, 12 Mar 2024 09:00:00 GMT",
+    ],
+)
+def test_the_listings_times_are_the_times_botocore_parses(text: str) -> None:
+    from botocore.utils import parse_timestamp
+    from gtproc.local.backfill import _timestamp
+
+    ours, theirs = _timestamp(text), parse_timestamp(text)
+    assert ours == theirs and ours.utcoffset() == theirs.utcoffset() and ours.isoformat() == theirs.isoformat()
 
 
 def test_nothing_to_backfill_is_a_note_and_exit_0(moto_server, capsys) -> None:
