@@ -361,6 +361,32 @@ def test_the_listings_times_are_the_times_botocore_parses(text: str) -> None:
     assert ours == theirs and ours.utcoffset() == theirs.utcoffset() and ours.isoformat() == theirs.isoformat()
 
 
+def test_freezing_what_the_run_keeps_changes_no_fact_and_ends_with_the_run() -> None:
+    import gc
+
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.backfill import memory_engine
+    from gtproc.local.replay import load_writes
+
+    writes = load_writes(PLAN)
+    runs = []
+    for every in (None, 3):
+        events: list[Published] = []
+        frozen: list[int] = []
+        handlers = {"manifests": manifests.handler, "annotations": annotations.handler}
+        with memory_engine(BUCKET, "", handlers, events.append) as engine:
+            engine.freeze_every = every
+            engine.on_write = lambda _write, seen=frozen: seen.append(gc.get_freeze_count())
+            engine.run(writes)
+            engine.collect_events()
+        assert gc.get_freeze_count() == 0  # all back in the collector's care
+        runs.append((counted(events), frozen))
+    (plain, frozen_plain), (tenured, frozen_tenured) = runs
+    assert plain == tenured and plain
+    assert frozen_plain[-1] <= frozen_plain[0]  # frozen once, before the run (some freed since)
+    assert frozen_tenured[-1] > frozen_tenured[0]  # and again every 3 writes
+
+
 def test_nothing_to_backfill_is_a_note_and_exit_0(moto_server, capsys) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)

@@ -39,6 +39,7 @@ SQS_BATCH = 10  # SendMessageBatch and the Lambda event source both take at most
 DOWNLOAD_WORKERS = 10  # S3 reads are latency-bound; botocore pools 10 connections: more would reconnect
 READ_AHEAD = 256  # objects read ahead of the pipelines: enough to hide a slow read, little memory
 READ_AHEAD_BYTES = 256 * 1024 * 1024  # and at most this much held; a larger object is read alone
+FREEZE_EVERY = 1000  # writes between two freezes of what the in-memory run keeps (MemoryEngine.freeze_every)
 
 
 _detail_decoder = msgspec.json.Decoder()  # the details the handlers encoded, 4-5x json.loads' speed
@@ -505,6 +506,10 @@ class MemoryEngine:
         self.read: Callable[[Write], bytes | None] = lambda write: write.file.read_bytes()
         self.on_write: Callable[[Write], None] | None = None
         self.unread: list[int] = []  # positions of the writes whose content could not be read
+        # Every this many writes, collect and freeze what the run keeps (None: never; memory_engine
+        # unfreezes at the end). The claims, events and account grow with the job, and each of the
+        # collector's full passes scanned them all: 4.2 s of a 10k-file run, 0.3 s with this.
+        self.freeze_every: int | None = None
 
     def port(self, port: Any, name: str) -> Any:
         from gtproc.adapters.dynamodb import DynamoJobState
@@ -540,6 +545,9 @@ class MemoryEngine:
             pending[pipeline].append((write, self._record(write, len(data), digest, pipeline)))
             if alone or len(pending[pipeline]) == SQS_BATCH:
                 self._flush(pending)
+            if self.freeze_every and position % self.freeze_every == self.freeze_every - 1:
+                gc.collect()  # over what came since the last freeze only: its garbage is not kept
+                gc.freeze()
         self._flush(pending)
         return self.result
 
@@ -652,6 +660,7 @@ def memory_engine(bucket: str, key_prefix: str, handlers: dict[str, Any], on_eve
     # What is loaded by now (botocore's models, numpy, Powertools) lives as long as the run: out of the
     # collector's scans, whose full passes grow with the run's events (~6 a 2,527-file job, 1.2 s).
     gc.freeze()
+    engine.freeze_every = FREEZE_EVERY
     try:
         yield engine
     finally:
