@@ -508,7 +508,7 @@ class MemoryEngine:
         self.unread: list[int] = []  # positions of the writes whose content could not be read
         # Every this many writes, collect and freeze what the run keeps (None: never; memory_engine
         # unfreezes at the end). The claims, events and account grow with the job, and each of the
-        # collector's full passes scanned them all: 4.2 s of a 10k-file run, 0.3 s with this.
+        # collector's full passes scanned them all: 4.2 s of a 10k-file run, 1.8 s with this.
         self.freeze_every: int | None = None
 
     def port(self, port: Any, name: str) -> Any:
