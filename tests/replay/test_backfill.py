@@ -304,6 +304,89 @@ def test_reading_stops_when_the_pipelines_stop() -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("backfill-read")]
 
 
+def test_the_cheap_read_gives_get_objects_bytes_and_falls_back_to_it(moto_server, monkeypatch) -> None:
+    """Every version of the history, read by a SigV4-presigned GET on the client's HTTP session, is the
+    bytes get_object gives. A missing object is get_object's error; a size other than the listing's is read
+    by get_object, and from then on every read is."""
+    import dataclasses
+
+    from botocore.exceptions import ClientError
+    from gtproc.local.backfill import ObjectGetter, backfill_client, list_writes
+
+    put_history(moto_server)
+    s3 = backfill_client(boto3.client("s3", region_name="us-east-1"))
+    writes = list_writes(s3, BUCKET, "", versions=True)
+    assert len({w.key for w in writes}) < len(writes)  # rewritten keys: versions are read, not the latest
+    reference = boto3.client("s3", region_name="us-east-1")  # its own HTTP session: the counts are the getter's
+
+    def expected(write: StoredWrite) -> bytes:
+        return bytes(reference.get_object(Bucket=BUCKET, Key=write.key, VersionId=write.version_id)["Body"].read())
+
+    get = ObjectGetter(s3, BUCKET)
+    sent, calls = [], []
+    send, get_object = get.session.send, s3.get_object
+    monkeypatch.setattr(get.session, "send", lambda request: sent.append(request.url) or send(request))
+    monkeypatch.setattr(s3, "get_object", lambda **params: calls.append(params) or get_object(**params))
+    for write in writes:
+        assert write.version_id and get(write) == expected(write)
+    assert len(sent) == len(writes) and calls == []  # all on the cheap path
+    assert all("X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "versionId=" in url for url in sent)
+
+    gone = StoredWrite("cars-bbox/annotations/worker-response/iteration-1/9/gone.json", writes[0].last_modified, 9, "e")
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        get(gone)
+    assert get.session is not None  # an error is the object's, not the cheap way's
+    resized = dataclasses.replace(writes[0], size=writes[0].size + 1)  # rewritten since the listing
+    assert get(resized) == expected(resized)
+    assert [call["Key"] for call in calls] == [gone.key, resized.key] and get.session is None
+    sent.clear()
+    assert get(writes[1]) == expected(writes[1]) and len(calls) == 3
+    assert sent and not [url for url in sent if "X-Amz-Signature=" in url]  # get_object's own request alone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-12T09:00:00.000Z",
+        "2024-03-12T09:00:00Z",
+        "2024-03-12T09:00:00.123456+02:00",
+        "Tue, 12 Mar 2024 09:00:00 GMT",
+    ],
+)
+def test_the_listings_times_are_the_times_botocore_parses(text: str) -> None:
+    from botocore.utils import parse_timestamp
+    from gtproc.local.backfill import _timestamp
+
+    ours, theirs = _timestamp(text), parse_timestamp(text)
+    assert ours == theirs and ours.utcoffset() == theirs.utcoffset() and ours.isoformat() == theirs.isoformat()
+
+
+def test_freezing_what_the_run_keeps_changes_no_fact_and_ends_with_the_run() -> None:
+    import gc
+
+    from gtproc.handlers import annotations, manifests
+    from gtproc.local.backfill import memory_engine
+    from gtproc.local.replay import load_writes
+
+    writes = load_writes(PLAN)
+    runs = []
+    for every in (None, 3):
+        events: list[Published] = []
+        frozen: list[int] = []
+        handlers = {"manifests": manifests.handler, "annotations": annotations.handler}
+        with memory_engine(BUCKET, "", handlers, events.append) as engine:
+            engine.freeze_every = every
+            engine.on_write = lambda _write, seen=frozen: seen.append(gc.get_freeze_count())
+            engine.run(writes)
+            engine.collect_events()
+        assert gc.get_freeze_count() == 0  # all back in the collector's care
+        runs.append((counted(events), frozen))
+    (plain, frozen_plain), (tenured, frozen_tenured) = runs
+    assert plain == tenured and plain
+    assert frozen_plain[-1] <= frozen_plain[0]  # frozen once, before the run (some freed since)
+    assert frozen_tenured[-1] > frozen_tenured[0]  # and again every 3 writes
+
+
 def test_nothing_to_backfill_is_a_note_and_exit_0(moto_server, capsys) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)

@@ -56,7 +56,7 @@ def _error(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gtproc.adapters.aws import client
-    from gtproc.local.backfill import BackfillError, list_writes, parse_uri
+    from gtproc.local.backfill import BackfillError, backfill_client, list_writes, parse_uri
 
     local = args.local or args.embedded
     if args.rate is not None and not args.rate > 0:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         bucket, prefix = parse_uri(args.uri)
-        s3 = client("s3")
+        s3 = backfill_client(client("s3"))
         listed = list_writes(s3, bucket, prefix, versions=args.versions)
         queues = None if local else _queues(args.stack)
     except BackfillError as error:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(routed, queues, out)
     if local:
-        return _local(args, bucket, routed, out)
+        return _local(args, s3, bucket, routed, out)
     return _in_account(args, bucket, routed, queues or {}, out)
 
 
@@ -114,8 +114,7 @@ def _dry_run(routed: list[Any], queues: dict[str, str] | None, out: IO[str]) -> 
     return EXIT_OK
 
 
-def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str]) -> int:
-    from gtproc.adapters.aws import client
+def _local(args: argparse.Namespace, s3: Any, bucket: str, routed: list[Any], out: IO[str]) -> int:
     from gtproc.cli import replay as replay_cli
     from gtproc.cli.progress import bar
     from gtproc.local.backfill import download, memory_engine, read_in_order
@@ -140,7 +139,7 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
     unread: list[tuple[str, str]] = []
     engines: list[Any] = []
     # In memory, the objects are read while the pipelines run: each write waits only for its own read.
-    fetched = read_in_order(client("s3"), bucket, routed)
+    fetched = read_in_order(s3, bucket, routed)
 
     def read(write: Any) -> bytes | None:
         stored, data, why = next(fetched)
@@ -162,7 +161,7 @@ def _local(args: argparse.Namespace, bucket: str, routed: list[Any], out: IO[str
             engine: Any = None
             if args.embedded:  # the embedded AWS writes files: every object is read first
                 progress = bar("read", len(routed), "files")
-                writes, unread = download(client("s3"), bucket, routed, Path(folder), on_done=progress.advance)
+                writes, unread = download(s3, bucket, routed, Path(folder), on_done=progress.advance)
                 progress.close()
             else:
                 # `file` only names the object: its bytes come from `read`, its ETag from the listing.

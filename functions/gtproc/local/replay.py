@@ -288,12 +288,12 @@ class Lambda:
 
 
 class _Context:
-    def __init__(self, pipeline: str) -> None:
+    def __init__(self, pipeline: str, request_id: str | None = None) -> None:
         self.function_name = f"gtproc-{pipeline}"
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:gtproc-{pipeline}"
         self.memory_limit_in_mb = MANIFESTS_MEMORY_MB if pipeline == "manifests" else FUNCTION_MEMORY_MB
-        self.aws_request_id = str(uuid.uuid4())
+        self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/gtproc-{pipeline}"
         self.log_stream_name = "local"
 

@@ -67,7 +67,7 @@ class QualityLearner:
     def draft(self, job_id: str, obj: ObjectAnswers) -> Draft:
         """`consolidate`, with the version of the quality it was made from, for `learn` to save as is."""
         prior, version = self.store.load_quality(job_id)
-        return Draft(_consolidate(obj, prior, self.clock()), version)
+        return Draft(*_consolidate(obj, prior, self.clock()), version)
 
     def learn(self, job_id: str, obj: ObjectAnswers, draft: Draft | None = None) -> None:
         """Fold the object's answers into the job's quality, once, whatever the races. A draft of this
@@ -75,14 +75,14 @@ class QualityLearner:
         (or without one) the object is consolidated again with the quality then current."""
         for attempt in range(self.attempts):
             if draft is not None:
-                result, version, draft = draft.result, draft.version, None
+                state, version, draft = draft.state, draft.version, None
             else:
                 prior, version = self.store.load_quality(job_id)
                 try:
-                    result = _consolidate(obj, prior, self.clock())
+                    state = _consolidate(obj, prior, self.clock())[1]
                 except InvalidFile:  # the label is out; the quality it would grow past the bounds is not kept
                     return
-            if result is None or self.store.save_quality(job_id, result.quality.to_json(), version):
+            if state is None or self.store.save_quality(job_id, state, version):
                 return
             self.sleep(0.05 * (attempt + 1))
 
@@ -92,12 +92,16 @@ class Draft:
     """An object's consolidation and the version of the job's quality it was made from."""
 
     result: cons.ConsolidationResult | None
+    state: dict[str, Any] | None  # the result's quality as saved: encoded once, it costs as much as consolidating
     version: int
 
 
-def _consolidate(obj: ObjectAnswers, prior: dict[str, Any] | None, now: float) -> cons.ConsolidationResult | None:
+def _consolidate(
+    obj: ObjectAnswers, prior: dict[str, Any] | None, now: float
+) -> tuple[cons.ConsolidationResult | None, dict[str, Any] | None]:
+    """(result, its quality state as saved), or (None, None) when no answer is usable."""
     if any(not answer.worker_id for answer in obj.answers):
-        return None  # an answer without a worker: the file is not usable
+        return None, None  # an answer without a worker: the file is not usable
     task = obj.task
     if task is None:
         inferred = {cons.infer_task_type(a.content) for a in obj.answers} - {TaskType.UNKNOWN}
@@ -124,9 +128,10 @@ def _consolidate(obj: ObjectAnswers, prior: dict[str, Any] | None, now: float) -
     except (RecursionError, OverflowError) as error:
         raise InvalidFile("bad-value", describe_error(error)) from error
     except ValueError:  # answers the library rejects (e.g. an empty workerId): not usable, never retryable
-        return None
-    check_item_size("the job's worker quality", result.quality.to_json())
-    return result
+        return None, None
+    state = result.quality.to_json()
+    check_item_size("the job's worker quality", state)
+    return result, state
 
 
 def describe_error(error: BaseException) -> str:

@@ -125,6 +125,18 @@ def test_a_draft_is_saved_as_is_while_its_version_holds() -> None:
     assert answered(store) == {"a": 1, "b": 1, "c": 1}
 
 
+def test_a_drafted_object_encodes_its_quality_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Encoding (zlib) costs about as much as consolidating: the size check and the save share one.
+    encoded: list[dict[str, Any]] = []
+    to_json = QualityState.to_json
+    monkeypatch.setattr(QualityState, "to_json", lambda self: encoded.append(to_json(self)) or encoded[-1])
+    store = MemoryAnnotationStore()
+    learner = QualityLearner(store, lambda: 0.0, lambda s: None)
+    learner.learn(JOB, ROSE, learner.draft(JOB, ROSE))
+    assert len(encoded) == 1 and store.load_quality(JOB) == (encoded[0], 1)
+    assert answered(store) == {"a": 1, "b": 1, "c": 1}
+
+
 def test_a_draft_overtaken_by_another_save_is_consolidated_again_on_that_save() -> None:
     store = Counted(conflicts=1, other=TULIP)
     learner = QualityLearner(store, lambda: 0.0, lambda s: None)
