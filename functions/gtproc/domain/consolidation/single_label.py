@@ -506,7 +506,15 @@ def dawid_skene_mixture(
         P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) P_s(k | answers)
 
     with P_T the tempered posterior of dawid_skene_tempered and P_s the Dirichlet-multinomial one.
-    Labels are plain Dawid-Skene's argmax; only the confidences change.
+    Labels are plain Dawid-Skene's argmax; only the confidences change. The confidence is the mixture
+    probability of that label, so on an object whose mixture posterior ranks another class first the
+    label is not the posterior's top class. Then two classes hold at least its probability each, so the
+    confidence is at most 0.5 (5 of the real crowds' 9,706 objects, 4 of them labelled right; taking the
+    posterior's top class instead cost 0.6 points on faces).
+
+    Memory: the (objects x classes x 12 concentrations) float64 terms of the ambiguous model, with
+    their temporaries, peak at about 330 bytes per object and class (130 MB for 8,000 objects of 50
+    classes, against 45 MB for dawid_skene_tempered). The pipeline's live call holds one object.
     """
     if votes.n_classes == 1:
         return _single_class(votes)
