@@ -1,8 +1,10 @@
 """Consolidation quality on the three real crowds with true labels (../shared/samples/real/crowds).
 
-Every single-label method of ours, in batch (all answers at once) and live (each object consolidated
+Every single-label method of ours, in batch (all answers at once), live (each object consolidated
 alone, in the order of its first answer in the file, with the worker quality of the objects before it,
-round-tripped through JSON exactly as the pipeline stores it), next to crowd-kit 1.4.2's MajorityVote, DawidSkene,
+round-tripped through JSON exactly as the pipeline stores it) and in iterations of 100 objects (Ground
+Truth's iterations, each consolidated at once with the quality of the ones before; `--iterations N`
+sets the size, 0 skips them), next to crowd-kit 1.4.2's MajorityVote, DawidSkene,
 OneCoinDawidSkene, GLAD and MACE (batch) when crowd-kit is importable. Reports accuracy, ECE (10
 equal-width bins over the top confidence), Brier score (top-label) and seconds; with matplotlib, writes
 one reliability diagram per crowd as PNG.
@@ -61,12 +63,16 @@ def as_objects(rows):
     return objects
 
 
-def run_ours(rows, names, method, live: bool):
-    """Batch: every object in one call. Live: as the pipeline runs, each object alone as its responses
-    land (iterations of 100 in submission order: here, the order of each object's first answer), with
-    the job's worker quality so far, carried as the JSON the pipeline stores in DynamoDB."""
+def run_ours(rows, names, method, size: int | None):
+    """size None (batch): every object in one call. size 1 (live): as the pipeline runs, each object
+    alone as its responses land (in submission order: here, the order of each object's first answer),
+    with the job's worker quality so far, carried as the JSON the pipeline stores in DynamoDB. Other
+    sizes: Ground Truth's iterations, `gtproc consolidate`'s batch of a job of that many objects an
+    iteration, worker quality carried from one to the next."""
     objects = as_objects(rows)
-    chunks = [list(objects)] if not live else [[q] for q in objects]
+    ids = list(objects)
+    live = size == 1
+    chunks = [ids] if size is None else [ids[i : i + size] for i in range(0, len(ids), size)]
     labels, confidence, prior = {}, {}, None
     for chunk in chunks:
         result = consolidate(
@@ -109,55 +115,60 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", metavar="NAME", help="only these methods (default: all)")
     parser.add_argument("--crowds", nargs="*", metavar="NAME", help="only these crowds (default: all)")
     parser.add_argument("--no-live", action="store_true", help="batch only (live replays every object alone)")
+    parser.add_argument(
+        "--iterations", type=int, default=100, metavar="N", help="also in iterations of N objects (0: not)"
+    )
     args = parser.parse_args()
     ours = [m for m in OURS if not args.methods or m in args.methods]
     oracle = [m for m in ORACLE if not args.methods or m in args.methods]
-    live_runs = [] if args.no_live else [(m, True) for m in ours]
-    runs = [(m, False) for m in ours] + live_runs + [(m, False) for m in oracle]
+    live_runs = [] if args.no_live else [(m, "live") for m in ours]
+    iteration_runs = [(m, f"it{args.iterations}") for m in ours] if args.iterations > 1 else []
+    runs = [(m, "batch") for m in ours] + live_runs + iteration_runs + [(m, "batch") for m in oracle]
     print(f"{'crowd':<18}{'method':<28}{'mode':<7}{'acc':>7}{'ECE':>7}{'Brier':>7}{'s':>7}")
-    means: dict[tuple[str, bool], list[float]] = {}
+    means: dict[tuple[str, str], list[float]] = {}
     for crowd in sorted(p.name for p in CROWDS.iterdir() if p.is_dir() and (not args.crowds or p.name in args.crowds)):
         rows, truth, names = load(crowd)
         curves, figures = {}, {}
-        for method, live in runs:
+        for method, mode in runs:
             start = time.perf_counter()
             if method in ORACLE:
                 labels, confidence = run_oracle(rows, method)
             else:
-                labels, confidence = run_ours(rows, names, method, live)
+                size = None if mode == "batch" else 1 if mode == "live" else args.iterations
+                labels, confidence = run_ours(rows, names, method, size)
             seconds = time.perf_counter() - start
             acc, ece, brier, conf, correct = score(truth, labels, confidence)
-            means.setdefault((method, live), []).append(ece)
-            mode = "live" if live else "batch"
-            figures[method, live] = (acc, ece)
-            print(f"{crowd:<18}{method:<28}{mode:<7}{acc:7.3f}{ece:7.3f}{brier:7.3f}{seconds:7.2f}")
-            if not live:
+            means.setdefault((method, mode), []).append(ece)
+            figures[method, mode] = (acc, ece)
+            print(f"{crowd:<18}{method:<28}{mode:<7}{acc:7.3f}{ece:7.3f}{brier:7.3f}{seconds:7.2f}", flush=True)
+            if mode == "batch":
                 curves[method] = (conf, correct)
         if args.png and curves:
             reliability_diagram(args.png / f"reliability-{crowd}.png", crowd, curves)
         print_targets(crowd, figures)
     print("mean ECE over the crowds:")
-    for (method, live), eces in means.items():
-        print(f"  {method:<28}{'live' if live else 'batch':<7}{np.mean(eces):7.3f}")
+    for (method, mode), eces in means.items():
+        print(f"  {method:<28}{mode:<7}{np.mean(eces):7.3f}")
 
 
 def print_targets(crowd: str, figures) -> None:
     """Issue 10's targets for each of our methods: accuracy >= the best crowd-kit - 0.005, ECE <= the
-    lowest crowd-kit ECE + 0.005 (batch); live within 1.5 points of batch and ECE <= batch + 0.02."""
-    oracle = [figures[m, False] for m in ORACLE if (m, False) in figures]
+    lowest crowd-kit ECE + 0.005 (batch); live (and in iterations) within 1.5 points of batch and ECE
+    <= batch + 0.02."""
+    oracle = [figures[m, "batch"] for m in ORACLE if (m, "batch") in figures]
     for method in OURS:
-        if (method, False) not in figures:
+        if (method, "batch") not in figures:
             continue
-        acc, ece = figures[method, False]
+        acc, ece = figures[method, "batch"]
         checks = []
         if oracle:
             best_acc, best_ece = max(a for a, _ in oracle), min(e for _, e in oracle)
             checks += [f"acc {'ok' if acc >= best_acc - 0.005 else 'MISSED'} ({acc:.3f} vs {best_acc - 0.005:.3f})"]
             checks += [f"ECE {'ok' if ece <= best_ece + 0.005 else 'MISSED'} ({ece:.3f} vs {best_ece + 0.005:.3f})"]
-        if (method, True) in figures:
-            live_acc, live_ece = figures[method, True]
+        for mode in sorted({m for k, m in figures if k == method and m != "batch"}):
+            live_acc, live_ece = figures[method, mode]
             ok = live_acc >= acc - 0.015 and live_ece <= ece + 0.02
-            checks += [f"live {'ok' if ok else 'MISSED'} ({live_acc - acc:+.3f} acc, {live_ece - ece:+.3f} ECE)"]
+            checks += [f"{mode} {'ok' if ok else 'MISSED'} ({live_acc - acc:+.3f} acc, {live_ece - ece:+.3f} ECE)"]
         if checks:
             print(f"  targets {crowd} {method}: " + "; ".join(checks))
 

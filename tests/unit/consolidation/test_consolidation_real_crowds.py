@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gtproc.domain.consolidation import consolidate, expected_calibration_error
+from gtproc.domain.consolidation import single_label as sl
 
 CROWDS = Path(__file__).parent / "data" / "crowds"
 TEMPERED = "dawid-skene-tempered"
@@ -49,6 +50,18 @@ def figures(name, method, iteration=None):
     return correct.mean(), expected_calibration_error(confidence, correct)
 
 
+# The default, dawid-skene, measured: dog 0.823 / 0.158, face 0.630 / 0.339, product 0.922 / 0.064
+# (behind the mixture in batch, ahead of it live on product matching: docs/consolidation.md)
+@pytest.mark.parametrize(
+    ("crowd", "min_accuracy", "max_ece"),
+    [("dog", 0.815, 0.165), ("face-sentiment", 0.62, 0.35), ("product-matching", 0.915, 0.07)],
+)
+def test_default_on_real_crowds(crowd, min_accuracy, max_ece):
+    accuracy, ece = figures(crowd, "dawid-skene")
+    assert accuracy >= min_accuracy
+    assert ece <= max_ece
+
+
 # measured: dog 0.843 / 0.106, face 0.646 / 0.234, product 0.938 / 0.027
 @pytest.mark.parametrize(
     ("crowd", "min_accuracy", "max_ece"),
@@ -70,7 +83,7 @@ def test_tempering_lowers_the_overconfidence_of_plain_dawid_skene(crowd):
     assert accuracy == plain_accuracy
 
 
-# measured live (iterations of 100): dog 0.835 / 0.115, face 0.644 / 0.249, product 0.931 / 0.038
+# measured in iterations of 100: dog 0.835 / 0.103, face 0.644 / 0.243, product 0.931 / 0.042
 @pytest.mark.parametrize("crowd", ["dog", "face-sentiment", "product-matching"])
 def test_live_iterations_stay_close_to_batch(crowd):  # the live targets
     batch_accuracy, batch_ece = figures(crowd, TEMPERED)
@@ -79,10 +92,11 @@ def test_live_iterations_stay_close_to_batch(crowd):  # the issue's live targets
     assert live_ece <= batch_ece + 0.02
 
 
-# measured live, each object alone as the pipeline runs: dog 0.834 / 0.106, face 0.656 / 0.229
-# (product matching, 0.894 / 0.042 against 0.938 / 0.027 in batch, misses the 1.5-point target: see
-# docs/consolidation.md; it takes 45 s, so it is in benchmarks/consolidation_real.py only)
-@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.115), ("face-sentiment", 0.65, 0.24)])
+# measured live, each object alone as the pipeline runs: dog 0.834 / 0.102, face 0.654 / 0.231, and
+# product matching 0.931 / 0.040 against 0.938 / 0.027 in batch (0.894 / 0.042 before the job's class
+# balance was carried into the one-object fit; it takes minutes, so it is in
+# benchmarks/consolidation_real.py only)
+@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.11), ("face-sentiment", 0.65, 0.24)])
 def test_live_object_by_object_stays_close_to_batch(crowd, min_accuracy, max_ece):
     batch_accuracy, batch_ece = figures(crowd, TEMPERED)
     live_accuracy, live_ece = figures(crowd, TEMPERED, iteration=1)
@@ -144,10 +158,11 @@ def test_mixture_keeps_the_labels_and_is_better_calibrated_than_tempering_alone(
     assert ece <= tempered_ece - 0.005
 
 
-# measured live, each object alone: dog 0.834 / 0.102, face 0.656 / 0.206; iterations of 100: dog
-# 0.835 / 0.091, face 0.644 / 0.216 (product matching live misses the 1.5-point target as the tempered
-# method does, its labels being the same: see docs/consolidation.md)
-@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.11), ("face-sentiment", 0.65, 0.215)])
+# measured live, each object alone: dog 0.834 / 0.087, face 0.654 / 0.195 (0.102 and 0.206 before the
+# job's class balance was carried into the one-object fit); iterations of 100: dog 0.835 / 0.091, face
+# 0.640 / 0.210. Product matching live, 0.931 / 0.040 against 0.938 / 0.027 in batch, takes minutes: it
+# is in benchmarks/consolidation_real.py only.
+@pytest.mark.parametrize(("crowd", "min_accuracy", "max_ece"), [("dog", 0.83, 0.095), ("face-sentiment", 0.65, 0.205)])
 def test_mixture_live_object_by_object(crowd, min_accuracy, max_ece):
     batch_accuracy, batch_ece = figures(crowd, MIXTURE)
     live_accuracy, live_ece = figures(crowd, MIXTURE, iteration=1)
@@ -162,3 +177,31 @@ def test_mixture_in_iterations_of_100_stays_close_to_batch(crowd):
     live_accuracy, live_ece = figures(crowd, MIXTURE, iteration=100)
     assert live_accuracy >= batch_accuracy - 0.015
     assert live_ece <= batch_ece + 0.02
+
+
+def _votes(name):
+    objects, _, names = load(name)
+    ids = {q: i for i, q in enumerate(objects)}
+    workers: dict[str, int] = {}
+    obj, worker, label = [], [], []
+    for q, answers in objects.items():
+        for a in answers:
+            obj.append(ids[q])
+            worker.append(workers.setdefault(a["workerId"], len(workers)))
+            label.append(names.index(a["answerContent"]["crowd-image-classifier"]["label"]))
+    return sl.Votes.build(np.array(obj), np.array(worker), np.array(label), len(ids), len(workers), len(names))
+
+
+@pytest.mark.parametrize("crowd", ["dog", "face-sentiment"])
+def test_mixture_label_is_dawid_skenes_and_its_confidence_is_that_labels_probability(crowd):
+    # Documented: the label is plain Dawid-Skene's argmax, the confidence its mixture probability, so
+    # where the mixture ranks another class first the confidence is at most 0.5 (faces has 4 such
+    # objects, dog 1: the case is real, not hypothetical).
+    votes = _votes(crowd)
+    out = sl.dawid_skene_mixture(votes)
+    rows = np.arange(votes.n_objects)
+    assert np.array_equal(out.labels, sl.dawid_skene_tempered(votes).labels)
+    assert np.allclose(out.confidence, out.posterior[rows, out.labels])
+    other_first = out.posterior.max(axis=1) > out.confidence + 1e-9
+    assert other_first.sum() >= 1
+    assert (out.confidence[other_first] <= 0.5).all()

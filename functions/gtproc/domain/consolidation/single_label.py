@@ -363,6 +363,23 @@ def aws_modified_dawid_skene(
 TEMPERATURES = np.exp(np.linspace(0.0, np.log(20.0), 60))  # 1 .. 20, log-spaced
 
 
+def _with_job_balance(
+    votes: Votes, posterior: np.ndarray, prior_confusion: np.ndarray | None, log_prior: np.ndarray
+) -> np.ndarray:
+    """The class prior given this batch's posteriors and the job's earlier labels (each carried
+    answer counted for its object's label, divided by this batch's answers per object), applied
+    after EM. A batch alone is too little to learn the balance from: one object's fit has a near
+    uniform prior, and with a crowd's asymmetric errors (matches missed more than non-matches
+    flagged) that tilts its splits (product matching live: 0.894 accurate without, 0.931 with, 0.938
+    in batch). After EM, not inside it: inside, a strong prior sways the object's posterior, which
+    then enters its own workers' confusion rows and confirms itself (0.897 on the first 3,000)."""
+    if prior_confusion is None or not prior_confusion.any():
+        return log_prior
+    carried = prior_confusion.sum(axis=(0, 2)) * (votes.n_objects / votes.obj.size)
+    weight = posterior.sum(axis=0) + 1.0 + carried
+    return np.asarray(np.log(weight / _class_sum(weight)))
+
+
 def held_out_log_likelihood(votes: Votes, prior_confusion: np.ndarray | None = None, folds: int = 5) -> np.ndarray:
     """(len(TEMPERATURES),): summed log-probability of held-out answers under each temperature.
 
@@ -386,7 +403,8 @@ def held_out_log_likelihood(votes: Votes, prior_confusion: np.ndarray | None = N
         sub = Votes.build(
             remap[votes.obj[train]], votes.worker[train], votes.label[train], present.size, votes.n_workers, k
         )
-        _, confusion, log_prior = _dawid_skene_em(sub, *fit)
+        posterior, confusion, log_prior = _dawid_skene_em(sub, *fit)
+        log_prior = _with_job_balance(sub, posterior, prior_confusion, log_prior)
         terms = np.zeros((votes.n_objects, k))
         terms[present] = sub.log_likelihood_terms(np.log(confusion))
         own = confusion[votes.worker[test], :, votes.label[test]]
@@ -429,7 +447,8 @@ def _tempered(
     held_out = held_out_log_likelihood(votes, prior_confusion, folds)
     total = held_out if prior_held_out is None else held_out + prior_held_out
     temperature = float(TEMPERATURES[total.argmax()]) if total.any() else 1.0
-    _, confusion, log_prior = _dawid_skene_em(votes, prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
+    posterior, confusion, log_prior = _dawid_skene_em(votes, prior_confusion, 0.0, 0.0, None, 2.0, 1.0, 100, 1e-7)
+    log_prior = _with_job_balance(votes, posterior, prior_confusion, log_prior)
     posterior, _ = _softmax_rows((votes.log_likelihood_terms(np.log(confusion)) + log_prior) / temperature)
     labels = pick_labels(posterior, votes)
     accuracy = np.einsum("t,wtt->w", np.exp(log_prior), confusion)
@@ -506,7 +525,15 @@ def dawid_skene_mixture(
         P(class k | answers) = P(clear | answers) P_T(k | answers) + P(ambiguous | answers) P_s(k | answers)
 
     with P_T the tempered posterior of dawid_skene_tempered and P_s the Dirichlet-multinomial one.
-    Labels are plain Dawid-Skene's argmax; only the confidences change.
+    Labels are plain Dawid-Skene's argmax; only the confidences change. The confidence is the mixture
+    probability of that label, so on an object whose mixture posterior ranks another class first the
+    label is not the posterior's top class. Then two classes hold at least its probability each, so the
+    confidence is at most 0.5 (5 of the real crowds' 9,706 objects, 4 of them labelled right; taking the
+    posterior's top class instead cost 0.6 points on faces).
+
+    Memory: the (objects x classes x 12 concentrations) float64 terms of the ambiguous model, with
+    their temporaries, peak at about 330 bytes per object and class (130 MB for 8,000 objects of 50
+    classes, against 45 MB for dawid_skene_tempered). The pipeline's live call holds one object.
     """
     if votes.n_classes == 1:
         return _single_class(votes)
