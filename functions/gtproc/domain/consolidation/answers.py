@@ -202,8 +202,12 @@ def boxes_of(content: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], Mappi
         inner = _by_shape(content, "boundingBoxes")
     if inner is None:
         return None
-    boxes = [b for b in (inner.get("boundingBoxes") or []) if isinstance(b, Mapping) and b.get("label")]
-    return boxes, inner.get("inputImageProperties") or {}
+    found = inner.get("boundingBoxes") or []  # null is no boxes (AWS's own code guards it so)
+    if not isinstance(found, list):
+        return None  # a number or text where the list goes: this answer holds no boxes to read
+    boxes = [b for b in found if isinstance(b, Mapping) and b.get("label")]
+    properties = inner.get("inputImageProperties")
+    return boxes, properties if isinstance(properties, Mapping) else {}
 
 
 def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -212,7 +216,10 @@ def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
         inner = _by_shape(content, "entities")
     if inner is None:
         return None
-    return [e for e in (inner.get("entities") or []) if isinstance(e, Mapping) and e.get("label")]
+    found = inner.get("entities") or []
+    if not isinstance(found, list):
+        return None  # as boxes_of: not a list is not an answer of entities
+    return [e for e in found if isinstance(e, Mapping) and e.get("label")]
 
 
 def segmentation_of(content: Mapping[str, Any]) -> Mapping[str, Any] | None:
