@@ -188,7 +188,7 @@ def analyse(job: JobFiles, method: str | None = None, truth: Mapping[str, str] |
 
 
 def _oid_key(oid: str) -> tuple[int, str]:
-    return (int(oid), "") if oid.isdigit() else (1 << 62, oid)
+    return (int(oid), "") if oid.isascii() and oid.isdigit() else (1 << 62, oid)  # '²'.isdigit(), not int
 
 
 def _read_manifests(job: JobFiles, row: Any) -> tuple[JobTally | None, list[tuple[int, str, str]], str | None, str]:
