@@ -37,7 +37,7 @@ class Export:
         if not isinstance(record, dict):
             raise PartLineError("a label-part line must be a JSON object")
         oid = record.get("datasetObjectId")
-        if not isinstance(oid, str) or not oid.isdigit():
+        if not isinstance(oid, str) or not (oid.isascii() and oid.isdigit()):  # '²'.isdigit(), but not int()
             raise PartLineError(f"datasetObjectId must be a string of digits, got {oid!r}")
         attribute = record.get("labelAttributeName")
         if not isinstance(attribute, str) or not attribute:
