@@ -47,7 +47,10 @@ def sources_of_intermediate(data: bytes) -> dict[int, Source]:
         if not isinstance(record, dict):
             continue
         oid = record.get("datasetObjectId")
-        if isinstance(oid, int) or (isinstance(oid, str) and oid.isdigit()):
+        # Not a bool (an int to isinstance) nor '²' (a digit to isdigit, not to int): neither is an index.
+        if (isinstance(oid, int) and not isinstance(oid, bool)) or (
+            isinstance(oid, str) and oid.isascii() and oid.isdigit()
+        ):
             source = None
             line = record.get("manifestLine")
             if isinstance(line, str):
