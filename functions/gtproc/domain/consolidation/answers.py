@@ -9,11 +9,11 @@ must be fetched by the caller first (this library does no I/O).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gtproc.domain.consolidation.model import TaskType, WorkerAnswer
+from gtproc.domain.jsontext import JsonProblem, decode
 
 _KEY_TO_TASK = {
     "crowd-image-classifier": TaskType.IMAGE_CLASSIFICATION,
@@ -29,9 +29,9 @@ _KEY_TO_TASK = {
 
 def _decode_json(value: Any, what: str) -> Any:
     if isinstance(value, str | bytes | bytearray):
-        try:
-            return json.loads(value)
-        except ValueError as exc:
+        try:  # strict: NaN would reach the response, and deep nesting was a RecursionError
+            return decode(bytes(value) if isinstance(value, bytearray) else value)
+        except JsonProblem as exc:
             raise ValueError(f"{what} is not valid JSON: {exc}") from exc
     return value
 
