@@ -70,3 +70,17 @@ def test_nan_in_a_box_is_no_number_in_the_response() -> None:
     (line,) = json.loads(text)
     (annotation,) = line["consolidatedAnnotation"]["content"]["my-job"]["annotations"]
     assert math.isclose(annotation["left"], 10)
+
+
+def test_an_object_over_a_bound_is_left_out_and_the_request_still_answered() -> None:
+    """It raised for the whole batch: Ground Truth would have failed every object of the request."""
+    many = [label(f"class-{n}") for n in range(1001)]
+    request = [item("0", label("cat"), label("cat")), item("1", *many), item("2", label("dog"))]
+    blobs = MemoryBlobs()
+    blobs.write(BUCKET, KEY, json.dumps(request).encode())
+
+    result = consolidate_request(EVENT, blobs, clock=lambda: 1_700_000_000.0)
+
+    assert [line["datasetObjectId"] for line in result.response] == ["0", "2"]
+    ((oid, reason),) = result.failures
+    assert oid == "1" and "over the limit" in reason
