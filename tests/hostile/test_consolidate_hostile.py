@@ -164,3 +164,33 @@ def test_a_job_dir_that_is_no_folder_is_one_line_and_exit_2(tmp_path: Path, kind
     assert result.returncode == 2 and result.stdout == ""
     (line,) = assert_clean(result, "consolidate")
     assert str(target) in line
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink-loop"])
+def test_a_worker_file_that_cannot_be_read_is_named_without_python_text(job: Path, capsys: Any, kind: str) -> None:
+    path = job / ITERATION / "7" / "extra.json"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(path.with_name("other"))
+        path.with_name("other").symlink_to(path)
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1 and len(lines) == 10  # object 7 still has its real file
+    (named,) = [line for line in err if line.startswith(f"gtproc consolidate: {path}: ")]
+    assert "Errno" not in named and "cannot read it: " in named, named
+
+
+def test_a_masks_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.cli.test_consolidate_cli_custom import _job
+
+    job = _job(tmp_path)
+    masks = tmp_path / "masks"
+    masks.write_text("not a folder")
+
+    result = gtproc("consolidate", job, "--masks-dir", masks)
+
+    assert result.returncode == 2
+    (line,) = assert_clean(result, "consolidate")
+    assert f"cannot write a mask to {masks}" in line and "Not a directory" in line, line

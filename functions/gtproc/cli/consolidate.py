@@ -190,8 +190,8 @@ def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
                     data = f"over the limit of {MAX_FILE_BYTES} bytes"
                 else:
                     data = path.read_bytes()
-            except OSError as error:
-                data = f"not readable JSON: {error}"
+            except OSError as error:  # a folder named *.json, a symlink loop: the reason, not Python's text
+                data = f"cannot read it: {error.strerror or error}"
             found.add(iteration, oid, path.name, str(path), data)
             progress.advance()
     finally:
@@ -332,15 +332,12 @@ def run(args: argparse.Namespace) -> int:
             if kept:
                 summary.task = summary.task or cons.task_of(args.task_type, {o: chunk[o] for o in kept}).value
                 summary.method = summary.method or args.method or next((o.method for o in result.objects), "")
-            for obj in result.objects:
-                if obj.mask_png is not None:
-                    path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(obj.mask_png)
-                for uri, png in obj.masks:  # a custom template's mask elements
-                    path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(png)
+            try:
+                _write_masks(result.objects, masks_dir, iteration)
+            except OSError as error:  # e.g. --masks-dir names a file
+                where = error.filename or masks_dir
+                print(f"gtproc consolidate: cannot write a mask to {where}: {error.strerror or error}", file=sys.stderr)
+                return EXIT_UNREADABLE
             lines = result.consolidation_response()
             for line in lines:
                 out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -353,6 +350,18 @@ def run(args: argparse.Namespace) -> int:
     out.flush()
     summary.report(args.json)
     return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
+
+
+def _write_masks(objects: Any, masks_dir: Path, iteration: int) -> None:
+    for obj in objects:
+        if obj.mask_png is not None:
+            path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(obj.mask_png)
+        for uri, png in obj.masks:  # a custom template's mask elements
+            path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png)
 
 
 def _arrival_order(responses: Responses, iteration: int, objects: dict[str, Any]) -> list[str]:
