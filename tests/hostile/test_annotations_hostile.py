@@ -7,13 +7,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED
 from gtproc.domain import consolidation as cons
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import corpus
-from tests.unit.annotations.annotations_support import Harness, worker_key
+from tests.unit.annotations.annotations_support import (
+    Harness,
+    classification_answer,
+    response_key,
+    worker_file,
+    worker_key,
+)
 
 ELEMENTS = (
     "crowd-image-classifier",
@@ -90,3 +97,29 @@ def test_the_library_itself_reads_a_bad_boxes_answer_as_no_answer() -> None:
         job_name="cars",
     )
     assert result.objects == [] and [f.dataset_object_id for f in result.failures] == ["1"]
+
+
+@pytest.mark.parametrize("name", sorted(corpus.NOT_JSON))
+def test_a_hostile_consolidation_response_is_one_invalid_file(name: str) -> None:
+    harness = Harness()
+    key = harness.put(response_key("pets", 1), corpus.NOT_JSON[name])
+
+    outcome = harness(key)
+
+    assert (outcome.status, outcome.code) == ("invalid", "undecodable")
+    assert harness(key).published == {}  # a redelivery publishes nothing more
+    assert [entry.detail_type for entry in harness.publisher.events] == [ANNOTATION_FILE_INVALID]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(junk, max_size=3))
+def test_any_consolidation_response_items_are_compared_or_skipped_never_raised(contents: list[Any]) -> None:
+    harness = Harness()
+    answers = worker_file(classification_answer("w1", "cat"), classification_answer("w2", "cat"))
+    harness(harness.put(worker_key("pets", 1, 0), answers))
+    items = [{"datasetObjectId": "0", "consolidatedAnnotation": {"content": content}} for content in contents]
+    key = harness.put(response_key("pets", 1), json.dumps([*contents, *items]).encode())
+
+    outcome = harness(key)
+
+    assert outcome.status in ("processed", "invalid", "skipped")
