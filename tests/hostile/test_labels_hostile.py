@@ -33,6 +33,7 @@ HOSTILE = {
     "invalid-utf8": part_line("4").replace(b"s3://in/", b"s3://in/\xff"),
     "nul-bytes": b"\x00" * 16,
     **{f"id-{digit}": part_line(digit) for digit in corpus.NON_ASCII_DIGITS},
+    "id-past-int-digits": part_line(corpus.huge_integer().decode()),  # int() refuses past 4,300 digits
 }
 
 

@@ -25,7 +25,7 @@ records = st.fixed_dictionaries(
 )
 
 
-@pytest.mark.parametrize("oid", [*corpus.NON_ASCII_DIGITS, True, 1.5, None, "-1", ""])
+@pytest.mark.parametrize("oid", [*corpus.NON_ASCII_DIGITS, True, 1.5, None, "-1", "", "9" * 5000])
 def test_an_id_that_is_no_index_is_skipped_and_the_good_record_found(oid: Any) -> None:
     bad = {"datasetObjectId": oid, "manifestLine": '{"source-ref":"s3://in/bad.jpg"}'}
     data = b"\n".join(corpus.compact(record) for record in (GOOD, bad))  # a later record would win

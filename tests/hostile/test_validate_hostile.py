@@ -36,6 +36,10 @@ BAD_LINES = {
     "nan": (good_line().replace(b"0.9", b"NaN"), "json-invalid"),
     "infinity": (good_line().replace(b"0.9", b"Infinity"), "json-invalid"),
     "huge-integer": (good_line().replace(b'"pets":0', b'"pets":' + corpus.huge_integer()), "json-invalid"),
+    "index-past-int-digits": (
+        good_line().replace(b'"pets":0', b'"pets":"' + corpus.huge_integer() + b'"'),
+        "class-index",
+    ),
     "superscript-index": (good_line().replace(b'"pets":0', '"pets":"\u00b2"'.encode()), "class-index"),
     "invalid-utf8": (good_line().replace(b"s3://in/", b"s3://in/\xff"), "utf8-invalid"),
     "nul-bytes": (b"\x00" * 8, "json-invalid"),
