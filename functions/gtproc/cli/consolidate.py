@@ -25,7 +25,12 @@ from typing import Any
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_UNREADABLE = 0, 1, 2
 MAX_FILE_BYTES = 16 * 1024 * 1024  # as the annotations function's default
-_ITERATION = re.compile(r"iteration-(\d+)\Z")
+_ITERATION = re.compile(r"iteration-([0-9]+)\Z")
+
+
+def _is_object_index(name: str) -> bool:
+    """Ground Truth's `<idx>` folder: ASCII digits (`str.isdigit` also takes '²', which `int` refuses)."""
+    return name.isascii() and name.isdigit()
 
 
 class InputError(Exception):
@@ -84,8 +89,10 @@ def _task_type(text: str) -> str:
 
 
 def load_categories(path: Path) -> list[str]:
+    from gtproc.domain.jsontext import decode
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = decode(path.read_bytes())
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from None
     except ValueError as error:
@@ -114,21 +121,44 @@ class Responses:
         if (iteration, oid) not in self.first_file or file_key < self.first_file[(iteration, oid)]:
             self.first_file[(iteration, oid)] = file_key
         problem = data if isinstance(data, str) else None
+        answers: list[dict[str, Any]] = []
         if problem is None:
+            from gtproc.domain.jsontext import decode
+
             try:
-                document = json.loads(data)
-            except (ValueError, RecursionError) as error:
-                reason = "nesting too deep to decode" if isinstance(error, RecursionError) else error
-                problem = f"not readable JSON: {reason}"
+                document = decode(data)
+            except ValueError as error:
+                problem = f"not readable JSON: {error}"
             else:
-                answers = document.get("answers") if isinstance(document, dict) else None
-                if not isinstance(answers, list):
+                found = document.get("answers") if isinstance(document, dict) else None
+                if not isinstance(found, list):
                     problem = 'no "answers" list'
+                else:
+                    answers, problem = _usable_answers(found)
         if problem is not None:
             print(f"gtproc consolidate: {where}: {problem}", file=sys.stderr)
             self.unreadable.setdefault((iteration, oid), []).append(f"{name}: {problem}")
-            return
-        objects.setdefault(oid, []).extend(answers)
+        if answers:
+            objects.setdefault(oid, []).extend(answers)
+
+
+def _usable_answers(found: list[Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The answers consolidation can read, and why the others cannot (named by position), or None.
+    A bad answer is this file's problem: it must not stop the job's other objects."""
+    from gtproc.domain.consolidation import parse_answer
+
+    usable, bad = [], []
+    for position, raw in enumerate(found):
+        try:
+            parse_answer(raw)
+        except (ValueError, RecursionError) as error:
+            bad.append(f"answer {position}: {error}")
+        else:
+            usable.append(raw)
+    if not bad:
+        return usable, None
+    more = f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
+    return usable, "; ".join(bad[:3]) + more
 
 
 def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
@@ -147,7 +177,7 @@ def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
         iteration = int(match.group(1))
         found.iterations.setdefault(iteration, {})
         for object_dir in folder.iterdir():
-            if object_dir.name.isdigit():
+            if _is_object_index(object_dir.name):
                 files.extend((iteration, object_dir.name, path) for path in sorted(object_dir.glob("*.json")))
     if not found.iterations:
         raise InputError(f"no iteration-<N> folders under {root}")
@@ -160,8 +190,8 @@ def worker_responses(job_dir: Path, show_progress: bool = False) -> Responses:
                     data = f"over the limit of {MAX_FILE_BYTES} bytes"
                 else:
                     data = path.read_bytes()
-            except OSError as error:
-                data = f"not readable JSON: {error}"
+            except OSError as error:  # a folder named *.json, a symlink loop: the reason, not Python's text
+                data = f"cannot read it: {error.strerror or error}"
             found.add(iteration, oid, path.name, str(path), data)
             progress.advance()
     finally:
@@ -187,7 +217,7 @@ def s3_worker_responses(uri: str, show_progress: bool) -> Responses:
         parts = key[len(root) :].split("/")
         match = _ITERATION.match(parts[0])
         # iteration-<N>/<id>/<time>.json, as the local glob takes it (video frames sit one level deeper)
-        if not match or len(parts) != 3 or not parts[1].isdigit() or not parts[2].endswith(".json"):
+        if not match or len(parts) != 3 or not _is_object_index(parts[1]) or not parts[2].endswith(".json"):
             continue
         files.append((int(match.group(1)), parts[1], parts[2], key, size))
     if not files:
@@ -302,15 +332,12 @@ def run(args: argparse.Namespace) -> int:
             if kept:
                 summary.task = summary.task or cons.task_of(args.task_type, {o: chunk[o] for o in kept}).value
                 summary.method = summary.method or args.method or next((o.method for o in result.objects), "")
-            for obj in result.objects:
-                if obj.mask_png is not None:
-                    path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(obj.mask_png)
-                for uri, png in obj.masks:  # a custom template's mask elements
-                    path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(png)
+            try:
+                _write_masks(result.objects, masks_dir, iteration)
+            except OSError as error:  # e.g. --masks-dir names a file
+                where = error.filename or masks_dir
+                print(f"gtproc consolidate: cannot write a mask to {where}: {error.strerror or error}", file=sys.stderr)
+                return EXIT_UNREADABLE
             lines = result.consolidation_response()
             for line in lines:
                 out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -323,6 +350,18 @@ def run(args: argparse.Namespace) -> int:
     out.flush()
     summary.report(args.json)
     return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
+
+
+def _write_masks(objects: Any, masks_dir: Path, iteration: int) -> None:
+    for obj in objects:
+        if obj.mask_png is not None:
+            path = masks_dir / f"iteration-{iteration}" / f"{obj.dataset_object_id}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(obj.mask_png)
+        for uri, png in obj.masks:  # a custom template's mask elements
+            path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png)
 
 
 def _arrival_order(responses: Responses, iteration: int, objects: dict[str, Any]) -> list[str]:

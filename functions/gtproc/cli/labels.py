@@ -90,11 +90,10 @@ def labels_uri_from_stack(stack: str, job_path: str) -> str:
 
 def export(uri: str, status: str, show_progress: bool) -> tuple[list[dict[str, Any]], int, int, list[str]]:
     """(lines, parts read, part lines read, problems) for the labels under `uri`."""
-    import msgspec
-
     from gtproc.adapters.s3source import S3Source, SourceError, parse_location
     from gtproc.cli.progress import bar
     from gtproc.domain.export import Export, PartLineError
+    from gtproc.domain.jsontext import JsonProblem, decode
 
     try:
         location = parse_location(uri)
@@ -126,8 +125,8 @@ def export(uri: str, status: str, show_progress: bool) -> tuple[list[dict[str, A
                     continue
                 records += 1
                 try:
-                    result.add(msgspec.json.decode(raw))
-                except msgspec.DecodeError as error:
+                    result.add(decode(raw))
+                except JsonProblem as error:  # deep nesting too: it was a traceback
                     problems.append(f"{name}:{number}: [json] not a JSON line: {error}")
                 except PartLineError as error:
                     problems.append(f"{name}:{number}: [part-line] {error}")

@@ -8,7 +8,6 @@ Exit 0 when the page was written, 2 for bad input or usage (a one-line message o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -55,10 +54,11 @@ class _Bar:
 
 
 def load_truth(path: Path) -> dict[str, str]:
+    from gtproc.domain.jsontext import decode
     from gtproc.report.job import InputError
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = decode(path.read_bytes())
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
     except ValueError as error:

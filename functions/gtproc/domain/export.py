@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gtproc.domain.identity import decimal_index
+
 STATUSES = ("labeled", "failed", "all")
 
 
@@ -37,8 +39,9 @@ class Export:
         if not isinstance(record, dict):
             raise PartLineError("a label-part line must be a JSON object")
         oid = record.get("datasetObjectId")
-        if not isinstance(oid, str) or not oid.isdigit():
-            raise PartLineError(f"datasetObjectId must be a string of digits, got {oid!r}")
+        index = decimal_index(oid) if isinstance(oid, str) else None
+        if index is None:
+            raise PartLineError(f"datasetObjectId must be a string of digits, got {str(oid)[:40]!r}")
         attribute = record.get("labelAttributeName")
         if not isinstance(attribute, str) or not attribute:
             raise PartLineError("labelAttributeName is missing")
@@ -62,7 +65,6 @@ class Export:
             if not isinstance(reason, str):
                 raise PartLineError("a failed object needs a failureReason string")
             value = reason
-        index = int(oid)
         obj = self.objects.get(index)
         if obj is None:
             obj = self.objects[index] = ExportedObject(index, source_key, source)

@@ -40,6 +40,17 @@ def object_id_in(data: bytes) -> str | None:
         return None
 
 
+MAX_INDEX_DIGITS = 18  # under 2**63; a datasetObjectId is a line index, a class id a position
+
+
+def decimal_index(text: str, max_digits: int = MAX_INDEX_DIGITS) -> int | None:
+    """The int of a string of ASCII digits, or None: `str.isdigit` also takes '²' (which int() refuses)
+    and int() refuses past 4,300 digits with a ValueError."""
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def object_index(object_id: str) -> int:
     """The ledger index of an object id: a decimal id is Ground Truth's own numbering and is kept; any
     other id maps to a negative 63-bit hash, apart from every line index."""

@@ -62,9 +62,11 @@ def decode_notification_key(raw_key: str) -> str:
     return unquote_plus(raw_key)
 
 
-_ITERATION = re.compile(r"iteration-(\d+)\Z")
-_NUMBER = re.compile(r"\d+\Z")
-_OUTPUT_OBJECT = re.compile(r"(\d+)_[^/]+\Z")  # <idx>_<iso timestamp>.png
+# ASCII digits only: `\d` also takes '٣', which int() reads as 3, and a key of such digits would then
+# share the claims of the real object 3.
+_ITERATION = re.compile(r"iteration-([0-9]+)\Z")
+_NUMBER = re.compile(r"[0-9]+\Z")
+_OUTPUT_OBJECT = re.compile(r"([0-9]+)_[^/]+\Z")  # <idx>_<iso timestamp>.png
 
 
 def _iteration(segment: str) -> int | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gtproc.domain.identity import decimal_index
+
 # (event field, value): "sourceRef" for `source-ref`, "source" for `source`.
 Source = tuple[str, str]
 
@@ -47,7 +49,11 @@ def sources_of_intermediate(data: bytes) -> dict[int, Source]:
         if not isinstance(record, dict):
             continue
         oid = record.get("datasetObjectId")
-        if isinstance(oid, int) or (isinstance(oid, str) and oid.isdigit()):
+        # Not a bool (an int to isinstance) nor '²' (a digit to isdigit, not to int): neither is an index.
+        index = oid if isinstance(oid, int) and not isinstance(oid, bool) else None
+        if isinstance(oid, str):
+            index = decimal_index(oid)
+        if index is not None:
             source = None
             line = record.get("manifestLine")
             if isinstance(line, str):
@@ -58,5 +64,5 @@ def sources_of_intermediate(data: bytes) -> dict[int, Source]:
             if source is None and isinstance(attribute, str):
                 source = ("sourceRef", attribute) if attribute.startswith("s3://") else ("source", attribute)
             if source is not None:
-                found[int(oid)] = source
+                found[index] = source
     return found

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 import msgspec
 
 from gtproc.domain.groundtruth import REF_TASK_TYPES, LineError, TaskType, job_name_in, task_type_of
+from gtproc.domain.identity import decimal_index
 from gtproc.domain.lines import TooLong
 
 METADATA_SUFFIX = "-metadata"
@@ -326,8 +327,8 @@ def _class_id(value: Any) -> int | None:
     """Class ids are ints in real files, numeric strings in some docs: accept both."""
     if type(value) is int:
         return value if value >= 0 else None
-    if type(value) is str and value.isdigit() and value.isascii():
-        return int(value)
+    if type(value) is str:
+        return decimal_index(value)  # past 18 digits it is no position in a class list (and int() may refuse it)
     return None
 
 

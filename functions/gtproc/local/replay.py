@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,10 +20,18 @@ from urllib.parse import quote_plus
 
 from gtproc.contract.layout import FUNCTION_MEMORY_MB, MANIFESTS_MEMORY_MB, MAX_RECEIVE_COUNT
 from gtproc.domain.groundtruth import job_arn, normalize_job_name
+from gtproc.domain.jsontext import JsonProblem, decode
 from gtproc.domain.keys import Area, parse_output_key
 from gtproc.local.embedded import REGION, EmbeddedResources
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+# SageMaker's LabelingJobName: a plan's streaming topic and job status events are named after it.
+JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+UTF8_BOM = b"\xef\xbb\xbf"
+MAX_MESSAGE_BYTES = 256 * 1024  # SNS's limit on one message
+MAX_KEY_BYTES = 1024  # S3's limit on a key
 
 
 class PlanError(ValueError):
@@ -119,16 +128,16 @@ def _folder_writes(folder: Path, root: str = "") -> list[Write]:
 def _plan_writes(plan: Path) -> list[Write]:
     writes = []
     try:
-        text = plan.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PlanError(f"{plan}: cannot read the plan: {error}") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        data = plan.read_bytes()
+    except OSError as error:
+        raise PlanError(f"{plan}: cannot read the plan: {error.strerror or error}") from None
+    for number, raw in enumerate(data.removeprefix(UTF8_BOM).split(b"\n"), 1):
+        if not raw.strip():
             continue
         try:
-            step = json.loads(line)
-        except ValueError:
-            step = None
+            step = decode(raw)
+        except JsonProblem as problem:
+            raise PlanError(f"{plan}:{number}: not a JSON line: {problem}") from None
         if isinstance(step, dict) and "jobStatus" in step:
             writes.append(_status_step(plan, number, step))
             continue
@@ -145,23 +154,51 @@ def _plan_writes(plan: Path) -> list[Write]:
         if not isinstance(key, str) or not key or not isinstance(file, str) or not file:
             name = "streaming" if kind == STREAMING else "key"
             raise PlanError(f'{plan}:{number}: "{name}" and "file" must be non-empty strings')
+        if kind == STREAMING and not JOB_NAME.fullmatch(key):
+            raise PlanError(f'{plan}:{number}: "streaming" {key!r} is not a labeling job name ({JOB_NAME.pattern})')
         target = plan.parent / file
         if not target.is_file():
-            problem = "is a folder, not a file" if target.is_dir() else "does not exist"
-            raise PlanError(f"{plan}:{number}: {file} {problem}")
+            raise PlanError(f"{plan}:{number}: {file} {_not_a_file(target)}")
         if kind == STREAMING:
+            problem = _message_problem(target)
+            if problem is not None:
+                raise PlanError(f"{plan}:{number}: {file} {problem}")
             writes.append(Write(f"sns:{key}", target, STREAMING, job=key))
         else:
+            if len(key.encode()) > MAX_KEY_BYTES:
+                raise PlanError(f'{plan}:{number}: "key" is over S3\'s limit of {MAX_KEY_BYTES} bytes')
             writes.append(Write(key, target))
     if not writes:
         raise PlanError(f"{plan}: the plan has no writes")
     return writes
 
 
+def _message_problem(target: Path) -> str | None:
+    """Why SNS would refuse the file's text as one message (it was a traceback mid-replay), or None."""
+    if target.stat().st_size > 4 * MAX_MESSAGE_BYTES:
+        return f"is over SNS's limit of {MAX_MESSAGE_BYTES} bytes a message"
+    size = len(target.read_bytes().decode("utf-8", errors="replace").encode())  # as _write sends it
+    if size == 0:
+        return "is empty: SNS publishes no empty message"
+    if size > MAX_MESSAGE_BYTES:
+        return f"is {size} bytes as text, over SNS's limit of {MAX_MESSAGE_BYTES} bytes a message"
+    return None
+
+
+def _not_a_file(target: Path) -> str:
+    if target.is_dir():
+        return "is a folder, not a file"
+    if target.is_symlink():
+        return "is a symbolic link to nothing (a loop or a missing target)"
+    return "is not a regular file" if target.exists() else "does not exist"
+
+
 def _status_step(plan: Path, number: int, step: dict[str, Any]) -> Write:
     job, status, counters = step.get("jobStatus"), step.get("status"), step.get("labelCounters")
     if not isinstance(job, str) or not job or not isinstance(status, str) or not status:
         raise PlanError(f'{plan}:{number}: "jobStatus" and "status" must be non-empty strings')
+    if not JOB_NAME.fullmatch(job):
+        raise PlanError(f'{plan}:{number}: "jobStatus" {job!r} is not a labeling job name ({JOB_NAME.pattern})')
     if counters is not None and not (
         isinstance(counters, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in counters.values())
     ):

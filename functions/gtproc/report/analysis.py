@@ -23,6 +23,7 @@ from gtproc.domain.consolidation.answers import boxes_of, entities_of, multi_lab
 from gtproc.domain.consolidation.quality import QualityState, expected_calibration_error
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding, class_names
 from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
+from gtproc.domain.identity import decimal_index
 from gtproc.domain.ledger import Ledger
 from gtproc.domain.scan import scan_lines
 from gtproc.report.job import Answer, JobFiles, parse_time
@@ -188,7 +189,8 @@ def analyse(job: JobFiles, method: str | None = None, truth: Mapping[str, str] |
 
 
 def _oid_key(oid: str) -> tuple[int, str]:
-    return (int(oid), "") if oid.isdigit() else (1 << 62, oid)
+    index = decimal_index(oid)
+    return (index, "") if index is not None else (1 << 62, oid)
 
 
 def _read_manifests(job: JobFiles, row: Any) -> tuple[JobTally | None, list[tuple[int, str, str]], str | None, str]:

@@ -6,7 +6,6 @@ files the pipelines would react to. A file that cannot be used is kept as a prob
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gtproc.domain.consolidation.answers import parse_answer
+from gtproc.domain.jsontext import JsonProblem, decode
 from gtproc.domain.keys import Area, parse_output_key
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
@@ -158,8 +158,8 @@ def read_labels_so_far(uri: str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-            except ValueError as error:
+                item = decode(line)
+            except JsonProblem as error:
                 raise InputError(f"{tree.display(relative)}:{number}: not JSON: {error}") from None
             if isinstance(item, dict) and "datasetObjectId" in item:
                 labels.append(item)
@@ -239,8 +239,8 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
 
 def _answers(where: str, data: bytes, unusable: list[tuple[str, str]]) -> list[Answer]:
     try:
-        document = json.loads(data)
-    except ValueError as error:
+        document = decode(data)
+    except JsonProblem as error:
         unusable.append((where, f"not JSON: {error}"))
         return []
     raw_answers = document.get("answers") if isinstance(document, dict) else None
@@ -276,8 +276,8 @@ def _times(raw: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
 
 def _consolidation_response(where: str, iteration: int, data: bytes, job: JobFiles) -> None:
     try:
-        document = json.loads(data)
-    except ValueError as error:
+        document = decode(data)
+    except JsonProblem as error:
         job.unusable.append((where, f"not JSON: {error}"))
         return
     if not isinstance(document, list):

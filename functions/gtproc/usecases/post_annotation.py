@@ -109,7 +109,7 @@ def consolidate_request(
     now = datetime.fromtimestamp(clock(), UTC).replace(tzinfo=None)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
-    def run(task_type: TaskType | None) -> cons.ConsolidationResult:
+    def run(task_type: TaskType | None, objects: dict[str, list[WorkerAnswer]] = objects) -> cons.ConsolidationResult:
         return cons.consolidate(
             task_type,
             objects,
@@ -121,12 +121,29 @@ def consolidate_request(
             mask_uri=lambda oid: f"{output}/consolidated-annotation/output/{oid}_{stamp}.png",
         )
 
+    def by_shape_if_needed(objects: dict[str, list[WorkerAnswer]]) -> cons.ConsolidationResult:
+        try:
+            return run(None, objects)
+        except ValueError:
+            # Answers of several built-in types, or a method that does not fit them: never fail the whole
+            # request; read each element by its shape instead (unknown shapes are passed through).
+            return run(TaskType.CUSTOM, objects)
+
     try:
-        result = run(None)
+        result = by_shape_if_needed(objects)
     except ValueError:
-        # Answers of several built-in types, or a method that does not fit them: never fail the whole
-        # request; read each element by its shape instead (unknown shapes are passed through).
-        result = run(TaskType.CUSTOM)
+        # An object over a bound (too many classes or shapes) fails the batch: leave out each object that
+        # fails alone, as Ground Truth records an object missing from the response, and keep the others.
+        kept = dict(objects)
+        for oid in list(kept):
+            try:
+                by_shape_if_needed({oid: kept[oid]})
+            except ValueError as error:
+                failures.append((oid, str(error)))
+                del kept[oid]
+        if not kept:
+            return PostAnnotationResult([], failures)
+        result = by_shape_if_needed(kept)
     for obj in result.objects:
         for uri, png in obj.mask_files():
             blobs.write(*parse_s3_uri(uri), png, "image/png")

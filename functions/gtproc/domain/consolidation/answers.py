@@ -9,11 +9,11 @@ must be fetched by the caller first (this library does no I/O).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gtproc.domain.consolidation.model import TaskType, WorkerAnswer
+from gtproc.domain.jsontext import JsonProblem, decode
 
 _KEY_TO_TASK = {
     "crowd-image-classifier": TaskType.IMAGE_CLASSIFICATION,
@@ -29,9 +29,9 @@ _KEY_TO_TASK = {
 
 def _decode_json(value: Any, what: str) -> Any:
     if isinstance(value, str | bytes | bytearray):
-        try:
-            return json.loads(value)
-        except ValueError as exc:
+        try:  # strict: NaN would reach the response, and deep nesting was a RecursionError
+            return decode(bytes(value) if isinstance(value, bytearray) else value)
+        except JsonProblem as exc:
             raise ValueError(f"{what} is not valid JSON: {exc}") from exc
     return value
 
@@ -202,8 +202,12 @@ def boxes_of(content: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], Mappi
         inner = _by_shape(content, "boundingBoxes")
     if inner is None:
         return None
-    boxes = [b for b in (inner.get("boundingBoxes") or []) if isinstance(b, Mapping) and b.get("label")]
-    return boxes, inner.get("inputImageProperties") or {}
+    found = inner.get("boundingBoxes") or []  # null is no boxes (AWS's own code guards it so)
+    if not isinstance(found, list):
+        return None  # a number or text where the list goes: this answer holds no boxes to read
+    boxes = [b for b in found if isinstance(b, Mapping) and b.get("label")]
+    properties = inner.get("inputImageProperties")
+    return boxes, properties if isinstance(properties, Mapping) else {}
 
 
 def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -212,7 +216,10 @@ def entities_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
         inner = _by_shape(content, "entities")
     if inner is None:
         return None
-    return [e for e in (inner.get("entities") or []) if isinstance(e, Mapping) and e.get("label")]
+    found = inner.get("entities") or []
+    if not isinstance(found, list):
+        return None  # as boxes_of: not a list is not an answer of entities
+    return [e for e in found if isinstance(e, Mapping) and e.get("label")]
 
 
 def segmentation_of(content: Mapping[str, Any]) -> Mapping[str, Any] | None:

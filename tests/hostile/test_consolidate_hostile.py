@@ -1,0 +1,196 @@
+"""`gtproc consolidate` on hostile worker-response trees and option files: each bad file is named on
+stderr with its reason, the job's other objects are still written, and the exit code is the documented
+one (1 when an object or a file was left out, 2 when an option file cannot be used)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gtproc.cli.main import main
+
+from tests.hostile import corpus
+from tests.hostile.support import assert_clean, gtproc
+
+BIRDS_DATA = Path(__file__).resolve().parents[1] / "unit" / "annotations" / "data" / "birds-open-images-clone"
+ITERATION = Path("annotations") / "worker-response" / "iteration-1"
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Path:
+    folder = tmp_path / "birds"
+    shutil.copytree(BIRDS_DATA, folder)
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, list[dict[str, Any]], list[str]]:
+    code = main(["consolidate", *map(str, argv)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, [json.loads(line) for line in out.splitlines()], err.splitlines()
+
+
+def worker_file(job: Path, oid: str) -> Path:
+    return next((job / ITERATION / oid).glob("*.json"))
+
+
+@pytest.mark.parametrize("name", sorted(corpus.NOT_JSON))
+def test_a_hostile_file_is_named_and_its_object_left_out(job: Path, capsys: Any, name: str) -> None:
+    path = worker_file(job, "7")
+    path.write_bytes(corpus.NOT_JSON[name])
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1
+    assert len(lines) == 9 and "7" not in {line["datasetObjectId"] for line in lines}
+    named = [line for line in err if line.startswith(f"gtproc consolidate: {path}: ")]
+    assert len(named) == 1, err
+    assert "iteration 1, object 7 left out" in "\n".join(err)
+
+
+def test_nan_in_an_answer_is_refused_not_consolidated(job: Path, capsys: Any) -> None:
+    path = worker_file(job, "7")
+    path.write_bytes(path.read_bytes().replace(b'"submissionTime":"2019-04-18T16:10:53Z"', b'"submissionTime":NaN'))
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1 and len(lines) == 9
+    assert any(f"{path}: not readable JSON: NaN is not a JSON number" in line for line in err), err
+
+
+def test_a_bom_and_crlf_pretty_printing_are_read(job: Path, capsys: Any) -> None:
+    path = worker_file(job, "7")
+    pretty = json.dumps(json.loads(path.read_bytes()), indent=2).replace("\n", "\r\n")
+    path.write_bytes(corpus.BOM + pretty.encode())
+
+    code, lines, _ = run(capsys, job)
+
+    assert code == 0 and len(lines) == 10
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (5, "answer must be an object"),
+        ({"workerId": 5, "answerContent": {}}, "no workerId"),
+        ({"workerId": None, "answerContent": {}}, "no workerId"),
+        ({"workerId": "w", "answerContent": 5}, "must be an object"),
+    ],
+)
+def test_a_bad_answer_is_named_and_the_files_other_answers_still_count(
+    job: Path, capsys: Any, answer: Any, why: str
+) -> None:
+    path = worker_file(job, "7")
+    document = json.loads(path.read_bytes())
+    document["answers"].insert(0, answer)
+    path.write_text(json.dumps(document))
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1  # a file was not wholly usable; every object was still consolidated
+    assert len(lines) == 10
+    named = [line for line in err if line.startswith(f"gtproc consolidate: {path}: answer 0: ")]
+    assert len(named) == 1 and why in named[0], err
+    (seven,) = [line for line in lines if line["datasetObjectId"] == "7"]
+    assert seven["consolidatedAnnotation"]["content"]["birds-metadata"]["class-name"]
+    assert "1 consolidated without an unreadable file" in err[-1]
+
+
+@pytest.mark.parametrize("folder", corpus.NON_ASCII_DIGITS)
+def test_an_object_folder_of_non_ascii_digits_is_not_an_object(job: Path, capsys: Any, folder: str) -> None:
+    (job / ITERATION / folder).mkdir()
+    shutil.copy(worker_file(job, "7"), job / ITERATION / folder / "2019-04-18_16:12:00.json")
+
+    code, lines, _ = run(capsys, job)
+
+    assert code == 0
+    assert sorted(line["datasetObjectId"] for line in lines) == sorted(p.name for p in (job / ITERATION).iterdir())[:10]
+    assert folder not in {line["datasetObjectId"] for line in lines}
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (corpus.deep_array(), "nesting too deep"),
+        (b'["Duck", NaN]', "NaN is not a JSON number"),
+        (b"", "empty"),
+        (b'["\xff"]', "UTF-8"),
+    ],
+)
+def test_a_hostile_categories_file_is_one_line_and_exit_2(job: Path, tmp_path: Path, content: bytes, why: str) -> None:
+    categories = tmp_path / "categories.json"
+    categories.write_bytes(content)
+
+    result = gtproc("consolidate", job, "--label-categories", categories)
+
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = assert_clean(result, "consolidate")
+    assert str(categories) in line and why in line
+
+
+def test_a_categories_file_with_a_bom_is_read(job: Path, tmp_path: Path, capsys: Any) -> None:
+    categories = tmp_path / "categories.json"
+    names = sorted({line["class-name"] for line in _ground_truth_metadata()})
+    categories.write_bytes(corpus.BOM + json.dumps(names).encode())
+
+    code, lines, _ = run(capsys, job, "--label-categories", categories)
+
+    assert code == 0 and len(lines) == 10
+
+
+def _ground_truth_metadata() -> list[dict[str, Any]]:
+    """The class names the real job's answers use: the categories a user would pass."""
+    names = []
+    for path in (BIRDS_DATA / ITERATION).glob("*/*.json"):
+        for answer in json.loads(path.read_bytes())["answers"]:
+            names.append({"class-name": answer["answerContent"]["crowd-image-classifier"]["label"]})
+    return names
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink-loop", "missing"])
+def test_a_job_dir_that_is_no_folder_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "job"
+    if kind == "file":
+        target.write_text("{}")
+    elif kind == "symlink-loop":
+        (tmp_path / "other").symlink_to(target)
+        target.symlink_to(tmp_path / "other")
+
+    result = gtproc("consolidate", target)
+
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = assert_clean(result, "consolidate")
+    assert str(target) in line
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink-loop"])
+def test_a_worker_file_that_cannot_be_read_is_named_without_python_text(job: Path, capsys: Any, kind: str) -> None:
+    path = job / ITERATION / "7" / "extra.json"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(path.with_name("other"))
+        path.with_name("other").symlink_to(path)
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1 and len(lines) == 10  # object 7 still has its real file
+    (named,) = [line for line in err if line.startswith(f"gtproc consolidate: {path}: ")]
+    assert "Errno" not in named and "cannot read it: " in named, named
+
+
+def test_a_masks_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.cli.test_consolidate_cli_custom import _job
+
+    job = _job(tmp_path)
+    masks = tmp_path / "masks"
+    masks.write_text("not a folder")
+
+    result = gtproc("consolidate", job, "--masks-dir", masks)
+
+    assert result.returncode == 2
+    (line,) = assert_clean(result, "consolidate")
+    assert f"cannot write a mask to {masks}" in line and "Not a directory" in line, line
