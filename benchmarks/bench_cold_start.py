@@ -19,6 +19,7 @@ function: parse, read the object, count its lines, one DynamoDB write.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import logging
 import os
@@ -140,8 +141,19 @@ def prepare(endpoint: str) -> None:
     boto3.client("events", endpoint_url=endpoint, region_name=REGION).create_event_bus(Name=BUS)
 
 
+def stack_environment(functions: Path) -> dict[str, str]:
+    """What that checkout's stack sets on every function beside its settings (FUNCTION_ENVIRONMENT in
+    its contract, read as a literal: an older checkout may not have it)."""
+    layout = functions / "gtproc" / "contract" / "layout.py"
+    for node in ast.parse(layout.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FUNCTION_ENVIRONMENT" for t in node.targets):
+            return dict(ast.literal_eval(node.value))
+    return {}
+
+
 def child_env(endpoint: str, functions: Path) -> dict[str, str]:
     return {
+        **stack_environment(functions),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(functions), str(ROOT / "benchmarks")]),
         "AWS_ENDPOINT_URL": endpoint,

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from gtproc.contract.layout import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
+from gtproc.contract.layout import FUNCTION_ENVIRONMENT, FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import env_name, field_names, required_names
 
 from infra.layer import ARCHITECTURE, RUNTIME
@@ -78,6 +78,7 @@ class GtprocFunction(lambda_.Function):
             log_group=log_group,
             environment={
                 **environment,
+                **FUNCTION_ENVIRONMENT,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAME,
                 "POWERTOOLS_LOG_LEVEL": log_level,

@@ -200,7 +200,8 @@ def test_functions_environment_matches_settings(request, synth):
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
     for function in gtproc_functions(synth).values():
         variables = function["Properties"]["Environment"]["Variables"]
-        assert set(variables) == settings_variables() | powertools
+        assert set(variables) == settings_variables() | powertools | {"OPENBLAS_NUM_THREADS"}
+        assert variables["OPENBLAS_NUM_THREADS"] == "1"  # numpy's BLAS threads only take a fraction of a vCPU
         assert variables["POWERTOOLS_SERVICE_NAME"] == variables["POWERTOOLS_METRICS_NAMESPACE"] == "gtproc"
         assert variables["GTPROC_LABELS_PREFIX"] == "labels"
         assert variables["GTPROC_EVENT_SOURCE"] == "gtproc"

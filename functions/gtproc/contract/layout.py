@@ -24,6 +24,10 @@ FUNCTION_TIMEOUT_SECONDS = 300
 SERVICE_NAME = "gtproc"  # POWERTOOLS_SERVICE_NAME and the metrics namespace of every function
 MANIFESTS_MEMORY_MB = 1024  # default of the `manifestsMemoryMb` context key
 FUNCTION_MEMORY_MB = 512  # every other function
+# Set on every function. numpy's OpenBLAS starts a thread per core the host shows at import, and they
+# spin for work; at 512 MB a function has about a third of a vCPU, so they take it from the handler.
+# Our arrays are small: one thread is as fast, and the import costs less CPU.
+FUNCTION_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 # SageMaker's labeling-job state changes (EventBridge, default bus): the job ARN is in `resources`.
 LABELING_JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
