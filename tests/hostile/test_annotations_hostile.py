@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED
+from gtproc.contract.events import ANNOTATION_FILE_INVALID, ANNOTATIONS_CONSOLIDATED, CONSOLIDATION_COMPARED
 from gtproc.domain import consolidation as cons
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,3 +123,35 @@ def test_any_consolidation_response_items_are_compared_or_skipped_never_raised(c
     outcome = harness(key)
 
     assert outcome.status in ("processed", "invalid", "skipped")
+
+
+@pytest.mark.parametrize("metadata", ["x", [1], 3, True])
+def test_ground_truths_metadata_of_another_shape_is_not_comparable_and_the_next_item_is(metadata: Any) -> None:
+    harness = Harness()
+    answers = worker_file(classification_answer("w1", "cat"), classification_answer("w2", "cat"))
+    harness(harness.put(worker_key("pets", 1, 0), answers))
+    harness(harness.put(worker_key("pets", 1, 1), answers))
+    good = {"pets": 0, "pets-metadata": {"class-name": "cat"}}
+    items = [
+        {"datasetObjectId": "0", "consolidatedAnnotation": {"content": {"pets": 0, "pets-metadata": metadata}}},
+        {"datasetObjectId": "1", "consolidatedAnnotation": {"content": good}},
+    ]
+
+    outcome = harness(harness.put(response_key("pets", 1), json.dumps(items).encode()))
+
+    assert outcome.status == "processed"
+    assert [event["datasetObjectId"] for event in harness.events(CONSOLIDATION_COMPARED)] == ["1"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(junk, junk)
+def test_any_ground_truth_label_and_metadata_are_compared_or_skipped_never_raised(label: Any, metadata: Any) -> None:
+    harness = Harness()
+    answers = worker_file(classification_answer("w1", "cat"), classification_answer("w2", "cat"))
+    harness(harness.put(worker_key("pets", 1, 0), answers))
+    content = {"pets": label, "pets-metadata": metadata}
+    item = {"datasetObjectId": "0", "consolidatedAnnotation": {"content": content}}
+
+    outcome = harness(harness.put(response_key("pets", 1), json.dumps([item]).encode()))
+
+    assert outcome.status in ("processed", "invalid")  # invalid: an infinity the strict reader refuses

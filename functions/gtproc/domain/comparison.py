@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
@@ -18,13 +19,19 @@ class Agreement(enum.Enum):
     NOT_COMPARABLE = "not-comparable"  # semantic segmentation masks live in different objects; video
 
 
-def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, dict[str, Any]]) -> Agreement:
+def same_label(type_string: str, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, Any]) -> Agreement:
     """By the task's own notion of equality. Class indexes are compared by name: two consolidations
     may number the classes differently."""
     task_type = task_type_of(type_string)
     if task_type in (TaskType.SEMANTIC_SEGMENTATION, TaskType.VIDEO_DETECTION, TaskType.VIDEO_TRACKING):
         return Agreement.NOT_COMPARABLE
-    return Agreement.SAME if _equal(task_type, ours, theirs) else Agreement.DIFFERENT
+    if not isinstance(theirs[1], Mapping):
+        return Agreement.NOT_COMPARABLE
+    try:
+        return Agreement.SAME if _equal(task_type, ours, theirs) else Agreement.DIFFERENT
+    except (AttributeError, TypeError, KeyError, ValueError):
+        # Ground Truth's side is read from a file: a label of another shape than its task's cannot be compared.
+        return Agreement.NOT_COMPARABLE
 
 
 def _equal(task_type: TaskType | None, ours: tuple[Any, dict[str, Any]], theirs: tuple[Any, dict[str, Any]]) -> bool:
