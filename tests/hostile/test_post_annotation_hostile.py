@@ -84,3 +84,15 @@ def test_an_object_over_a_bound_is_left_out_and_the_request_still_answered() -> 
     assert [line["datasetObjectId"] for line in result.response] == ["0", "2"]
     ((oid, reason),) = result.failures
     assert oid == "1" and "over the limit" in reason
+
+
+def test_objects_within_a_bound_alone_but_over_it_together_are_each_answered() -> None:
+    """400 classes each pass one at a time, 1,200 together are over the 1,000 the batch may hold."""
+    request = [item(str(o), *[label(f"o{o}-class-{n}") for n in range(400)]) for o in range(3)]
+    blobs = MemoryBlobs()
+    blobs.write(BUCKET, KEY, json.dumps(request).encode())
+
+    result = consolidate_request(EVENT, blobs, clock=lambda: 1_700_000_000.0)
+
+    assert [line["datasetObjectId"] for line in result.response] == ["0", "1", "2"]
+    assert result.failures == []

@@ -130,22 +130,28 @@ def consolidate_request(
             return run(TaskType.CUSTOM, objects)
 
     try:
-        result = by_shape_if_needed(objects)
+        results = [by_shape_if_needed(objects)]
     except ValueError:
         # An object over a bound (too many classes or shapes) fails the batch: leave out each object that
         # fails alone, as Ground Truth records an object missing from the response, and keep the others.
-        kept = dict(objects)
-        for oid in list(kept):
+        alone: dict[str, cons.ConsolidationResult] = {}
+        for oid, answers in objects.items():
             try:
-                by_shape_if_needed({oid: kept[oid]})
+                alone[oid] = by_shape_if_needed({oid: answers})
             except ValueError as error:
                 failures.append((oid, str(error)))
-                del kept[oid]
-        if not kept:
+        if not alone:
             return PostAnnotationResult([], failures)
-        result = by_shape_if_needed(kept)
-    for obj in result.objects:
-        for uri, png in obj.mask_files():
-            blobs.write(*parse_s3_uri(uri), png, "image/png")
-    failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
-    return PostAnnotationResult(result.consolidation_response(), failures, result.method, result.task_type)
+        try:
+            results = [by_shape_if_needed({oid: objects[oid] for oid in alone})]
+        except ValueError:
+            # Each passes alone, together they are over a bound (the classes of the batch): each its own.
+            results = list(alone.values())
+    response: list[dict[str, Any]] = []
+    for result in results:
+        for obj in result.objects:
+            for uri, png in obj.mask_files():
+                blobs.write(*parse_s3_uri(uri), png, "image/png")
+        failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
+        response.extend(result.consolidation_response())
+    return PostAnnotationResult(response, failures, results[0].method, results[0].task_type)
