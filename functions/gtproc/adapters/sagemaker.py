@@ -93,9 +93,6 @@ class NoJobDescriptions:
         return None
 
 
-# S3 errors after which a source file will never be read: the next try would fail the same way.
-
-
 class S3SourceFiles:
     """The files that say which object a datasetObjectId is (the input manifest, the intermediate
     annotations), read when the function may; a file it may not read is left out for good."""
