@@ -57,3 +57,20 @@ def test_the_stdlib_would_take_what_json_forbids() -> None:
     assert json.loads(corpus.NOT_JSON["nan"])["x"] != json.loads(corpus.NOT_JSON["nan"])["x"]
     with pytest.raises(RecursionError):
         json.loads(corpus.NOT_JSON["deep-array"])
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"a":NaN}', "NaN is not a JSON number (at byte 5)"),
+        (corpus.BOM + b'{"a":NaN}', "NaN is not a JSON number (at byte 8)"),  # the file's bytes, BOM included
+        (b"[1,]", "not valid JSON at byte 3: trailing comma in array"),
+        (b'{"a":1', "ends before the JSON value does"),
+        (b'{"a":"\\ud800"}', "an invalid string escape"),
+        (b'{"a":"\xff"}', "not UTF-8 text"),
+    ],
+)
+def test_the_reason_is_ours_with_the_files_byte_position(data: bytes, reason: str) -> None:
+    with pytest.raises(JsonProblem) as raised:
+        decode(data)
+    assert str(raised.value) == reason

@@ -15,6 +15,7 @@ import msgspec
 _decoder = msgspec.json.Decoder()
 _BOM = b"\xef\xbb\xbf"
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class JsonProblem(ValueError):
@@ -24,7 +25,8 @@ class JsonProblem(ValueError):
 def decode(data: bytes | str) -> Any:
     """The JSON value of `data`; raises JsonProblem."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    raw = raw.removeprefix(_BOM)
+    bom = len(_BOM) if raw.startswith(_BOM) else 0
+    raw = raw[bom:]
     if not raw.strip():
         raise JsonProblem("empty, no JSON value")
     try:
@@ -32,16 +34,25 @@ def decode(data: bytes | str) -> Any:
     except RecursionError:
         raise JsonProblem("nesting too deep to decode") from None
     except msgspec.DecodeError as error:  # ValidationError too: an integer too long to hold
-        raise JsonProblem(_reason(raw, str(error))) from None
+        raise JsonProblem(_reason(raw, str(error), bom)) from None
 
 
-def _reason(raw: bytes, message: str) -> str:
+def _reason(raw: bytes, message: str, bom: int) -> str:
+    """msgspec's message in our words; a position counts the bytes of the file, its BOM included."""
     if "out of range" in message:
-        return f"a number out of range ({message})"
+        return "a number out of range" + (f" (at {message.split(' at ', 1)[1]})" if " at " in message else "")
+    if message.startswith("Invalid UTF-8"):
+        return "not UTF-8 text"
+    if message.startswith("Input data was truncated"):
+        # msgspec says so of a lone surrogate escape too ("\ud800"), which is not valid text.
+        return "ends before the JSON value does" if _LONE_SURROGATE.search(raw) is None else "an invalid string escape"
     at = _AT_BYTE.search(message)
-    if at is not None:
-        rest = raw[int(at.group(1)) :]
-        for word in (b"NaN", b"Infinity"):
-            if rest.startswith(word):
-                return f"{word.decode()} is not a JSON number ({message})"
-    return message
+    if at is None:
+        return "not valid JSON"
+    offset = int(at.group(1))
+    rest = raw[offset:]
+    for word in (b"NaN", b"Infinity", b"-Infinity"):
+        if rest.startswith(word):
+            return f"{word.decode()} is not a JSON number (at byte {offset + bom})"
+    what = message.removeprefix("JSON is malformed: ").split(" (byte", 1)[0]
+    return f"not valid JSON at byte {offset + bom}: {what}"
