@@ -131,3 +131,22 @@ def test_a_50_mb_line_is_line_too_long_in_bounded_memory() -> None:
     assert (report.lines, report.labeled, report.invalid) == (3, 2, 1)
     assert [(error.line, error.code) for error in report.errors] == [(2, "line-too-long")]
     assert peak < 40 * 1024 * 1024  # the 32 MiB limit's worth of pending bytes, never the 50 MB line
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        (b'{"source-ref":"s3://b/1.jpg","birds":0,"birds-metadata":{"confidence":NaN}}', "NaN is not a JSON number"),
+        (b'{"source-ref":"s3://b/1.jpg","birds":0', "ends before the JSON value does"),
+        (b"[1,]", "not valid JSON at byte 3: trailing comma in array"),
+    ],
+)
+def test_a_line_that_is_not_json_says_why_in_our_words(tmp_path: Path, capsys: Any, bad: bytes, says: str) -> None:
+    path = tmp_path / "output.manifest"
+    path.write_bytes(b"\n".join([good_line(), bad]) + b"\n")
+
+    _, report = validate(capsys, path)
+
+    ((error,),) = [[e for e in report["errors"] if e["line"] == 2]]
+    assert error["code"] == "json-invalid" and says in error["message"]
+    assert "malformed" not in error["message"] and "truncated" not in error["message"]  # msgspec's words

@@ -34,10 +34,10 @@ def decode(data: bytes | str) -> Any:
     except RecursionError:
         raise JsonProblem("nesting too deep to decode") from None
     except msgspec.DecodeError as error:  # ValidationError too: an integer too long to hold
-        raise JsonProblem(_reason(raw, str(error), bom)) from None
+        raise JsonProblem(reason(raw, str(error), bom)) from None
 
 
-def _reason(raw: bytes, message: str, bom: int) -> str:
+def reason(raw: bytes, message: str, bom: int = 0) -> str:
     """msgspec's message in our words; a position counts the bytes of the file, its BOM included."""
     if "out of range" in message:
         return "a number out of range" + (f" (at {message.split(' at ', 1)[1]})" if " at " in message else "")

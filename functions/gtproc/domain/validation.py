@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 
 import msgspec
 
+from gtproc.domain import jsontext
 from gtproc.domain.groundtruth import REF_TASK_TYPES, LineError, TaskType, job_name_in, task_type_of
 from gtproc.domain.identity import decimal_index
 from gtproc.domain.lines import TooLong
@@ -138,7 +139,9 @@ def decode_line(number: int, data: bytes) -> tuple[Any, LineError | None]:
             data.decode("utf-8")  # bytes that are not UTF-8 outside a string fail as JSON first
         except UnicodeDecodeError as utf8_error:
             return None, LineError(line=number, code=Rule.UTF8, message=f"not valid UTF-8 at byte {utf8_error.start}")
-        return None, LineError(line=number, code=Rule.JSON, message=f"not valid JSON: {error}")
+        why = jsontext.reason(data, str(error))
+        message = why if why.startswith("not valid JSON") else f"not valid JSON: {why}"
+        return None, LineError(line=number, code=Rule.JSON, message=message)
 
 
 def validate_line(number: int, data: bytes | TooLong) -> LineResult:
