@@ -12,8 +12,9 @@ from typing import Any
 
 import msgspec
 
+from gtproc.domain.lines import UTF8_BOM
+
 _decoder = msgspec.json.Decoder()
-_BOM = b"\xef\xbb\xbf"
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 _LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -25,7 +26,7 @@ class JsonProblem(ValueError):
 def decode(data: bytes | str) -> Any:
     """The JSON value of `data`; raises JsonProblem."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    bom = len(_BOM) if raw.startswith(_BOM) else 0
+    bom = len(UTF8_BOM) if raw.startswith(UTF8_BOM) else 0
     raw = raw[bom:]
     if not raw.strip():
         raise JsonProblem("empty, no JSON value")

@@ -22,6 +22,7 @@ from gtproc.contract.layout import FUNCTION_MEMORY_MB, MANIFESTS_MEMORY_MB, MAX_
 from gtproc.domain.groundtruth import job_arn, normalize_job_name
 from gtproc.domain.jsontext import JsonProblem, decode
 from gtproc.domain.keys import Area, parse_output_key
+from gtproc.domain.lines import UTF8_BOM
 from gtproc.local.embedded import REGION, EmbeddedResources
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -29,7 +30,6 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # SageMaker's LabelingJobName: a plan's streaming topic and job status events are named after it.
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-UTF8_BOM = b"\xef\xbb\xbf"
 MAX_MESSAGE_BYTES = 256 * 1024  # SNS's limit on one message
 MAX_KEY_BYTES = 1024  # S3's limit on a key
 
