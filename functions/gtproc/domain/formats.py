@@ -14,13 +14,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from gtproc.domain.groundtruth import TaskType
+from gtproc.domain.identity import MAX_INDEX_DIGITS
 
 Confidence = Annotated[float, msgspec.Meta(ge=0, le=1)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 # Real files write class ids as ints; docs sometimes as numeric strings. Strings with a leading zero are
 # left to the reference: it reads "05" as 5, so the class-map check would not see the same key. At most
-# 18 digits, as the reference reads them (a longer string is no class index there).
-ClassId = Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]{0,17})\Z")]
+# MAX_INDEX_DIGITS digits, as the reference reads them (a longer string is no class index there).
+_CLASS_ID_DIGITS = rf"^(0|[1-9][0-9]{{0,{MAX_INDEX_DIGITS - 1}}})\Z"
+ClassId = Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(pattern=_CLASS_ID_DIGITS)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 S3Uri = Annotated[str, msgspec.Meta(pattern=r"^s3://")]
 HexColor = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}\Z")]

@@ -92,7 +92,7 @@ class Draft:
     """An object's consolidation and the version of the job's quality it was made from."""
 
     result: cons.ConsolidationResult | None
-    state: dict[str, Any] | None  # the result's quality as saved: encoded once, it costs as much as consolidating
+    state: dict[str, Any] | None  # the result's quality as saved: encoded once (a zlib compression), not again
     version: int
 
 
