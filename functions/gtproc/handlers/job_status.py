@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gtproc.contract.layout import LABELING_JOB_STATE_CHANGE, SERVICE_NAME
 from gtproc.domain.groundtruth import job_name_in_arn
 from gtproc.handlers import wiring
+from gtproc.handlers.coldstart import releases_collector
 from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 
@@ -51,6 +52,7 @@ def record_handler(record: SqsMessage) -> None:
     logger.info("job status", extra={"published": outcome.published, "described": outcome.described})
 
 
+@releases_collector
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

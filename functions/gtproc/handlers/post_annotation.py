@@ -13,11 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
+from gtproc.handlers.coldstart import releases_collector
 
 logger = Logger(service=SERVICE_NAME)  # as the stack sets POWERTOOLS_SERVICE_NAME, even if imported first
 tracer = Tracer(patch_modules=wiring.TRACED_MODULES)
 
 
+@releases_collector
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:

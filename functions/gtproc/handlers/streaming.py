@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gtproc.contract.events import OBJECTS_FAILED, OBJECTS_LABELED, VALIDATION_FAILED
 from gtproc.contract.layout import SERVICE_NAME
 from gtproc.handlers import wiring
+from gtproc.handlers.coldstart import releases_collector
 from gtproc.handlers.sqs_batch import SqsMessage, process_sqs_batch
 from gtproc.handlers.wiring import METRICS_NAMESPACE, TRACED_MODULES
 from gtproc.settings import get_settings
@@ -87,6 +88,7 @@ def record_handler(record: SqsMessage, lambda_context: LambdaContext | None = No
     logger.info("streaming message processed", extra={"published": outcome.published})
 
 
+@releases_collector
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
