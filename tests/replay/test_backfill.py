@@ -323,14 +323,16 @@ def test_the_cheap_read_gives_get_objects_bytes_and_falls_back_to_it(moto_server
         return bytes(reference.get_object(Bucket=BUCKET, Key=write.key, VersionId=write.version_id)["Body"].read())
 
     get = ObjectGetter(s3, BUCKET)
-    sent, calls = [], []
-    send, get_object = get.session.send, s3.get_object
+    cheap, sent, calls = [], [], []
+    cheap_get, send, get_object = get._get, get.session.send, s3.get_object
+    monkeypatch.setattr(get, "_get", lambda url: cheap.append(url) or cheap_get(url))
     monkeypatch.setattr(get.session, "send", lambda request: sent.append(request.url) or send(request))
     monkeypatch.setattr(s3, "get_object", lambda **params: calls.append(params) or get_object(**params))
     for write in writes:
         assert write.version_id and get(write) == expected(write)
-    assert len(sent) == len(writes) and calls == []  # all on the cheap path
-    assert all("X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "versionId=" in url for url in sent)
+    assert len(cheap) == len(writes) and calls == [] and sent == []  # all on the cheap path
+    assert all("X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "versionId=" in url for url in cheap)
+    assert len(get._pools) == 1  # one pool for the host, taken once
 
     gone = StoredWrite("cars-bbox/annotations/worker-response/iteration-1/9/gone.json", writes[0].last_modified, 9, "e")
     with pytest.raises(ClientError, match="NoSuchKey"):
@@ -339,9 +341,10 @@ def test_the_cheap_read_gives_get_objects_bytes_and_falls_back_to_it(moto_server
     resized = dataclasses.replace(writes[0], size=writes[0].size + 1)  # rewritten since the listing
     assert get(resized) == expected(resized)
     assert [call["Key"] for call in calls] == [gone.key, resized.key] and get.session is None
+    cheap.clear()
     sent.clear()
     assert get(writes[1]) == expected(writes[1]) and len(calls) == 3
-    assert sent and not [url for url in sent if "X-Amz-Signature=" in url]  # get_object's own request alone
+    assert cheap == [] and sent and not [url for url in sent if "X-Amz-Signature=" in url]  # get_object alone
 
 
 @pytest.mark.parametrize(
