@@ -2,6 +2,7 @@
 
 CDK asks `PipLayerBundling.try_bundle` first and would fall back to Docker only if it returned False; it
 never does (a pip failure fails the synth with pip's message instead of a confusing Docker error).
+The layer ships bytecode for the runtime's Python (infra/bytecode.py): Lambda cannot write it.
 Tests skip bundling with the context `{"aws:cdk:bundling-stacks": []}`.
 """
 
@@ -18,6 +19,9 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from infra import bytecode
+from infra.bytecode import BytecodeUnavailable, compile_tree
 
 # What the handlers import besides the standard library and boto3 (the Lambda runtime ships boto3).
 LAMBDA_LAYER_REQUIREMENTS: tuple[str, ...] = (
@@ -37,6 +41,7 @@ PYTHON_VERSION = "3.12"
 # Lambda's python3.12 is Amazon Linux 2023 (glibc 2.34): manylinux2014 and manylinux_2_28 wheels both fit
 # (recent numpy releases publish manylinux_2_27/2_28 x86_64 wheels only).
 PLATFORMS: tuple[str, ...] = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+RECIPE_FILES = (Path(__file__), Path(bytecode.__file__))  # a change to either builds a new layer
 
 
 def pip_command(target: Path, requirements_file: Path) -> list[str]:
@@ -90,15 +95,27 @@ class PipLayerBundling:
         if result.returncode != 0:
             raise RuntimeError(f"pip could not build the Lambda layer (exit {result.returncode}), see above")
         prune_runtime_provided(site)
+        add_bytecode(site)
         return True
 
 
-def requirements_hash(requirements: tuple[str, ...] = LAMBDA_LAYER_REQUIREMENTS) -> str:
-    """The asset hash: changes with the requirements and with this file's recipe (platforms, pruning).
+def add_bytecode(site: Path) -> None:
+    """Compile the layer for the runtime's Python (see infra/bytecode.py), or say why it ships without."""
+    try:
+        left = compile_tree(site, PYTHON_VERSION, ddir="/opt/python")  # where Lambda mounts a layer's python/
+    except BytecodeUnavailable as error:
+        print(f"warning: the layer ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
+        return
+    if left:
+        print(f"note: {len(left)} layer files are not Python {PYTHON_VERSION} and have no bytecode", file=sys.stderr)
 
-    So a deploy ships a new layer only when this file changes: newer releases within the same ranges
+
+def requirements_hash(requirements: tuple[str, ...] = LAMBDA_LAYER_REQUIREMENTS) -> str:
+    """The asset hash: changes with the requirements and with the recipe (platforms, pruning, bytecode).
+
+    So a deploy ships a new layer only when this recipe changes: newer releases within the same ranges
     are not picked up until a requirement is bumped here (which keeps layers reproducible enough)."""
-    recipe = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    recipe = hashlib.sha256(b"".join(f.read_bytes() for f in RECIPE_FILES)).hexdigest()
     return hashlib.sha256("\n".join([*requirements, recipe]).encode()).hexdigest()
 
 

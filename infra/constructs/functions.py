@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import shutil
+import sys
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,7 +17,8 @@ from constructs import Construct
 from gtproc.contract.layout import FUNCTION_ENVIRONMENT, FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import env_name, field_names, required_names
 
-from infra.layer import ARCHITECTURE, RUNTIME
+from infra.bytecode import BytecodeUnavailable, compile_tree
+from infra.layer import ARCHITECTURE, PYTHON_VERSION, RUNTIME
 from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
@@ -28,6 +33,44 @@ NOT_RUN_BY_FUNCTIONS = [
 ]
 CODE_EXCLUDE = ["**/__pycache__", "**/*.pyc", "tests", "**/tests", "*.egg-info", ".*", *NOT_RUN_BY_FUNCTIONS]
 TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS)
+
+
+def excluded(relative: str, patterns: list[str] = CODE_EXCLUDE) -> bool:
+    """Whether a path under functions/ is left out, as CDK's `exclude` reads the patterns (gitignore's
+    rules: a pattern with a slash is anchored at the root, one without matches at any depth)."""
+    parts = relative.split("/")
+    for pattern in patterns:
+        pattern = pattern.removeprefix("**/")
+        if "/" in pattern:
+            if any(fnmatch.fnmatchcase("/".join(parts[:n]), pattern) for n in range(1, len(parts) + 1)):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+@jsii.implements(ILocalBundling)
+class CodeBundling:
+    """The code asset: functions/ less CODE_EXCLUDE, with its bytecode for the runtime's Python (Lambda's
+    file system is read-only, so sources alone are compiled at every cold start; see infra/bytecode.py)."""
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        copy_code(FUNCTIONS_DIR, Path(output_dir))
+        try:
+            compile_tree(Path(output_dir), PYTHON_VERSION, ddir="/var/task")  # where Lambda puts the code
+        except BytecodeUnavailable as error:
+            print(f"warning: the code ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
+        return True
+
+
+def copy_code(source: Path, target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory).relative_to(source).as_posix()
+        return {name for name in names if excluded(name if here == "." else f"{here}/{name}")}
+
+    shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+
+
 # Only what the code calls: GetObject, PutObject, and ListBucket (listings, and a 404 rather than a 403
 # for an object deleted after its notification). Nothing is ever deleted or uploaded in parts.
 S3_READ, S3_WRITE, S3_LIST = "s3:GetObject", "s3:PutObject", "s3:ListBucket"
@@ -70,7 +113,14 @@ class GtprocFunction(lambda_.Function):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDE),
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS_DIR),
+                exclude=CODE_EXCLUDE,  # the asset's hash: the sources it ships
+                asset_hash_type=AssetHashType.SOURCE,
+                bundling=BundlingOptions(
+                    image=DockerImage.from_registry("unused-local-bundling-only"), local=CodeBundling()
+                ),
+            ),
             layers=[layer],
             memory_size=memory_size,
             timeout=TIMEOUT,

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from infra.layer import LAMBDA_LAYER_REQUIREMENTS
+from infra.bytecode import cached_name, uncompiled
+from infra.constructs.functions import CodeBundling, excluded
+from infra.layer import LAMBDA_LAYER_REQUIREMENTS, PYTHON_VERSION
 
 pytestmark = pytest.mark.infra
 
@@ -26,21 +28,20 @@ PACKAGES = {"adapters", "contract", "domain", "handlers", "usecases"}
 ROOT_FILES = {"__init__.py", "settings.py", "py.typed"}
 
 
-def _function_assets(synth) -> dict[str, Path]:
-    """Handler -> staged asset directory of each function that runs gtproc code."""
+def _function_assets(synth) -> dict[str, str]:
+    """Handler -> code asset key of each function that runs gtproc code."""
     assets = {}
     for function in synth.of_type("AWS::Lambda::Function").values():
         properties = function["Properties"]
-        key = properties["Code"].get("S3Key", "")
-        asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
         if properties.get("Handler", "").startswith("gtproc."):
-            assets[properties["Handler"]] = asset
+            assets[properties["Handler"]] = properties["Code"].get("S3Key", "")
     return assets
 
 
 @pytest.fixture(scope="module")
-def asset(imported_synth) -> Path:
-    """The one code asset (the imported variant has every function, post-annotation too)."""
+def asset(imported_synth, tmp_path_factory) -> Path:
+    """The one code asset (the imported variant has every function, post-annotation too), as its
+    bundling makes it (the synth here skips bundling, so it stages none)."""
     assets = _function_assets(imported_synth)
     assert set(assets) == {
         "gtproc.handlers.manifests.handler",
@@ -48,7 +49,9 @@ def asset(imported_synth) -> Path:
         "gtproc.handlers.post_annotation.handler",
         "gtproc.handlers.job_status.handler",
     }
-    (directory,) = set(assets.values())
+    assert len(set(assets.values())) == 1
+    directory = tmp_path_factory.mktemp("code-asset")
+    CodeBundling().try_bundle(str(directory), None)
     return directory
 
 
@@ -60,10 +63,15 @@ def test_the_asset_holds_only_what_the_functions_run(asset):
     files = _files(asset)
     assert {f.split("/")[0] for f in files} == {"gtproc"}
     top = {f.split("/")[1] for f in files}
-    assert top == PACKAGES | ROOT_FILES, top
+    assert top == PACKAGES | ROOT_FILES | {"__pycache__"}, top
     assert "gtproc/handlers/manifests.py" in files and "gtproc/adapters/s3.py" in files
     assert "gtproc/adapters/memory.py" not in files
-    assert not [f for f in files if f.endswith((".pyc", ".egg-info")) or "__pycache__" in f]
+    assert not [f for f in files if f.endswith(".egg-info") or "/tests/" in f or "/." in f]
+    # Bytecode for the runtime's Python only, one valid file for every source (none for this machine's).
+    assert not uncompiled(asset, PYTHON_VERSION)
+    assert {f for f in files if f.endswith(".pyc")} == {
+        str(cached_name(Path(f), PYTHON_VERSION)) for f in files if f.endswith(".py")
+    }
 
 
 def _distributions(requirements: tuple[str, ...]) -> set[str]:
@@ -174,3 +182,39 @@ def test_each_handler_loads_only_its_own_path_from_the_asset(asset, module, buil
         assert not _loaded(loaded["built"], "gtproc.usecases.consolidate_annotations")
     if module.endswith(".annotations"):
         assert not _loaded(loaded["built"], "gtproc.usecases.process_manifest")
+
+
+@pytest.mark.parametrize(
+    ("path", "left_out"),
+    [
+        ("gtproc/handlers/manifests.py", False),
+        ("gtproc/adapters/memory.py", True),
+        ("gtproc/cli/main.py", True),
+        ("gtproc/handlers/__pycache__/wiring.cpython-311.pyc", True),
+        ("gtproc/domain/tests/test_x.py", True),
+        ("gtproc.egg-info/PKG-INFO", True),
+        (".mypy_cache/x.json", True),
+        ("gtproc/domain/.hidden", True),
+        ("gtproc/domain/cli.py", False),  # anchored: only gtproc/cli is left out
+    ],
+)
+def test_the_bundlings_copy_reads_exclude_as_cdk_does(path, left_out):
+    assert excluded(path) is left_out
+
+
+def test_the_bundlings_copy_is_what_cdk_would_stage(tmp_path):
+    """The same files as CDK's own copy of functions/ with the same `exclude`, without bundling."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from infra.constructs.functions import CODE_EXCLUDE, FUNCTIONS_DIR, copy_code
+
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stack = cdk.Stack(app, "Copy")
+    code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDE)
+    lambda_.Function(stack, "F", runtime=lambda_.Runtime.PYTHON_3_12, handler="gtproc.x.handler", code=code)
+    app.synth()
+    (staged,) = [p for p in (tmp_path / "cdk.out").glob("asset.*") if p.is_dir()]
+    copy_code(FUNCTIONS_DIR, tmp_path / "copy")
+    assert _files(tmp_path / "copy") == _files(staged)
+    assert "gtproc/handlers/manifests.py" in _files(staged)

@@ -1,0 +1,84 @@
+"""The layer's bytecode: compiled for the runtime's Python, valid for the sources, and used by it."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import bytecode, layer
+from infra.bytecode import BytecodeUnavailable, cached_name, compile_tree, uncompiled
+
+pytestmark = pytest.mark.infra
+
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _tree(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "value.py").write_text("VALUE = 1\n")
+    (root / "old.py").write_text("print 'python 2'\n")  # not valid Python 3: left without bytecode
+    return root
+
+
+def test_this_interpreter_compiles_its_own_version_and_its_bytecode_is_used_unchecked(tmp_path, monkeypatch):
+    monkeypatch.setitem(bytecode.MAGIC, HERE, int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"))
+    root = _tree(tmp_path / "site")
+    assert compile_tree(root, HERE, ddir="/opt/python") == ["old.py"]
+    # The source changes after the build: an unchecked .pyc is still what runs (a zip keeps no exact mtimes).
+    (root / "pkg" / "value.py").write_text("VALUE = 2\n")
+    run = [sys.executable, "-B", "-c", "import pkg.value; print(pkg.value.VALUE)"]
+    result = subprocess.run(run, cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "1"
+    assert uncompiled(root, HERE) == ["old.py", "pkg/value.py"]  # ... and the check sees it is stale
+
+
+def test_the_check_refuses_another_versions_bytecode(tmp_path, monkeypatch):
+    monkeypatch.setitem(bytecode.MAGIC, HERE, int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"))
+    root = _tree(tmp_path / "site")
+    compile_tree(root, HERE, ddir="/opt/python")
+    for source in ("pkg/__init__.py", "pkg/value.py"):  # this interpreter's files, named as 3.12's
+        shutil.copy(cached_name(root / source, HERE), cached_name(root / source, "3.12"))
+    assert uncompiled(root, "3.12") == ["old.py", "pkg/__init__.py", "pkg/value.py"]
+
+
+def test_an_unknown_version_is_refused(tmp_path):
+    with pytest.raises(BytecodeUnavailable, match=r"3\.99"):
+        compile_tree(_tree(tmp_path), "3.99", ddir="/opt/python")
+
+
+def test_without_bytecode_the_layer_still_builds_and_says_why(tmp_path, monkeypatch, capsys):
+    def unavailable(*args, **kwargs):
+        raise BytecodeUnavailable("node is not on PATH")
+
+    monkeypatch.setattr(layer, "compile_tree", unavailable)
+    layer.add_bytecode(tmp_path)
+    assert "the layer ships without bytecode" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm")
+def test_the_runtimes_python_compiles_the_layer_and_runs_its_bytecode(tmp_path):
+    """Python 3.12 (Pyodide's, on node) compiles the tree; the same 3.12 imports the unchecked files."""
+    assert HERE != layer.PYTHON_VERSION, "this machine runs the runtime's Python: the native path is used"
+    root = _tree(tmp_path / "site")
+    assert compile_tree(root, layer.PYTHON_VERSION, ddir="/opt/python") == ["old.py"]
+    assert not list(root.rglob(f"*.cpython-{HERE.replace('.', '')}.pyc"))
+    (root / "pkg" / "value.py").write_text("VALUE = 2\n")  # what runs must be the bytecode
+    script = r"""
+const path = require("path");
+const [dir, root] = process.argv.slice(1);
+require(path.join(dir, "pyodide.js")).loadPyodide({ indexURL: dir + path.sep }).then((py) => {
+  py.FS.mkdirTree("/tree");
+  py.FS.mount(py.FS.filesystems.NODEFS, { root }, "/tree");
+  console.log(py.runPython("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, '/tree');"
+    + "import pkg.value; f'{sys.version_info[0]}.{sys.version_info[1]} {pkg.value.VALUE}'"));
+});
+"""
+    package = bytecode.pyodide(layer.PYTHON_VERSION)
+    result = subprocess.run(["node", "-e", script, str(package), str(root)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == f"{layer.PYTHON_VERSION} 1"
