@@ -124,6 +124,10 @@ def pyodide(version: str) -> Path:
         staging = Path(tempfile.mkdtemp(dir=cache.parent))
         with tarfile.open(tarballs[0]) as archive:
             archive.extractall(staging, filter="data")
-    shutil.rmtree(cache, ignore_errors=True)
-    staging.rename(cache)  # whole or not at all: a half-unpacked cache is never used
+    try:
+        staging.rename(cache)  # whole or not at all: a half-unpacked cache is never used
+    except OSError:  # another build unpacked it first (tests run in parallel): keep theirs
+        shutil.rmtree(staging, ignore_errors=True)
+    if not (package / "pyodide.asm.wasm").is_file():
+        raise BytecodeUnavailable(f"{cache} holds no Pyodide: delete it and build again")
     return package
