@@ -19,11 +19,9 @@ variant, as in Lambda. This machine's Python compiles for itself, so the files a
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import logging
 import os
-import py_compile
 import shutil
 import statistics
 import subprocess
@@ -36,13 +34,14 @@ import bench_cold_start as cold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from infra.bytecode import compile_here  # noqa: E402
+from infra.constructs.functions import FUNCTIONS_DIR, copy_code  # noqa: E402
 from infra.layer import LAMBDA_LAYER_REQUIREMENTS, prune_runtime_provided  # noqa: E402
 
 
-def _compiled(source: Path, target: Path) -> Path:
+def _compiled(source: Path, target: Path, ddir: str) -> Path:
     shutil.copytree(source, target)
-    invalidation = py_compile.PycInvalidationMode.UNCHECKED_HASH
-    compileall.compile_dir(str(target), quiet=2, invalidation_mode=invalidation, workers=0)
+    compile_here(target, ddir)
     return target
 
 
@@ -55,8 +54,11 @@ def build(work: Path) -> dict[str, tuple[Path, Path]]:
     subprocess.run([*pip, "--target", str(layer), "--requirement", str(requirements)], check=True)
     prune_runtime_provided(layer)
     code = work / "code-src"
-    shutil.copytree(ROOT / "functions", code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    layer_pyc, code_pyc = _compiled(layer, work / "layer-pyc"), _compiled(code, work / "code-pyc")
+    copy_code(FUNCTIONS_DIR, code)  # what the code bundling copies
+    layer_pyc, code_pyc = (
+        _compiled(layer, work / "layer-pyc", "/opt/python"),
+        _compiled(code, work / "code-pyc", "/var/task"),
+    )
     return {"no bytecode": (code, layer), "layer bytecode": (code, layer_pyc), "all bytecode": (code_pyc, layer_pyc)}
 
 

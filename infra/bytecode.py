@@ -37,25 +37,33 @@ PYODIDE = {
 }
 HASH_BASED_UNCHECKED = 0b01  # the pyc header's flags: hash-based, source not checked
 
-_NODE_COMPILE = r"""
+# Runs argv's Python code in Pyodide with argv's directory mounted at /tree; prints the code's value.
+_NODE_RUN = r"""
 const path = require("path");
-const [pyodideDir, root, ddir] = process.argv.slice(1);
+const [pyodideDir, root, code] = process.argv.slice(1);
 const { loadPyodide } = require(path.join(pyodideDir, "pyodide.js"));
 (async () => {
   const py = await loadPyodide({ indexURL: pyodideDir + path.sep, stdout: () => {}, stderr: (s) => console.error(s) });
   py.FS.mkdirTree("/tree");
   py.FS.mount(py.FS.filesystems.NODEFS, { root }, "/tree");
-  py.globals.set("ddir", ddir);
-  py.runPython(`
-import compileall, py_compile
-compileall.compile_dir("/tree", ddir=ddir, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-`);
+  console.log(String(py.runPython(code)));
 })().catch((error) => { console.error(String(error)); process.exit(1); });
 """
 
 
 class BytecodeUnavailable(RuntimeError):
     """No CPython of the runtime's version could be had (no node, or npm could not fetch Pyodide)."""
+
+
+def add_bytecode(root: Path, version: str, ddir: str, what: str) -> None:
+    """Compile `root` (the `what` of a bundling) for Python `version`, or say why it ships without."""
+    try:
+        left = compile_tree(root, version, ddir)
+    except BytecodeUnavailable as error:
+        print(f"warning: the {what} ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
+        return
+    if left:
+        print(f"note: {len(left)} {what} files are not Python {version} and have no bytecode", file=sys.stderr)
 
 
 def compile_tree(root: Path, version: str, ddir: str) -> list[str]:
@@ -65,19 +73,35 @@ def compile_tree(root: Path, version: str, ddir: str) -> list[str]:
     if version not in MAGIC:
         raise BytecodeUnavailable(f"no bytecode recipe for Python {version}")
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
-        invalidation = py_compile.PycInvalidationMode.UNCHECKED_HASH
-        compileall.compile_dir(str(root), ddir=ddir, quiet=2, invalidation_mode=invalidation, workers=0)
+        compile_here(root, ddir)
     else:
-        node = shutil.which("node")
-        if node is None:
-            raise BytecodeUnavailable("node is not on PATH")
-        result = subprocess.run(
-            [node, "-e", _NODE_COMPILE, str(pyodide(version)), str(root.resolve()), ddir],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise BytecodeUnavailable(f"Pyodide could not compile {root}: {result.stderr.strip()[-500:]}")
+        invalidation = "invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH"
+        run_in_pyodide(
+            version,
+            root,
+            f"import compileall, py_compile\ncompileall.compile_dir('/tree', ddir={ddir!r}, quiet=2, {invalidation})",
+        )
     return uncompiled(root, version)
+
+
+def compile_here(root: Path, ddir: str) -> None:
+    """Compile `root` for this interpreter, unchecked hash-based as for the runtime."""
+    invalidation = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    compileall.compile_dir(str(root), ddir=ddir, quiet=2, invalidation_mode=invalidation, workers=0)
+
+
+def run_in_pyodide(version: str, root: Path, code: str) -> str:
+    """The value of Python `code` (as text) run by Pyodide's CPython `version`, `root` mounted at /tree."""
+    node = shutil.which("node")
+    if node is None:
+        raise BytecodeUnavailable("node is not on PATH")
+    result = subprocess.run(
+        [node, "-e", _NODE_RUN, str(pyodide(version)), str(root.resolve()), code],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise BytecodeUnavailable(f"Pyodide could not run on {root}: {result.stderr.strip()[-500:]}")
+    return result.stdout.strip()
 
 
 def cached_name(source: Path, version: str) -> Path:

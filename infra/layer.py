@@ -21,7 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import bytecode
-from infra.bytecode import BytecodeUnavailable, compile_tree
+from infra.bytecode import add_bytecode
 
 # What the handlers import besides the standard library and boto3 (the Lambda runtime ships boto3).
 LAMBDA_LAYER_REQUIREMENTS: tuple[str, ...] = (
@@ -95,19 +95,8 @@ class PipLayerBundling:
         if result.returncode != 0:
             raise RuntimeError(f"pip could not build the Lambda layer (exit {result.returncode}), see above")
         prune_runtime_provided(site)
-        add_bytecode(site)
+        add_bytecode(site, PYTHON_VERSION, ddir="/opt/python", what="layer")  # where Lambda mounts python/
         return True
-
-
-def add_bytecode(site: Path) -> None:
-    """Compile the layer for the runtime's Python (see infra/bytecode.py), or say why it ships without."""
-    try:
-        left = compile_tree(site, PYTHON_VERSION, ddir="/opt/python")  # where Lambda mounts a layer's python/
-    except BytecodeUnavailable as error:
-        print(f"warning: the layer ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
-        return
-    if left:
-        print(f"note: {len(left)} layer files are not Python {PYTHON_VERSION} and have no bytecode", file=sys.stderr)
 
 
 def requirements_hash(requirements: tuple[str, ...] = LAMBDA_LAYER_REQUIREMENTS) -> str:

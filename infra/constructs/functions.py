@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import shutil
-import sys
 from pathlib import Path
 
 import jsii
@@ -17,7 +16,7 @@ from constructs import Construct
 from gtproc.contract.layout import FUNCTION_ENVIRONMENT, FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import env_name, field_names, required_names
 
-from infra.bytecode import BytecodeUnavailable, compile_tree
+from infra.bytecode import add_bytecode
 from infra.layer import ARCHITECTURE, PYTHON_VERSION, RUNTIME
 from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
@@ -56,10 +55,7 @@ class CodeBundling:
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         copy_code(FUNCTIONS_DIR, Path(output_dir))
-        try:
-            compile_tree(Path(output_dir), PYTHON_VERSION, ddir="/var/task")  # where Lambda puts the code
-        except BytecodeUnavailable as error:
-            print(f"warning: the code ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
+        add_bytecode(Path(output_dir), PYTHON_VERSION, ddir="/var/task", what="code")  # where Lambda puts it
         return True
 
 

@@ -26,8 +26,14 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def test_this_interpreter_compiles_its_own_version_and_its_bytecode_is_used_unchecked(tmp_path, monkeypatch):
+@pytest.fixture
+def native(monkeypatch):
+    """A recipe for this interpreter's own version, so the native path runs."""
     monkeypatch.setitem(bytecode.MAGIC, HERE, int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"))
+
+
+@pytest.mark.usefixtures("native")
+def test_this_interpreter_compiles_its_own_version_and_its_bytecode_is_used_unchecked(tmp_path):
     root = _tree(tmp_path / "site")
     assert compile_tree(root, HERE, ddir="/opt/python") == ["old.py"]
     # The source changes after the build: an unchecked .pyc is still what runs (a zip keeps no exact mtimes).
@@ -38,8 +44,8 @@ def test_this_interpreter_compiles_its_own_version_and_its_bytecode_is_used_unch
     assert uncompiled(root, HERE) == ["old.py", "pkg/value.py"]  # ... and the check sees it is stale
 
 
-def test_the_check_refuses_another_versions_bytecode(tmp_path, monkeypatch):
-    monkeypatch.setitem(bytecode.MAGIC, HERE, int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"))
+@pytest.mark.usefixtures("native")
+def test_the_check_refuses_another_versions_bytecode(tmp_path):
     root = _tree(tmp_path / "site")
     compile_tree(root, HERE, ddir="/opt/python")
     for source in ("pkg/__init__.py", "pkg/value.py"):  # this interpreter's files, named as 3.12's
@@ -56,8 +62,8 @@ def test_without_bytecode_the_layer_still_builds_and_says_why(tmp_path, monkeypa
     def unavailable(*args, **kwargs):
         raise BytecodeUnavailable("node is not on PATH")
 
-    monkeypatch.setattr(layer, "compile_tree", unavailable)
-    layer.add_bytecode(tmp_path)
+    monkeypatch.setattr(bytecode, "compile_tree", unavailable)
+    bytecode.add_bytecode(tmp_path, layer.PYTHON_VERSION, ddir="/opt/python", what="layer")
     assert "the layer ships without bytecode" in capsys.readouterr().err
 
 
@@ -69,16 +75,8 @@ def test_the_runtimes_python_compiles_the_layer_and_runs_its_bytecode(tmp_path):
     assert compile_tree(root, layer.PYTHON_VERSION, ddir="/opt/python") == ["old.py"]
     assert not list(root.rglob(f"*.cpython-{HERE.replace('.', '')}.pyc"))
     (root / "pkg" / "value.py").write_text("VALUE = 2\n")  # what runs must be the bytecode
-    script = r"""
-const path = require("path");
-const [dir, root] = process.argv.slice(1);
-require(path.join(dir, "pyodide.js")).loadPyodide({ indexURL: dir + path.sep }).then((py) => {
-  py.FS.mkdirTree("/tree");
-  py.FS.mount(py.FS.filesystems.NODEFS, { root }, "/tree");
-  console.log(py.runPython("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, '/tree');"
-    + "import pkg.value; f'{sys.version_info[0]}.{sys.version_info[1]} {pkg.value.VALUE}'"));
-});
-"""
-    package = bytecode.pyodide(layer.PYTHON_VERSION)
-    result = subprocess.run(["node", "-e", script, str(package), str(root)], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == f"{layer.PYTHON_VERSION} 1"
+    code = "import sys; sys.dont_write_bytecode = True; sys.path.insert(0, '/tree'); import pkg.value"
+    value = bytecode.run_in_pyodide(
+        layer.PYTHON_VERSION, root, code + "; f'{sys.version_info[0]}.{sys.version_info[1]} {pkg.value.VALUE}'"
+    )
+    assert value.splitlines()[-1] == f"{layer.PYTHON_VERSION} 1"
