@@ -341,10 +341,13 @@ class ObjectGetter:
     proxies, certificates and connections) skips the per-request hooks, signing and parsing of a botocore
     call, and the response objects botocore wraps around urllib3's: a read here costs about half the CPU
     of a `get_object` (the pool taken once per host, as the session's `send` takes it for each request).
-    Anything but a 200 of the listed size is read again by `get_object`,
-    so errors, retries and their messages stay botocore's; and when `get_object` then succeeds, the cheap
-    way does not work here (a store that refuses the presigned URL, a rewrite since the listing) and is
-    not tried again: at worst one read in a run is made twice.
+    Anything but a 200 of the listed size is read again by `get_object`, so errors, retries and their
+    messages stay botocore's. Only a refusal stops the cheap way for the rest of the run: a 3xx or 4xx
+    answer (a store that takes no presigned URL, another region) to a read that `get_object` then makes,
+    or the cheap way failing in itself (botocore's or urllib3's internals changed).
+    A dropped connection, a timeout, a 5xx or throttling is that read's alone (S3 closes idle keep-alive
+    connections; a long backfill meets some), and so is a 200 of another size (a rewrite since the
+    listing): the next read is cheap again.
     """
 
     def __init__(self, s3: Any, bucket: str) -> None:
@@ -357,18 +360,26 @@ class ObjectGetter:
         params = {"Bucket": self.bucket, "Key": write.key}
         if write.version_id:
             params["VersionId"] = write.version_id
+        refused = False
         if self.session is not None:
+            from urllib3.exceptions import HTTPError
+
             try:
-                data = self._presigned(params)
-            except Exception:  # told again, the botocore way, below
-                data = None
-            if data is not None and len(data) == write.size:
+                status, data = self._presigned(params)
+            except (HTTPError, OSError):  # the connection's or the moment's: this read is told again below
+                status, data = 0, b""
+            except Exception:  # the cheap way itself fails (botocore's or urllib3's internals changed)
+                status, data = -1, b""
+            if status == 200 and len(data) == write.size:
                 return data
+            refused = status < 0 or (300 <= status < 500 and status not in (408, 429))
         body: bytes = self.s3.get_object(**params)["Body"].read()
-        self.session = None
+        if refused:  # get_object reads what the cheap way was refused: it is not tried again
+            self.session = None
         return body
 
-    def _presigned(self, params: dict[str, str]) -> bytes | None:
+    def _presigned(self, params: dict[str, str]) -> tuple[int, bytes]:
+        """(status, body) of a presigned GET of the object."""
         from botocore.awsrequest import AWSPreparedRequest
         from botocore.hooks import first_non_none_response
 
@@ -377,11 +388,11 @@ class ObjectGetter:
         # As botocore's endpoint does: a handler of this event (moto's mock, a stub) may answer instead.
         answered = first_non_none_response(self.s3.meta.events.emit("before-send.s3.GetObject", request=request))
         if answered is not None:
-            return answered.content if answered.status_code == 200 else None
+            return answered.status_code, answered.content
         return self._get(url)
 
-    def _get(self, url: str) -> bytes | None:
-        """The body of a 200 to a GET of `url`, else None: on the pool the session's `send` would use."""
+    def _get(self, url: str) -> tuple[int, bytes]:
+        """(status, body) of a GET of `url`, on the pool the session's `send` would use."""
         origin = "/".join(url.split("/", 3)[:3])
         found = self._pools.get(origin)
         if found is None:  # the session's own steps (private, stable for years): any change falls back
@@ -395,7 +406,7 @@ class ObjectGetter:
         response = pool.urlopen(
             "GET", target, retries=False, redirect=False, assert_same_host=False, decode_content=False
         )
-        return response.data if response.status == 200 else None
+        return response.status, response.data
 
 
 def backfill_client(s3: Any) -> Any:
