@@ -55,13 +55,47 @@ class BytecodeUnavailable(RuntimeError):
     """No CPython of the runtime's version could be had (no node, or npm could not fetch Pyodide)."""
 
 
+_PLANS: dict[str, str | None] = {}
+
+
+def unavailable(version: str) -> str | None:
+    """Why bytecode for Python `version` cannot be made on this machine, or None when it can.
+
+    Decided once per synth, before any bundling: the assets' hashes say whether they hold bytecode
+    (`hash_tag`), so that an asset built without it never shares its hash with one built with it, which
+    a later deploy would take as unchanged and not upload."""
+    if version not in _PLANS:
+        why = None
+        if version not in MAGIC:
+            why = f"no bytecode recipe for Python {version}"
+        elif f"{sys.version_info.major}.{sys.version_info.minor}" != version:
+            try:
+                if shutil.which("node") is None:
+                    raise BytecodeUnavailable("node is not on PATH")
+                pyodide(version)
+            except BytecodeUnavailable as error:
+                why = str(error)
+        _PLANS[version] = why
+    return _PLANS[version]
+
+
+def hash_tag(version: str) -> str:
+    """What an asset's hash takes from its bytecode: whether it has any, and this recipe."""
+    if unavailable(version) is not None:
+        return "no bytecode"
+    return f"bytecode for Python {version}, " + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def add_bytecode(root: Path, version: str, ddir: str, what: str) -> None:
-    """Compile `root` (the `what` of a bundling) for Python `version`, or say why it ships without."""
-    try:
-        left = compile_tree(root, version, ddir)
-    except BytecodeUnavailable as error:
-        print(f"warning: the {what} ships without bytecode, so each cold start compiles it: {error}", file=sys.stderr)
+    """Compile `root` (the `what` of a bundling) for Python `version`, or say why it ships without.
+
+    When this machine can make bytecode, a failure to compile fails the bundling: the asset's hash
+    says it has bytecode."""
+    why = unavailable(version)
+    if why is not None:
+        print(f"warning: the {what} ships without bytecode, so each cold start compiles it: {why}", file=sys.stderr)
         return
+    left = compile_tree(root, version, ddir)
     if left:
         print(f"note: {len(left)} {what} files are not Python {version} and have no bytecode", file=sys.stderr)
 

@@ -21,7 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import bytecode
-from infra.bytecode import add_bytecode
+from infra.bytecode import add_bytecode, hash_tag
 
 # What the handlers import besides the standard library and boto3 (the Lambda runtime ships boto3).
 LAMBDA_LAYER_REQUIREMENTS: tuple[str, ...] = (
@@ -100,12 +100,13 @@ class PipLayerBundling:
 
 
 def requirements_hash(requirements: tuple[str, ...] = LAMBDA_LAYER_REQUIREMENTS) -> str:
-    """The asset hash: changes with the requirements and with the recipe (platforms, pruning, bytecode).
+    """The asset hash: changes with the requirements, with the recipe (platforms, pruning, bytecode) and
+    with whether this machine can compile the layer's bytecode.
 
     So a deploy ships a new layer only when this recipe changes: newer releases within the same ranges
     are not picked up until a requirement is bumped here (which keeps layers reproducible enough)."""
     recipe = hashlib.sha256(b"".join(f.read_bytes() for f in RECIPE_FILES)).hexdigest()
-    return hashlib.sha256("\n".join([*requirements, recipe]).encode()).hexdigest()
+    return hashlib.sha256("\n".join([*requirements, recipe, hash_tag(PYTHON_VERSION)]).encode()).hexdigest()
 
 
 class DependenciesLayer(lambda_.LayerVersion):

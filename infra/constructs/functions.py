@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import shutil
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Stack
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    FileSystem,
+    ILocalBundling,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -16,7 +26,7 @@ from constructs import Construct
 from gtproc.contract.layout import FUNCTION_ENVIRONMENT, FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, SERVICE_NAME
 from gtproc.settings import env_name, field_names, required_names
 
-from infra.bytecode import add_bytecode
+from infra.bytecode import add_bytecode, hash_tag
 from infra.layer import ARCHITECTURE, PYTHON_VERSION, RUNTIME
 from infra.nag import BASIC_EXECUTION_ALLOWS, BASIC_EXECUTION_ROLE, acknowledge, acknowledge_wildcards
 
@@ -57,6 +67,14 @@ class CodeBundling:
         copy_code(FUNCTIONS_DIR, Path(output_dir))
         add_bytecode(Path(output_dir), PYTHON_VERSION, ddir="/var/task", what="code")  # where Lambda puts it
         return True
+
+
+def code_hash() -> str:
+    """The code asset's hash: the sources it ships (CDK's fingerprint of functions/ less CODE_EXCLUDE),
+    and whether its bytecode is made here and how (a source hash alone would not change when the
+    bytecode comes or goes)."""
+    sources = FileSystem.fingerprint(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDE)
+    return hashlib.sha256(f"{sources}\n{hash_tag(PYTHON_VERSION)}".encode()).hexdigest()
 
 
 def copy_code(source: Path, target: Path) -> None:
@@ -111,8 +129,9 @@ class GtprocFunction(lambda_.Function):
             handler=handler,
             code=lambda_.Code.from_asset(
                 str(FUNCTIONS_DIR),
-                exclude=CODE_EXCLUDE,  # the asset's hash: the sources it ships
-                asset_hash_type=AssetHashType.SOURCE,
+                exclude=CODE_EXCLUDE,
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=code_hash(),
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry("unused-local-bundling-only"), local=CodeBundling()
                 ),

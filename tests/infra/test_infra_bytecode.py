@@ -59,12 +59,51 @@ def test_an_unknown_version_is_refused(tmp_path):
 
 
 def test_without_bytecode_the_layer_still_builds_and_says_why(tmp_path, monkeypatch, capsys):
-    def unavailable(*args, **kwargs):
-        raise BytecodeUnavailable("node is not on PATH")
-
-    monkeypatch.setattr(bytecode, "compile_tree", unavailable)
+    monkeypatch.setattr(bytecode, "_PLANS", {layer.PYTHON_VERSION: "node is not on PATH"})
+    monkeypatch.setattr(bytecode, "compile_tree", lambda *args, **kwargs: pytest.fail("compiled without a plan"))
     bytecode.add_bytecode(tmp_path, layer.PYTHON_VERSION, ddir="/opt/python", what="layer")
-    assert "the layer ships without bytecode" in capsys.readouterr().err
+    assert "the layer ships without bytecode, so each cold start compiles it: node is not on PATH" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_failed_compile_fails_the_bundling_when_bytecode_was_planned(tmp_path, monkeypatch):
+    """The asset's hash says it holds bytecode: shipping it without would break that promise."""
+
+    def broken(*args, **kwargs):
+        raise BytecodeUnavailable("Pyodide could not run")
+
+    monkeypatch.setattr(bytecode, "_PLANS", {layer.PYTHON_VERSION: None})
+    monkeypatch.setattr(bytecode, "compile_tree", broken)
+    with pytest.raises(BytecodeUnavailable, match="Pyodide could not run"):
+        bytecode.add_bytecode(tmp_path, layer.PYTHON_VERSION, ddir="/opt/python", what="layer")
+
+
+def test_what_this_machine_can_compile_is_decided_once(monkeypatch):
+    monkeypatch.setattr(bytecode, "_PLANS", {})
+    assert bytecode.unavailable("3.99") == "no bytecode recipe for Python 3.99"
+    monkeypatch.setitem(bytecode.MAGIC, HERE, int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"))
+    assert bytecode.unavailable(HERE) is None  # this interpreter compiles its own version
+    other = "3.13" if HERE != "3.13" else "3.12"
+    monkeypatch.setitem(bytecode.MAGIC, other, 1)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert bytecode.unavailable(other) == "node is not on PATH"
+    monkeypatch.setattr(shutil, "which", lambda name: pytest.fail("asked again"))
+    assert bytecode.unavailable(other) == "node is not on PATH"  # the synth's assets agree with each other
+
+
+def test_an_asset_without_bytecode_never_shares_its_hash_with_one_that_has_it(monkeypatch):
+    """Else a deploy after a synth that could not compile would keep the asset without bytecode."""
+    from infra.constructs.functions import code_hash
+
+    hashes = {}
+    for plan in (None, "npm is not on PATH", None):
+        monkeypatch.setattr(bytecode, "_PLANS", {layer.PYTHON_VERSION: plan})
+        hashes.setdefault(plan, set()).add((code_hash(), layer.requirements_hash()))
+    with_bytecode, without = hashes[None], hashes["npm is not on PATH"]
+    assert len(with_bytecode) == 1 and len(without) == 1  # the same machine and sources: the same hashes
+    (code, deps), (code_without, deps_without) = *with_bytecode, *without
+    assert code != code_without and deps != deps_without
 
 
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm")
