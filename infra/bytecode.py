@@ -65,17 +65,14 @@ def unavailable(version: str) -> str | None:
     (`hash_tag`), so that an asset built without it never shares its hash with one built with it, which
     a later deploy would take as unchanged and not upload."""
     if version not in _PLANS:
-        why = None
-        if version not in MAGIC:
-            why = f"no bytecode recipe for Python {version}"
-        elif f"{sys.version_info.major}.{sys.version_info.minor}" != version:
-            try:
-                if shutil.which("node") is None:
-                    raise BytecodeUnavailable("node is not on PATH")
+        try:
+            _recipe(version)
+            if not _native(version):
+                _node()
                 pyodide(version)
-            except BytecodeUnavailable as error:
-                why = str(error)
-        _PLANS[version] = why
+            _PLANS[version] = None
+        except BytecodeUnavailable as error:
+            _PLANS[version] = str(error)
     return _PLANS[version]
 
 
@@ -104,9 +101,8 @@ def compile_tree(root: Path, version: str, ddir: str) -> list[str]:
     """Compile every .py under `root` for Python `version`; `ddir` is where the tree runs (tracebacks).
 
     Returns the sources left without bytecode (files that are not valid Python of that version)."""
-    if version not in MAGIC:
-        raise BytecodeUnavailable(f"no bytecode recipe for Python {version}")
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+    _recipe(version)
+    if _native(version):
         compile_here(root, ddir)
     else:
         invalidation = "invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH"
@@ -126,16 +122,30 @@ def compile_here(root: Path, ddir: str) -> None:
 
 def run_in_pyodide(version: str, root: Path, code: str) -> str:
     """The value of Python `code` (as text) run by Pyodide's CPython `version`, `root` mounted at /tree."""
-    node = shutil.which("node")
-    if node is None:
-        raise BytecodeUnavailable("node is not on PATH")
     result = subprocess.run(
-        [node, "-e", _NODE_RUN, str(pyodide(version)), str(root.resolve()), code],
+        [_node(), "-e", _NODE_RUN, str(pyodide(version)), str(root.resolve()), code],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if result.returncode != 0:
         raise BytecodeUnavailable(f"Pyodide could not run on {root}: {result.stderr.strip()[-500:]}")
     return result.stdout.strip()
+
+
+def _recipe(version: str) -> None:
+    if version not in MAGIC:
+        raise BytecodeUnavailable(f"no bytecode recipe for Python {version}")
+
+
+def _native(version: str) -> bool:
+    """Whether this interpreter is Python `version` (it then compiles the tree itself)."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}" == version
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise BytecodeUnavailable("node is not on PATH")
+    return node
 
 
 def cached_name(source: Path, version: str) -> Path:
