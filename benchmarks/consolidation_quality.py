@@ -9,7 +9,8 @@ importable. Also: carrying worker quality across batches, the real birds job, an
     PYTHONPATH=functions .venv-oracle/bin/python benchmarks/consolidation_quality.py [--quick]
 
 (.venv-oracle: python3 -m venv .venv-oracle && .venv-oracle/bin/pip install 'crowd-kit==1.4.2'
-'scikit-learn<1.6' numpy; without it the crowd-kit columns are skipped.)
+'scikit-learn<1.6' numpy msgspec (the consolidation library's value types are msgspec Structs);
+without crowd-kit the crowd-kit columns are skipped.)
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ one reliability diagram per crowd as PNG.
     PYTHONPATH=functions .venv-oracle/bin/python benchmarks/consolidation_real.py [--png DIR]
 
 (.venv-oracle: python3 -m venv .venv-oracle && .venv-oracle/bin/pip install crowd-kit==1.4.2
-'scikit-learn<1.6' pandas matplotlib msgspec (gtproc's domain reads JSON with msgspec); without
-crowd-kit only our methods run.)
+'scikit-learn<1.6' pandas matplotlib msgspec (gtproc's domain reads JSON and makes its value
+types with msgspec); without crowd-kit only our methods run.)
 """
 
 from __future__ import annotations

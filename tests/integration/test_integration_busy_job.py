@@ -3,8 +3,7 @@ whose receive count starts again: waiting for a busy job never moves a message t
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import msgspec
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from gtproc.adapters import sqs
@@ -29,7 +28,7 @@ def busy(aws, monkeypatch):
     holder = DynamoJobState(aws.resources.table_name)
     lease = holder.acquire(f"{aws.resources.output_bucket}/cars-bbox", "other", 1e12, 900)
     use_case = wiring.process_manifest()
-    use_case.config = replace(use_case.config, lease_wait_seconds=0)
+    use_case.config = msgspec.structs.replace(use_case.config, lease_wait_seconds=0)
     monkeypatch.setattr(manifests, "LEASE_RETRY_SECONDS", 0)  # "soon" = now, so the test can see it
     return holder, lease
 

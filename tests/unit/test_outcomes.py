@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 import typing
 from pathlib import Path
 
+import msgspec
 import pytest
 from gtproc.domain.comparison import Agreement, same_label
 from gtproc.domain.groundtruth import TaskType
@@ -33,7 +33,7 @@ def test_where_a_jobs_facts_come_from_is_an_enum():
 @pytest.mark.parametrize("outcome", OUTCOMES, ids=lambda cls: cls.__name__)
 def test_no_outcome_field_is_a_tri_state_bool(outcome: type):
     hints = typing.get_type_hints(outcome)
-    tri_state = [f.name for f in dataclasses.fields(outcome) if hints[f.name] == (bool | None)]
+    tri_state = [f.name for f in msgspec.structs.fields(outcome) if hints[f.name] == (bool | None)]
     assert tri_state == []
 
 

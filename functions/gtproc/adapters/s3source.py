@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 # S3 serves many GETs at once; botocore's default pool holds 10 connections, the client below 32.
@@ -23,8 +23,7 @@ class SourceError(Exception):
     """An S3 read that failed; its message is one line naming the bucket or object."""
 
 
-@dataclass(frozen=True, slots=True)
-class S3Location:
+class S3Location(msgspec.Struct, frozen=True):
     bucket: str
     prefix: str  # "" for the whole bucket, else ends with "/" when it names a folder
 

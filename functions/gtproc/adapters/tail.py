@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import msgspec
 from botocore.config import Config
 
 NAME_PREFIX = "gtproc-tail-"
@@ -68,8 +68,7 @@ def bus_of_stack(stack: str) -> str:
     return outputs["EventBusName"]
 
 
-@dataclass
-class Subscription:
+class Subscription(msgspec.Struct):
     bus: str
     events: Any = None
     sqs: Any = None
@@ -77,7 +76,7 @@ class Subscription:
     rule_arn: str = ""
     queue_url: str = ""
     queue_arn: str = ""
-    targets: list[str] = field(default_factory=list)
+    targets: list[str] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.events is None or self.sqs is None:

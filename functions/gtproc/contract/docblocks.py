@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 
-@dataclass(frozen=True)
-class DocBlock:
+
+class DocBlock(msgspec.Struct, frozen=True):
     module: str  # the `python -m` module, for its usage line
     doc: str  # the file the block is published in, relative to the repository root
     start: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from gtproc.domain.groundtruth import (
     MULTILABEL_TYPES,
@@ -27,8 +28,7 @@ from gtproc.domain.scan import ScannedLine
 from gtproc.domain.validation import LineStatus
 
 
-@dataclass(frozen=True, slots=True)
-class LineLabel:
+class LineLabel(msgspec.Struct, frozen=True):
     """A line's label of one of the job's attributes (the use case turns it into the event's object)."""
 
     dataset_object_id: str
@@ -39,30 +39,26 @@ class LineLabel:
     human_annotated: bool
 
 
-@dataclass(frozen=True, slots=True)
-class LineFailure:
+class LineFailure(msgspec.Struct, frozen=True):
     dataset_object_id: str
     source: str | None
     source_ref: str | None
     failure_reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class LabeledFinding:
+class LabeledFinding(msgspec.Struct, frozen=True):
     key: FactKey
     object: LineLabel
     publish: bool = True  # False: already published by a run that died; only its label line is missing
 
 
-@dataclass(frozen=True, slots=True)
-class FailedFinding:
+class FailedFinding(msgspec.Struct, frozen=True):
     key: FactKey
     object: LineFailure
     publish: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidFinding:
+class InvalidFinding(msgspec.Struct, frozen=True):
     key: FactKey
     errors: list[LineError]
 
@@ -70,8 +66,7 @@ class InvalidFinding:
 Finding = LabeledFinding | FailedFinding | InvalidFinding
 
 
-@dataclass
-class JobTally:
+class JobTally(msgspec.Struct):
     """What the final manifest says about the whole job, for `Labeling Job Completed`."""
 
     objects: int = 0
@@ -81,7 +76,7 @@ class JobTally:
     human_labeled: int = 0
     auto_labeled: int = 0
     invalid_lines: int = 0
-    class_counts: Counter[str] = field(default_factory=Counter)
+    class_counts: Counter[str] = msgspec.field(default_factory=Counter)
 
 
 class Detector:

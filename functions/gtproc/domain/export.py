@@ -8,8 +8,9 @@ A failed object is written as Ground Truth writes it: no `<attr>`, and `<attr>-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from gtproc.domain.identity import decimal_index
 
@@ -20,20 +21,18 @@ class PartLineError(ValueError):
     """A label-part line that cannot be exported; the message names the rule broken."""
 
 
-@dataclass
-class ExportedObject:
+class ExportedObject(msgspec.Struct):
     dataset_object_id: int
     source_key: str  # "source" or "source-ref"
     source: str
-    pairs: dict[str, tuple[str, Any]] = field(default_factory=dict)  # attribute: (status, label or failure)
+    pairs: dict[str, tuple[str, Any]] = msgspec.field(default_factory=dict)  # attribute: (status, label or failure)
 
 
-@dataclass
-class Export:
+class Export(msgspec.Struct):
     """Objects by datasetObjectId; a later line for the same object and attribute replaces an earlier one
     (parts are read in name order, which is the order their versions were committed)."""
 
-    objects: dict[int, ExportedObject] = field(default_factory=dict)
+    objects: dict[int, ExportedObject] = msgspec.field(default_factory=dict)
 
     def add(self, record: Any) -> None:
         if not isinstance(record, dict):

@@ -12,7 +12,6 @@ decides and names the rule. So the fast path may be stricter than the reference,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
@@ -24,16 +23,14 @@ from gtproc.domain.validation import METADATA_SUFFIX, LineResult, LineStatus
 PostCheck = Callable[[Any], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class PairShape:
+class PairShape(msgspec.Struct, frozen=True):
     attribute: str
     failed: bool
     label_field: str | None
     metadata_field: str
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(msgspec.Struct, frozen=True):
     decoder: msgspec.json.Decoder[Any]
     status: LineStatus
     source_field: str | None

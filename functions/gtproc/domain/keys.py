@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import unquote_plus
+
+import msgspec
 
 
 class Area(StrEnum):
@@ -18,8 +19,7 @@ class Area(StrEnum):
     FINAL_MANIFEST = "final-manifest"
 
 
-@dataclass(frozen=True, slots=True)
-class OutputKey:
+class OutputKey(msgspec.Struct, frozen=True):
     """Where a key sits in a job's output tree. `iteration` and `object_index` when the layout has them."""
 
     key: str

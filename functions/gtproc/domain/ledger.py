@@ -11,7 +11,6 @@ to its index (a rebuilt manifest) was published already, and is not published ag
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 from enum import StrEnum
 from hashlib import blake2b
 
@@ -31,8 +30,7 @@ def fingerprint(data: str | bytes | None) -> int:
     return int.from_bytes(blake2b(raw, digest_size=8).digest(), "big") >> 1
 
 
-@dataclass(frozen=True, slots=True)
-class FactKey:
+class FactKey(msgspec.Struct, frozen=True):
     kind: FactKind
     attribute: str
     index: int
@@ -49,13 +47,13 @@ class _Stored(msgspec.Struct, array_like=True):
     earlier: dict[str, dict[str, list[int]]] = {}
 
 
-@dataclass
-class Ledger:
+class Ledger(msgspec.Struct):
     version: int = 0
-    own_attributes: set[str] = field(default_factory=set)
+    own_attributes: set[str] = msgspec.field(default_factory=set)
     completed: bool = False
-    _facts: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)  # the latest source of each index
-    _earlier: dict[tuple[str, str], dict[int, list[int]]] = field(default_factory=dict)
+    # The latest source of each index.
+    _facts: dict[tuple[str, str], dict[int, int]] = msgspec.field(default_factory=dict)
+    _earlier: dict[tuple[str, str], dict[int, list[int]]] = msgspec.field(default_factory=dict)
 
     def known(self, kind: FactKind, attribute: str, index: int, print_: int) -> bool:
         """Published, and the index's latest object."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,15 +19,14 @@ _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, 
 _HOT_ERRORS = (*_DECODE_ERRORS, TypeError)
 
 
-@dataclass(slots=True)
-class FileReport:
+class FileReport(msgspec.Struct):
     path: str
     lines: int = 0  # lines holding a record (blank lines are tolerated and not counted)
     labeled: int = 0
     unlabeled: int = 0
     failed: int = 0
     invalid: int = 0
-    errors: list[LineError] = field(default_factory=list)
+    errors: list[LineError] = msgspec.field(default_factory=list)
     errors_omitted: int = 0  # errors beyond --max-errors, counted but not kept
 
     @property
@@ -152,8 +150,7 @@ def _counting(chunks: Iterable[bytes], on_bytes: Callable[[int], None]) -> Itera
         yield chunk
 
 
-@dataclass(slots=True)
-class ScannedLine:
+class ScannedLine(msgspec.Struct):
     """One record of a manifest as the pipeline sees it. `index` is the 0-based object index."""
 
     index: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeGuard
@@ -78,8 +77,7 @@ class LineStatus(StrEnum):
     INVALID = "invalid"
 
 
-@dataclass(frozen=True, slots=True)
-class LabelPair:
+class LabelPair(msgspec.Struct, frozen=True):
     """One `X` / `X-metadata` pair of a line. `failure_reason` is set (and `label` None) when it failed."""
 
     attribute: str
@@ -105,13 +103,12 @@ class LabelPair:
         return value if isinstance(value, str) else ""
 
 
-@dataclass(slots=True)
-class LineResult:
+class LineResult(msgspec.Struct):
     number: int
     status: LineStatus
     record: dict[str, Any] | None = None
-    pairs: list[LabelPair] = field(default_factory=list)
-    errors: list[LineError] = field(default_factory=list)
+    pairs: list[LabelPair] = msgspec.field(default_factory=list)
+    errors: list[LineError] = msgspec.field(default_factory=list)
 
     @property
     def source(self) -> str | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -28,8 +27,7 @@ class UnrecognizedMessage(ValueError):
     """A message that is neither an S3 event nor an S3 test event."""
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectWrite:
+class ObjectWrite(msgspec.Struct, frozen=True):
     bucket: str
     key: str  # decoded
     time: datetime | None

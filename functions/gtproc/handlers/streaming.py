@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -31,8 +30,7 @@ class UnknownTopic(ValueError):
     """A message of a topic no streaming job is configured for: parked in the DLQ for an operator."""
 
 
-@dataclass(frozen=True)
-class TopicMessage:
+class TopicMessage(msgspec.Struct, frozen=True):
     topic_arn: str
     message: bytes  # what Ground Truth published: the output line as JSON text
     kind: str = "Notification"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from gtproc.adapters.sqs import requeue as sqs_requeue
 from gtproc.adapters.sqs import requeues as requeues  # the handler counts them through here
@@ -29,8 +30,7 @@ METRICS_NAMESPACE = SERVICE_NAME
 TRACED_MODULES = ("botocore",)
 
 
-@dataclass
-class LocalRun:
+class LocalRun(msgspec.Struct):
     """What a local replay substitutes (`gtproc replay --faults`): a simulated clock that the leases,
     stale claims and deadlines all read, ports wrapped to inject faults, and the busy-job requeue."""
 

@@ -20,7 +20,6 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -73,8 +72,7 @@ _log = logging.getLogger("gtproc")
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class AnnotationsConfig:
+class AnnotationsConfig(msgspec.Struct, frozen=True):
     key_prefix: str = ""
     results_bucket: str = ""  # where consolidated segmentation masks are written
     results_prefix: str = MASKS_PREFIX
@@ -92,13 +90,12 @@ class Published(enum.Enum):
     NOTHING_USABLE = "nothing-usable"  # no answer could be consolidated
 
 
-@dataclass
-class AnnotationOutcome:
+class AnnotationOutcome(msgspec.Struct):
     key: str
     status: FileStatus
     reason: str = ""
     job_name: str = ""
-    published: dict[str, int] = field(default_factory=dict)
+    published: dict[str, int] = msgspec.field(default_factory=dict)
     duplicates: int = 0
     code: str = ""  # why a file is invalid (Annotation File Invalid's code)
     sources_unknown: int = 0  # Annotations Consolidated published without the object's source

@@ -10,7 +10,6 @@ writing its label line only gets the line.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -27,8 +26,7 @@ FAILURE_REASON_CHARS = 1000  # of a failure reason too large for any event: enou
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(msgspec.Struct, frozen=True):
     """Where a run's lines come from, as its events' frames and its label lines name it."""
 
     job_name: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import msgspec
 
@@ -17,8 +16,7 @@ from gtproc.usecases.publish_once import ClaimPending
 _COUNTERS = ("TotalLabeled", "HumanLabeled", "MachineLabeled", "FailedNonRetryableError", "Unlabeled")
 
 
-@dataclass
-class StatusOutcome:
+class StatusOutcome(msgspec.Struct):
     job_name: str
     status: str
     published: bool = False

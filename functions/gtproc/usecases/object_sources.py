@@ -7,7 +7,7 @@ not hold the object yet (it is written as the job runs) is looked for again a wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from gtproc.domain.keys import OutputKey
 from gtproc.domain.sources import Source, sources_of_input_manifest, sources_of_intermediate
@@ -43,13 +43,12 @@ class ObjectSources:
         return {"source_ref": value} if field_name == "sourceRef" else {"source": value}
 
 
-@dataclass
-class _JobSources:
+class _JobSources(msgspec.Struct):
     """A job's sources by datasetObjectId: the input manifest, then each iteration's intermediate annotations."""
 
     manifest: dict[int, Source] | None = None  # None: not read yet
-    intermediate: dict[int, dict[int, Source]] = field(default_factory=dict)
-    missed_at: dict[int, float] = field(default_factory=dict)
+    intermediate: dict[int, dict[int, Source]] = msgspec.field(default_factory=dict)
+    missed_at: dict[int, float] = msgspec.field(default_factory=dict)
 
     def find(
         self,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from gtproc.domain.groundtruth import TaskType
 from gtproc.domain.ledger import FactKey
@@ -44,8 +45,7 @@ class JournalFailed(PublishFailed):
         self.entries = tuple(entries)
 
 
-@dataclass(frozen=True, slots=True)
-class EventEntry:
+class EventEntry(msgspec.Struct, frozen=True):
     """One event to put on the bus, with the facts it publishes (recorded once it is on the bus)."""
 
     detail_type: str
@@ -71,8 +71,7 @@ class EventPublisher(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class JobLease:
+class JobLease(msgspec.Struct, frozen=True):
     job_id: str
     owner: str
     version: int  # the committed ledger version
@@ -121,8 +120,7 @@ class DescribedBy(enum.StrEnum):
     INFERRED = "inferred"  # the key and the answers, when SageMaker cannot describe the job
 
 
-@dataclass(frozen=True, slots=True)
-class JobInfo:
+class JobInfo(msgspec.Struct, frozen=True):
     """What the annotations pipeline needs to know of a labeling job."""
 
     label_attribute_name: str
@@ -157,8 +155,7 @@ class BlobStore(Protocol):
     def write(self, bucket: str, key: str, body: bytes, content_type: str = ...) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ConsolidationOf:
+class ConsolidationOf(msgspec.Struct, frozen=True):
     """The record of our consolidation of one object in one iteration (its `Annotations Consolidated`)."""
 
     iteration: int | None
@@ -169,8 +166,7 @@ class ConsolidationOf:
         return f"ANN#{self.iteration}#{self.object_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class ComparisonOf:
+class ComparisonOf(msgspec.Struct, frozen=True):
     """The record of one object's comparison with Ground Truth's consolidation (`Consolidation Compared`)."""
 
     iteration: int | None
@@ -181,8 +177,7 @@ class ComparisonOf:
         return f"CMP#{self.iteration}#{self.object_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidFileOf:
+class InvalidFileOf(msgspec.Struct, frozen=True):
     """The record of one unusable file's `Annotation File Invalid`."""
 
     iteration: int | None
@@ -235,8 +230,7 @@ class AnnotationStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class JobStatusInfo:
+class JobStatusInfo(msgspec.Struct, frozen=True):
     """What DescribeLabelingJob says of a job for the streaming and job-status functions."""
 
     output_path: str | None  # OutputConfig.S3OutputPath: the job writes under <output_path>/<job name>/

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,10 +27,9 @@ class BadRequest(ValueError):
     """The event or the request file cannot be used."""
 
 
-@dataclass
-class PostAnnotationResult:
+class PostAnnotationResult(msgspec.Struct):
     response: list[dict[str, Any]]
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = msgspec.field(default_factory=list)
     method: str = ""
     task_type: TaskType | None = None  # None when nothing was consolidated
 

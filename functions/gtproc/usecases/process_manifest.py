@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -36,24 +35,22 @@ from gtproc.usecases.publish_once import JobSession, SessionTerms
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, kw_only=True)
-class PipelineConfig(SessionTerms):
+class PipelineConfig(SessionTerms, frozen=True, kw_only=True):
     key_prefix: str = ""
 
 
-@dataclass
-class ManifestOutcome:
+class ManifestOutcome(msgspec.Struct):
     key: str
     status: FileStatus  # processed, skipped or unreadable (the role may not read it: reported, not retried)
     reason: str = ""
     job_name: str = ""
     lines: int = 0
     invalid_lines: int = 0
-    published: dict[str, int] = field(default_factory=dict)  # facts published, by detail type
+    published: dict[str, int] = msgspec.field(default_factory=dict)  # facts published, by detail type
     put_events_calls: int = 0
     completed: bool = False
     # Set when the manifest holds labels but none of the job's own: {job-name of those labels: attributes}.
-    foreign_labels: dict[str, list[str]] = field(default_factory=dict)
+    foreign_labels: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class ProcessManifest:

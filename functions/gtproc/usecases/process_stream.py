@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -35,12 +34,11 @@ class JobNotDescribed(Exception):
     """The streaming job's output path is unknown (DescribeLabelingJob refused): its ledger cannot be found."""
 
 
-@dataclass
-class StreamOutcome:
+class StreamOutcome(msgspec.Struct):
     job_name: str
     topic_arn: str
     status: FileStatus = FileStatus.PROCESSED  # or INVALID (reported as Validation Failed)
-    published: dict[str, int] = field(default_factory=dict)
+    published: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 def message_line(message: bytes) -> bytes:

@@ -9,7 +9,6 @@ one read, and on a conflict (another object of the job saved first) start over, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,8 +33,7 @@ class InvalidFile(Exception):
         self.code, self.message = code, message
 
 
-@dataclass(frozen=True)
-class ObjectAnswers:
+class ObjectAnswers(msgspec.Struct, frozen=True):
     """One object's answers and what its consolidation needs to know of the job."""
 
     object_id: str
@@ -87,8 +85,7 @@ class QualityLearner:
             self.sleep(0.05 * (attempt + 1))
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(msgspec.Struct, frozen=True):
     """An object's consolidation and the version of the job's quality it was made from."""
 
     result: cons.ConsolidationResult | None

@@ -39,7 +39,7 @@ class Clock:
 
 
 def open_session(state: MemoryJobState, labels: MemoryLabels, clock: Clock, **terms: object) -> JobSession:
-    chosen = SessionTerms(**{**TERMS.__dict__, **terms})  # type: ignore[arg-type]
+    chosen = msgspec.structs.replace(TERMS, **terms)
     return JobSession.open(state, labels, JOB, chosen, clock, clock.sleep)
 
 

@@ -1,4 +1,4 @@
-"""Pure consolidation of Ground Truth worker answers into labels (standard library + numpy only).
+"""Pure consolidation of Ground Truth worker answers into labels (standard library, numpy and msgspec only).
 
     result = consolidate("image-classification", {"7": answers, ...},
                          label_attribute_name="birds", job_name="birds", categories=[...],

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from gtproc.domain.consolidation.clustering import cluster
@@ -34,8 +34,7 @@ class TooManyShapes(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class FusedPoint:
+class FusedPoint(msgspec.Struct, frozen=True):
     label: str
     x: float
     y: float

@@ -5,7 +5,7 @@ Exceeding a bound is not a crash and not retryable: the input is reported invali
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
 class InputTooLarge(ValueError):
@@ -16,8 +16,7 @@ class InputTooLarge(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     # 4 Mpx: three RGBA masks of that size consolidate in under 512 MB (benchmarks/bench_bounds.py).
     max_mask_pixels: int = 4 * 1024 * 1024
     # Box and span clustering is quadratic in the shapes of one object: bounded here.

@@ -1,12 +1,13 @@
-"""The result shapes of consolidation (plain dataclasses: the library stays stdlib + numpy).
+"""The result shapes of consolidation (msgspec Structs, as all value types of the functions).
 
 Task types and worker answers are Ground Truth's vocabulary (`gtproc.domain.groundtruth`), re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from gtproc.domain.groundtruth import (
     BOXES,
@@ -41,8 +42,7 @@ __all__ = [
 DEFAULT_CREATION_DATE = "1970-01-01T00:00:00.000000"
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectResult:
+class ObjectResult(msgspec.Struct, frozen=True):
     dataset_object_id: str
     label: Any
     metadata: dict[str, Any]
@@ -63,14 +63,12 @@ class ObjectResult:
         return list(self.masks)
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectFailure:
+class ObjectFailure(msgspec.Struct, frozen=True):
     dataset_object_id: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerFigures:
+class WorkerFigures(msgspec.Struct, frozen=True):
     worker_id: str
     answers: int  # across all batches folded into the quality state
     agreement: float  # share (or mean overlap) of those answers agreeing with the consolidated labels
@@ -79,15 +77,14 @@ class WorkerFigures:
     estimated_accuracy: float | None = None  # from the Dawid-Skene confusion matrix when the method has one
 
 
-@dataclass(frozen=True, slots=True)
-class ConsolidationResult:
+class ConsolidationResult(msgspec.Struct, frozen=True):
     task_type: TaskType
     method: str
     classes: tuple[str, ...]
     objects: list[ObjectResult]
     failures: list[ObjectFailure]
     quality: QualityState
-    workers: list[WorkerFigures] = field(default_factory=list)
+    workers: list[WorkerFigures] = msgspec.field(default_factory=list)
 
     def consolidation_response(self) -> list[dict[str, Any]]:
         """The post-annotation Lambda's return value (consolidation-response file shape)."""

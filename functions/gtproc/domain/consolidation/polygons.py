@@ -15,8 +15,8 @@ Work is bounded: a label with more than MAX_POLYGONS polygons in one image is no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from gtproc.domain.consolidation.clustering import cluster
@@ -30,8 +30,7 @@ _SHARE_TOL = 1e-9
 Vertices = tuple[tuple[float, float], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FusedPolygon:
+class FusedPolygon(msgspec.Struct, frozen=True):
     label: str
     vertices: Vertices
     confidence: float

@@ -15,17 +15,16 @@ import json
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 
 STATE_VERSION = 2  # 1: counts as plain uint32, worker ids in the clear
 _AGREEMENT_SCALE = 100  # agreement sums are stored in hundredths
 
 
-@dataclass(slots=True)
-class QualityState:
+class QualityState(msgspec.Struct):
     family: str
     classes: tuple[str, ...]
     worker_ids: tuple[str, ...]

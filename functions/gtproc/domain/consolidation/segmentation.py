@@ -15,9 +15,9 @@ the worker or the result marks as non-background (1.0 when both are empty).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import cast
 
+import msgspec
 import numpy as np
 
 from gtproc.domain.consolidation.png import encode_png
@@ -64,8 +64,7 @@ def _box3(counts: np.ndarray) -> np.ndarray:
     return cast("np.ndarray", total)  # a sum of nine arrays, never the start value 0
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentationOutput:
+class SegmentationOutput(msgspec.Struct, frozen=True):
     mask: np.ndarray  # (H, W) internal class ids
     confidence: float  # unrounded
     worker_agreement: list[float]

@@ -16,8 +16,8 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from gtproc.domain.consolidation.clustering import cluster
@@ -25,24 +25,21 @@ from gtproc.domain.consolidation.clustering import cluster
 _SHARE_TOL = 1e-9
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(msgspec.Struct, frozen=True):
     """A box as (x1, y1, x2, y2) or a span as (start, end, 0, 0), plus its class index."""
 
     coords: tuple[float, float, float, float]
     class_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class FusedShape:
+class FusedShape(msgspec.Struct, frozen=True):
     coords: tuple[int, int, int, int]
     class_id: int
     confidence: float  # unrounded
     members: int
 
 
-@dataclass(frozen=True, slots=True)
-class ShapesOutput:
+class ShapesOutput(msgspec.Struct, frozen=True):
     shapes: list[FusedShape]
     worker_agreement: list[float]  # one per answer, in answer order
 

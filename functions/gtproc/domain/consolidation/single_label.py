@@ -11,16 +11,14 @@ classes are taken in sorted order, see _class_sum).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 import numpy as np
 
 _TIE_TOL = 1e-6  # EM stops at a tolerance: closer posteriors are not a real preference
 _FLOOR = 1e-12
 
 
-@dataclass(frozen=True, slots=True)
-class Votes:
+class Votes(msgspec.Struct, frozen=True):
     """All answers of a batch, sorted by object (stable, so answer order is kept within an object)."""
 
     obj: np.ndarray  # (N,) object index
@@ -76,8 +74,7 @@ class Votes:
         return np.add.reduceat(table[self.worker * k + self.label], self.starts, axis=0)
 
 
-@dataclass(frozen=True, slots=True)
-class SingleLabelOutput:
+class SingleLabelOutput(msgspec.Struct, frozen=True):
     labels: np.ndarray  # (I,) class index
     posterior: np.ndarray  # (I, K)
     confidence: np.ndarray  # (I,) before rounding

@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from gtproc.domain.ledger import FactKey, FactKind, Ledger
 from gtproc.usecases.ports import EventEntry, JobLease, JobStateStore, JournalFailed, LabelStore, LeaseHeld
 
 
-@dataclass(frozen=True, kw_only=True)  # terms are named: a positional one would be misread
-class SessionTerms:
+class SessionTerms(msgspec.Struct, frozen=True, kw_only=True):  # named: a positional term would be misread
     lease_seconds: int = 900  # the lease of a run with no deadline (CLI, tests)
     lease_wait_seconds: float = 20.0  # how long to wait for another run of the same job before retrying later
     # A run with a deadline holds its lease until the deadline plus this margin (clock skew between
