@@ -1,4 +1,4 @@
-"""The functions' botocore loader (adapters/botocore_data.py) returns exactly what botocore's returns."""
+"""The functions' botocore loader and aliaser (adapters/botocore_data.py) give exactly what botocore's give."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.exceptions import DataNotFoundError, UnknownServiceError
+from botocore.hooks import EventAliaser, HierarchicalEmitter
 from botocore.loaders import JSONFileLoader, Loader
+from botocore.utils import EVENT_ALIASES
 from gtproc.adapters import aws, botocore_data
-from gtproc.adapters.botocore_data import FastLoader
+from gtproc.adapters.botocore_data import FastAliaser, FastLoader
+from hypothesis import given
+from hypothesis import strategies as st
 
 ADAPTERS = Path(aws.__file__).parent
 # Every service an adapter makes a client for (the functions' and the CLI's).
@@ -182,3 +186,71 @@ def test_the_functions_clients_are_botocores(service: str, monkeypatch: pytest.M
             assert a.http == b.http and a.metadata == b.metadata
     finally:
         aws.reset_clients()
+
+
+# ---- event names ------------------------------------------------------------------------------------
+
+EVENTS = (
+    "before-call",
+    "after-call",
+    "needs-retry",
+    "choose-signer",
+    "before-parameter-build",
+    "creating-client-class",
+)
+PARTS = sorted({p for old in EVENT_ALIASES for p in old.split(".")} | {"s3", "GetObject", "api", "data", "x"})
+
+
+def _botocores(name: str) -> str:
+    return EventAliaser(HierarchicalEmitter())._alias_event_name(name)
+
+
+def _names() -> list[str]:
+    """Each alias where botocore looks for it: a whole part, a dotted run, and near misses."""
+    names = []
+    for old in EVENT_ALIASES:
+        for event in EVENTS:
+            names += [f"{event}.{old}", f"{event}.{old}.GetObject", f"{event}.{old}x", f"{event}.x{old}.Op"]
+        names += [old, f"{old}.{old}", old.replace(".", "")]
+    return names
+
+
+def test_each_alias_is_found_as_botocore_finds_it() -> None:
+    ours = FastAliaser(HierarchicalEmitter())
+    changed = 0
+    for name in _names():
+        assert ours._alias_event_name(name) == _botocores(name), name
+        changed += ours._alias_event_name(name) != name
+    assert changed > len(EVENT_ALIASES)  # the names do reach the aliases
+
+
+@given(st.lists(st.sampled_from(PARTS), min_size=1, max_size=6))
+def test_any_name_is_aliased_as_botocore_does(parts: list[str]) -> None:
+    name = ".".join(parts)
+    assert FastAliaser(HierarchicalEmitter())._alias_event_name(name) == _botocores(name)
+
+
+def test_the_functions_clients_share_one_alias_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    aws.reset_clients()
+    try:
+        s3, events = aws.client("s3"), aws.client("events")
+        assert type(aws._session().get_component("event_emitter")) is FastAliaser
+        assert type(s3.meta.events) is FastAliaser and s3.meta.events is not events.meta.events
+        assert s3.meta.events._alias_name_cache is events.meta.events._alias_name_cache
+        # A handler registered under the old name runs for the new one, as in botocore.
+        seen: list[str] = []
+        events.meta.events.register("probe.events.ListRules", lambda event_name, **_: seen.append(event_name))
+        events.meta.events.emit("probe.eventbridge.ListRules")
+        assert seen == ["probe.eventbridge.ListRules"]
+    finally:
+        aws.reset_clients()
+
+
+def test_a_callers_own_aliaser_is_kept() -> None:
+    session = botocore.session.get_session()
+    own = type("OwnAliaser", (EventAliaser,), {})(HierarchicalEmitter())
+    session._events = own
+    session.register_component("event_emitter", own)
+    botocore_data.install(session)
+    assert session.get_component("event_emitter") is own
