@@ -254,3 +254,20 @@ def test_a_callers_own_aliaser_is_kept() -> None:
     session.register_component("event_emitter", own)
     botocore_data.install(session)
     assert session.get_component("event_emitter") is own
+
+
+def _handlers(session: botocore.session.Session, name: str) -> list[str]:
+    """The handlers an event reaches on a client of `session`, by name, in botocore's order."""
+    emitter = session.create_client("s3", region_name="eu-west-1").meta.events
+    found = emitter._emitter._handlers.prefix_search(emitter._alias_event_name(name))
+    return [getattr(h, "__qualname__", type(h).__qualname__) for h in found]
+
+
+def test_a_fast_session_registers_botocores_handlers_through_the_fast_aliaser() -> None:
+    ours, theirs = botocore_data.FastSession(), botocore.session.get_session()
+    assert type(ours._events) is FastAliaser and ours.get_component("event_emitter") is ours._events
+    assert ours._events._alias_name_cache  # the built-in handlers' names went through it
+    for event in (*EVENTS, "before-send", "after-call-error", "before-endpoint-resolution", "choose-service-name"):
+        for name in (event, f"{event}.s3", f"{event}.s3.GetObject"):
+            assert _handlers(ours, name) == _handlers(theirs, name), name
+    assert _handlers(ours, "before-parameter-build.s3.GetObject")  # the comparison saw handlers

@@ -13,7 +13,8 @@ Dicts instead of OrderedDicts: botocore only reads the data (dicts keep their or
 Each event name botocore emits or registers a handler on goes through its aliaser (old service
 names to new). A name not seen yet is split once per alias (~40), each miss raising ValueError,
 and every client starts with an empty cache: ~250 names and ~8 ms of a first record. `FastAliaser`
-gives the same names, splitting once, and its copies (one per client) share the cache.
+gives the same names, splitting once, and its copies (one per client) share the cache; a
+`FastSession` registers its ~130 built-in handlers through one.
 
 `tests/unit/test_botocore_data.py` checks every model the functions load equals botocore's own,
 and each name aliased as botocore does.
@@ -27,6 +28,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import botocore.session
 import msgspec
 from botocore.hooks import EventAliaser
 from botocore.loaders import JSONFileLoader, Loader
@@ -175,14 +177,29 @@ def _install_loader(session: Any) -> None:
 _ALIASER_PARTS = ("_emitter", "_event_aliases", "_alias_name_cache", "_replace_subsection")
 
 
+def _faster(aliaser: Any) -> FastAliaser | None:
+    """A FastAliaser over the same emitter, aliases and cache; None for another aliaser (a caller's
+    own) or a botocore whose aliaser differs."""
+    if type(aliaser) is not EventAliaser or not all(hasattr(aliaser, name) for name in _ALIASER_PARTS):
+        return None
+    return FastAliaser(aliaser._emitter, aliaser._event_aliases, aliaser._alias_name_cache)
+
+
+class FastSession(botocore.session.Session):
+    """botocore's session, whose ~130 built-in handlers are registered through a FastAliaser."""
+
+    def _register_builtin_handlers(self, events: Any) -> None:
+        fast = _faster(events) if events is getattr(self, "_events", None) else None
+        if fast is not None:
+            self._events = events = fast
+        super()._register_builtin_handlers(events)
+
+
 def _install_aliaser(session: Any) -> None:
-    """Wrap the session's emitter in a FastAliaser, before any client copies it. Another aliaser
-    (a caller's own), or a botocore whose aliaser differs, is kept."""
+    """Wrap the session's emitter in a FastAliaser, before any client copies it (a FastSession has one)."""
     own = getattr(session, "_events", None)
-    if type(own) is not EventAliaser or not all(hasattr(own, name) for name in _ALIASER_PARTS):
+    fast = _faster(own)
+    if fast is None or session.get_component("event_emitter") is not own:
         return
-    if session.get_component("event_emitter") is not own:
-        return
-    fast = FastAliaser(own._emitter, own._event_aliases, own._alias_name_cache)
     session._events = fast
     session.register_component("event_emitter", fast)
