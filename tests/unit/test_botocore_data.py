@@ -271,3 +271,19 @@ def test_a_fast_session_registers_botocores_handlers_through_the_fast_aliaser() 
         for name in (event, f"{event}.s3", f"{event}.s3.GetObject"):
             assert _handlers(ours, name) == _handlers(theirs, name), name
     assert _handlers(ours, "before-parameter-build.s3.GetObject")  # the comparison saw handlers
+
+
+def test_a_botocore_aliasing_otherwise_keeps_its_own_aliaser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runtime's botocore may not be this one: one sample answered otherwise, and its aliaser stays.
+    botocores = EventAliaser._alias_event_name
+    monkeypatch.setattr(EventAliaser, "_alias_event_name", lambda self, name: botocores(self, name).upper())
+    session = botocore_data.FastSession()
+    botocore_data.install(session)
+    assert type(session._events) is EventAliaser and session.get_component("event_emitter") is session._events
+    assert _handlers(session, "before-parameter-build.s3.GetObject")  # botocore's handlers, under its names
+
+
+def test_a_renamed_event_is_logged_as_botocore_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG", logger="botocore.hooks"):
+        FastAliaser(HierarchicalEmitter())._alias_event_name("before-call.events.PutEvents")
+    assert "Changing event name from before-call.events.PutEvents to before-call.eventbridge.PutEvents" in caplog.text
