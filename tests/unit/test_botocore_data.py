@@ -247,15 +247,6 @@ def test_the_functions_clients_share_one_alias_cache(monkeypatch: pytest.MonkeyP
         aws.reset_clients()
 
 
-def test_a_callers_own_aliaser_is_kept() -> None:
-    session = botocore.session.get_session()
-    own = type("OwnAliaser", (EventAliaser,), {})(HierarchicalEmitter())
-    session._events = own
-    session.register_component("event_emitter", own)
-    botocore_data.install(session)
-    assert session.get_component("event_emitter") is own
-
-
 def _handlers(session: botocore.session.Session, name: str) -> list[str]:
     """The handlers an event reaches on a client of `session`, by name, in botocore's order."""
     emitter = session.create_client("s3", region_name="eu-west-1").meta.events
@@ -278,7 +269,6 @@ def test_a_botocore_aliasing_otherwise_keeps_its_own_aliaser(monkeypatch: pytest
     botocores = EventAliaser._alias_event_name
     monkeypatch.setattr(EventAliaser, "_alias_event_name", lambda self, name: botocores(self, name).upper())
     session = botocore_data.FastSession()
-    botocore_data.install(session)
     assert type(session._events) is EventAliaser and session.get_component("event_emitter") is session._events
     assert _handlers(session, "before-parameter-build.s3.GetObject")  # botocore's handlers, under its names
 

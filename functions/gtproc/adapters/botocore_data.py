@@ -158,13 +158,7 @@ _HOOKS = ((JSONFileLoader, "_load_file"), (JSONFileLoader, "exists"), (Loader, "
 
 
 def install(session: Any) -> None:
-    """Give a new `session` a FastAliaser and a FastLoader (each kept out where it could differ)."""
-    _install_aliaser(session)
-    _install_loader(session)
-
-
-def _install_loader(session: Any) -> None:
-    """A FastLoader with the search paths the session's loader has (AWS_DATA_PATH applied). A
+    """Give `session` a FastLoader with the search paths its loader has (AWS_DATA_PATH applied). A
     loader of another class or file loader (a caller's own), or a botocore whose Loader differs, is
     kept: slower, never wrong."""
     try:
@@ -216,13 +210,3 @@ class FastSession(botocore.session.Session):
         if fast is not None:
             self._events = events = fast
         super()._register_builtin_handlers(events)
-
-
-def _install_aliaser(session: Any) -> None:
-    """Wrap the session's emitter in a FastAliaser, before any client copies it (a FastSession has one)."""
-    own = getattr(session, "_events", None)
-    fast = _faster(own)
-    if fast is None or session.get_component("event_emitter") is not own:
-        return
-    session._events = fast
-    session.register_component("event_emitter", fast)
