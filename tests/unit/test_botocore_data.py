@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Any
 
 import botocore.session
+import msgspec
 import pytest
 from botocore.exceptions import DataNotFoundError, UnknownServiceError
 from botocore.hooks import EventAliaser, HierarchicalEmitter
 from botocore.loaders import JSONFileLoader, Loader
 from botocore.utils import EVENT_ALIASES
 from gtproc.adapters import aws, botocore_data
-from gtproc.adapters.botocore_data import FastAliaser, FastLoader
+from gtproc.adapters.botocore_data import FastAliaser, FastLoader, LazyDict
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,9 +29,19 @@ SERVICES = sorted({m for f in ADAPTERS.glob("*.py") for m in re.findall(r'client
 TOP_LEVEL = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
 
 
+def _plain(value: object) -> object:
+    """The value with each dict (a LazyDict too, read through its own methods) made a plain dict."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _same(ours: object, theirs: object) -> None:
     # Equal, and in the same order: json.dumps keeps each dict's order (== between dicts would not).
-    assert ours == theirs
+    # Plain dicts first: botocore's OrderedDicts compare by their C-level entries (see LazyDict).
+    assert _plain(ours) == theirs
     assert json.dumps(ours) == json.dumps(theirs)
 
 
@@ -111,6 +124,100 @@ def test_a_broken_file_fails_with_botocores_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as ours:
         FastLoader(extra_search_paths=paths).load_data("broken")
     assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_the_endpoints_services_are_decoded_when_read() -> None:
+    ours, theirs = FastLoader().load_data("endpoints"), Loader().load_data("endpoints")
+    services = ours["partitions"][0]["services"]
+    assert type(services) is LazyDict and len(services) == len(theirs["partitions"][0]["services"]) > 100
+    assert all(type(dict.__getitem__(services, name)) is msgspec.Raw for name in services)
+    assert services["s3"] == theirs["partitions"][0]["services"]["s3"]
+    assert type(dict.__getitem__(services, "s3")) is dict  # decoded once, then kept
+    assert services.get("no-such-service", "absent") == "absent"
+    assert type(dict.__getitem__(services, "dynamodb")) is msgspec.Raw  # the others are still raw
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"partitions": [{"partition": "p", "services": {"s": {}}, "another": 1}], "version": 3}',
+        '{"partitions": [{"partition": "p", "services": {"s": {}}}], "version": 3, "another": 1}',
+        '{"partitions": [{"partition": "p", "services": [1]}], "version": 3}',
+        '{"partitions": {"p": 1}}',
+        "[1, 2]",
+        '{"partitions": [{"partition": "p", "services": {"s": NaN}}]}',
+    ],
+)
+def test_an_unforeseen_endpoints_file_is_decoded_whole(tmp_path: Path, text: str) -> None:
+    paths = _data_path(tmp_path, {"endpoints.json": text})
+    ours = FastLoader(extra_search_paths=paths).load_data("endpoints")
+    theirs = Loader(extra_search_paths=paths).load_data("endpoints")
+    assert json.dumps(ours) == json.dumps(theirs)
+    assert not any(isinstance(d, LazyDict) for d in _dicts(ours))
+
+
+def test_an_endpoints_file_without_services_keeps_its_keys(tmp_path: Path) -> None:
+    text = '{"version": 3, "partitions": [{"regions": {}, "partition": "p"}]}'
+    paths = _data_path(tmp_path, {"endpoints.json": text})
+    _same(
+        FastLoader(extra_search_paths=paths).load_data("endpoints"),
+        {"partitions": [{"partition": "p", "regions": {}}], "version": 3},
+    )
+
+
+def _dicts(value: object) -> list[dict[Any, Any]]:
+    if isinstance(value, dict):
+        return [value, *(d for item in dict.values(value) for d in _dicts(item))]
+    if isinstance(value, list):
+        return [d for item in value for d in _dicts(item)]
+    return []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _lazy(plain: dict[str, Any]) -> LazyDict:
+    return LazyDict({key: msgspec.Raw(json.dumps(value).encode()) for key, value in plain.items()})
+
+
+@given(st.dictionaries(st.text(max_size=4), JSON, max_size=5), st.text(max_size=4))
+def test_a_lazy_dict_reads_as_the_dict_it_stands_for(plain: dict[str, Any], key: str) -> None:
+    assert _lazy(plain) == plain and plain == _lazy(plain) and (_lazy(plain) != plain) is False
+    assert {"k": [_lazy(plain)]} == {"k": [plain]} and {"k": plain} == {"k": _lazy(plain)}
+    assert [_lazy(plain).get(k) for k in plain] == list(plain.values()) and _lazy(plain).get(key, 7) == plain.get(
+        key, 7
+    )
+    assert list(_lazy(plain).values()) == list(plain.values()) and list(_lazy(plain).items()) == list(plain.items())
+    assert (
+        list(_lazy(plain)) == list(plain)
+        and len(_lazy(plain)) == len(plain)
+        and (key in _lazy(plain)) == (key in plain)
+    )
+    for copied in (dict(_lazy(plain)), {**_lazy(plain)}, _lazy(plain).copy(), copy.deepcopy(_lazy(plain))):
+        assert json.dumps(copied) == json.dumps(plain) and not _raw_inside(copied)
+    assert pickle.loads(pickle.dumps(_lazy(plain))) == plain
+    updated: dict[str, Any] = {"other": 1}
+    updated.update(_lazy(plain))
+    assert updated == {"other": 1, **plain} and not _raw_inside(updated)
+    assert json.dumps(_lazy(plain) | {"z": 1}) == json.dumps(plain | {"z": 1})
+    assert json.dumps({"z": 1} | _lazy(plain)) == json.dumps({"z": 1} | plain) and repr(_lazy(plain)) == repr(plain)
+    lazy, same = _lazy(plain), dict(plain)
+    assert lazy.setdefault(key, 5) == same.setdefault(key, 5) and lazy.pop(key) == same.pop(key)
+    assert lazy.pop(key, "gone") == same.pop(key, "gone") == "gone"
+    while same:
+        assert lazy.popitem() == same.popitem()
+    with pytest.raises(KeyError):
+        lazy.popitem()
+    with pytest.raises(KeyError):
+        lazy.pop(key)
+
+
+def _raw_inside(value: object) -> bool:
+    return any(type(v) is msgspec.Raw for d in _dicts(value) for v in dict.values(d))
 
 
 def test_a_service_of_a_custom_data_path_is_found(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ stdlib json module into OrderedDicts, and checks that the service exists by list
 folders, twice (model, rule set). Here:
 - files are decoded with msgspec (~3x faster). What msgspec refuses (NaN, a lone surrogate, a
   number out of range) goes to botocore's own decoding, which gives its result or its error;
+- `endpoints.json` keeps each of its ~400 services as raw JSON until botocore reads it (a function
+  reads 3): 1.5 ms instead of 7. A file of another shape than botocore's is decoded whole;
 - the existence check looks at the one service asked for; the full listing is made only if
   something iterates it (an unknown service's error message lists them all, as botocore's does).
 Dicts instead of OrderedDicts: botocore only reads the data (dicts keep their order too).
@@ -40,6 +42,119 @@ _logger = logging.getLogger("botocore.loaders")  # botocore's loader logs each f
 _hooks_logger = logging.getLogger("botocore.hooks")
 
 
+class LazyDict(dict[Any, Any]):
+    """A dict whose values arrive as raw JSON, each decoded when first read.
+
+    What reads the values as a whole (views, equality, copies, repr, pickling) decodes them all first.
+    `__iter__` is overridden so that `dict(d)`, `{**d}` and `x.update(d)` read through `__getitem__`:
+    CPython copies the values of a dict subclass that keeps dict's own iterator directly. One read
+    still sees a raw value: a C-level lookup from another dict subclass's own method (such as
+    `OrderedDict.__eq__(od, d)`). botocore only looks its endpoint data up by key.
+    """
+
+    def __getitem__(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if type(value) is msgspec.Raw:
+            value = _decode(value)
+            dict.__setitem__(self, key, value)
+        return value
+
+    def __iter__(self) -> Iterator[Any]:
+        return dict.__iter__(self)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401  # dict.get would not decode
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        dict.__setitem__(self, key, default)
+        return default
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            value = self[key]
+            dict.__delitem__(self, key)
+            return value
+        return dict.pop(self, key, *default)  # the default, or dict's KeyError
+
+    def popitem(self) -> tuple[Any, Any]:
+        if not dict.__len__(self):
+            return dict.popitem(self)  # dict's KeyError
+        key = next(reversed(dict.keys(self)))
+        return key, self.pop(key)
+
+    def _decoded(self) -> LazyDict:
+        for key in dict.keys(self):
+            self[key]
+        return self
+
+    def values(self) -> Any:
+        return dict.values(self._decoded())
+
+    def items(self) -> Any:
+        return dict.items(self._decoded())
+
+    def copy(self) -> LazyDict:
+        return LazyDict(dict.items(self._decoded()))
+
+    def __eq__(self, other: object) -> bool:
+        return dict.__eq__(self._decoded(), other)
+
+    def __ne__(self, other: object) -> bool:
+        return dict.__ne__(self._decoded(), other)
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as a dict
+
+    def __or__(self, other: Any) -> Any:
+        return dict.__or__(self._decoded(), other)
+
+    def __ror__(self, other: Any) -> Any:
+        return dict.__ror__(self._decoded(), other)
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self._decoded())
+
+    def __reduce__(self) -> Any:
+        return (LazyDict, (dict(dict.items(self._decoded())),))
+
+
+class _Partition(msgspec.Struct, forbid_unknown_fields=True):
+    """A partition of endpoints.json, in its keys' order; any other key sends the file to a full decode."""
+
+    defaults: Any = msgspec.UNSET
+    dnsSuffix: Any = msgspec.UNSET
+    partition: Any = msgspec.UNSET
+    partitionName: Any = msgspec.UNSET
+    regionRegex: Any = msgspec.UNSET
+    regions: Any = msgspec.UNSET
+    services: dict[str, msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Endpoints(msgspec.Struct, forbid_unknown_fields=True):
+    partitions: list[_Partition] | msgspec.UnsetType = msgspec.UNSET
+    version: Any = msgspec.UNSET
+
+
+_decode_endpoints = msgspec.json.Decoder(_Endpoints).decode
+
+
+def _fields(struct: msgspec.Struct) -> dict[str, Any]:
+    return {name: value for name in struct.__struct_fields__ if (value := getattr(struct, name)) is not msgspec.UNSET}
+
+
+def _endpoints(payload: bytes) -> dict[str, Any]:
+    """endpoints.json with each partition's services (~400, of which a function uses 3) decoded on
+    first read: a quarter of the time of decoding it whole."""
+    doc = _fields(_decode_endpoints(payload))
+    if "partitions" in doc:
+        doc["partitions"] = [_fields(p) for p in doc["partitions"]]
+        for partition in doc["partitions"]:
+            if "services" in partition:
+                partition["services"] = LazyDict(partition["services"])
+    return doc
+
+
 class MsgspecFileLoader(JSONFileLoader):
     def _load_file(self, full_path: str, open_method: Any) -> Any:
         if not os.path.isfile(full_path):
@@ -47,6 +162,11 @@ class MsgspecFileLoader(JSONFileLoader):
         with open_method(full_path, "rb") as fp:
             payload = fp.read()
         _logger.debug("Loading JSON file: %s", full_path)
+        if os.path.basename(full_path) == "endpoints.json":
+            try:
+                return _endpoints(payload)
+            except Exception:
+                pass  # a shape of the file not foreseen here: decoded whole, below
         try:
             return _decode(payload)
         except Exception:
