@@ -157,12 +157,41 @@ def test_an_unforeseen_endpoints_file_is_decoded_whole(tmp_path: Path, text: str
 
 
 def test_an_endpoints_file_without_services_keeps_its_keys(tmp_path: Path) -> None:
-    text = '{"version": 3, "partitions": [{"regions": {}, "partition": "p"}]}'
-    paths = _data_path(tmp_path, {"endpoints.json": text})
-    _same(
-        FastLoader(extra_search_paths=paths).load_data("endpoints"),
-        {"partitions": [{"partition": "p", "regions": {}}], "version": 3},
+    paths = _data_path(
+        tmp_path, {"endpoints.json": '{"version": 3, "partitions": [{"regions": {}, "partition": "p"}]}'}
     )
+    ours = FastLoader(extra_search_paths=paths).load_data("endpoints")
+    # The same dicts; their keys in the fields' order, which is that of botocore's own file.
+    assert _plain(ours) == Loader(extra_search_paths=paths).load_data("endpoints")
+    assert json.dumps(ours) == '{"partitions": [{"partition": "p", "regions": {}}], "version": 3}'
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "lazy"),
+    [
+        ("1e400", math.inf, True),  # msgspec passes it as raw, then refuses to decode it
+        ('{"b": 1, "a": [2]}', {"b": 1, "a": [2]}, True),
+        ('"\\ud800"', "\ud800", False),  # refused when the file is read: decoded whole
+    ],
+)
+def test_a_service_msgspec_refuses_is_decoded_as_botocore_does(
+    tmp_path: Path, value: str, expected: object, lazy: bool
+) -> None:
+    text = '{"partitions": [{"partition": "p", "services": {"s": {"x": ' + value + '}, "t": {}}}], "version": 3}'
+    paths = _data_path(tmp_path, {"endpoints.json": text})
+    ours = FastLoader(extra_search_paths=paths).load_data("endpoints")
+    theirs = Loader(extra_search_paths=paths).load_data("endpoints")
+    assert (type(ours["partitions"][0]["services"]) is LazyDict) is lazy
+    assert ours["partitions"][0]["services"]["s"]["x"] == theirs["partitions"][0]["services"]["s"]["x"] == expected
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_an_endpoints_file_that_is_not_utf8_fails_when_loaded_as_in_botocore(tmp_path: Path) -> None:
+    (tmp_path / "endpoints.json").write_bytes(b'{"partitions": [{"services": {"s": {"x": "\xff"}}}]}')
+    with pytest.raises(UnicodeDecodeError):
+        Loader(extra_search_paths=[str(tmp_path)]).load_data("endpoints")
+    with pytest.raises(UnicodeDecodeError):
+        FastLoader(extra_search_paths=[str(tmp_path)]).load_data("endpoints")
 
 
 def _dicts(value: object) -> list[dict[Any, Any]]:

@@ -27,8 +27,10 @@ and each name aliased as botocore does.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -48,14 +50,14 @@ class LazyDict(dict[Any, Any]):
     What reads the values as a whole (views, equality, copies, repr, pickling) decodes them all first.
     `__iter__` is overridden so that `dict(d)`, `{**d}` and `x.update(d)` read through `__getitem__`:
     CPython copies the values of a dict subclass that keeps dict's own iterator directly. One read
-    still sees a raw value: a C-level lookup from another dict subclass's own method (such as
-    `OrderedDict.__eq__(od, d)`). botocore only looks its endpoint data up by key.
+    still sees a raw value: a C-level read of the entries by other code (`OrderedDict.__eq__(od, d)`,
+    orjson, msgspec's encoders). botocore reads its endpoint data by key only.
     """
 
     def __getitem__(self, key: Any) -> Any:
         value = dict.__getitem__(self, key)
         if type(value) is msgspec.Raw:
-            value = _decode(value)
+            value = _decode_raw(value)
             dict.__setitem__(self, key, value)
         return value
 
@@ -115,12 +117,20 @@ class LazyDict(dict[Any, Any]):
     def __repr__(self) -> str:
         return dict.__repr__(self._decoded())
 
-    def __reduce__(self) -> Any:
-        return (LazyDict, (dict(dict.items(self._decoded())),))
+
+def _decode_raw(raw: msgspec.Raw) -> Any:
+    """A raw value as botocore would have decoded it. msgspec checks a raw value's syntax only: what
+    it then refuses to decode (a number out of range, a lone surrogate) is the stdlib json module's,
+    as in botocore (the file's UTF-8 was checked when it was loaded)."""
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError:
+        return json.loads(bytes(raw).decode("utf-8"), object_pairs_hook=OrderedDict)
 
 
 class _Partition(msgspec.Struct, forbid_unknown_fields=True):
-    """A partition of endpoints.json, in its keys' order; any other key sends the file to a full decode."""
+    """A partition of endpoints.json, its keys in botocore's file's order; any other key sends the
+    file to a whole decode."""
 
     defaults: Any = msgspec.UNSET
     dnsSuffix: Any = msgspec.UNSET
@@ -145,7 +155,9 @@ def _fields(struct: msgspec.Struct) -> dict[str, Any]:
 
 def _endpoints(payload: bytes) -> dict[str, Any]:
     """endpoints.json with each partition's services (~400, of which a function uses 3) decoded on
-    first read: a quarter of the time of decoding it whole."""
+    first read: a quarter of the time of decoding it whole. The keys of the file and of each
+    partition come in the fields' order, which is botocore's file's (botocore reads them by name)."""
+    payload.decode("utf-8")  # what botocore does first: a file it cannot read fails now, as there
     doc = _fields(_decode_endpoints(payload))
     if "partitions" in doc:
         doc["partitions"] = [_fields(p) for p in doc["partitions"]]
