@@ -233,20 +233,32 @@ def main() -> None:
     def median(name: str, field: str) -> float:
         return statistics.median(r[field] if field != "total" else r["import"] + r["first"] for r in runs[name])
 
+    def paired(name: str, field: str) -> float:
+        """The median over rounds of the target's figure over the reference's in the same round: the
+        host's speed drifts between rounds far more than within one."""
+        key = (lambda r: r["import"] + r["first"]) if field == "total" else (lambda r: r[field])
+        pairs = zip(runs[name], runs[TARGETS[0].name], strict=True)
+        return statistics.median(key(run) / key(ref) for run, ref in pairs)
+
     reference, reference_cpu = median(TARGETS[0].name, "total"), median(TARGETS[0].name, "cpu")
     print(f"{args.rounds} rounds, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print("medians in ms; ratio = total / the reference's total")
     print("cpu: the function's own CPU time over import and first record (not the moto server's), which")
     print("a loaded machine inflates less than the wall time")
+    print("paired: the median over rounds of the ratio within each round (the same for cpu)")
     print("numpy, pydantic, moto: whether the run had loaded it by the end of its first record\n")
-    print("| function | import | first record | total | ratio | cpu | cpu ratio | numpy | pydantic | moto | modules |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
+    print(
+        "| function | import | first record | total | ratio | cpu | cpu ratio | paired ratio | paired cpu ratio "
+        "| numpy | pydantic | moto | modules |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
     for target in targets:
         name, last = target.name, runs[target.name][-1]
         total, cpu = median(name, "total"), median(name, "cpu")
         print(
             f"| {name} | {median(name, 'import') * 1000:.0f} | {median(name, 'first') * 1000:.0f} "
             f"| {total * 1000:.0f} | {total / reference:.2f}x | {cpu * 1000:.0f} | {cpu / reference_cpu:.2f}x "
+            f"| {paired(name, 'total'):.2f}x | {paired(name, 'cpu'):.2f}x "
             f"| {'yes' if last['numpy'] else 'no'} "
             f"| {'yes' if last['pydantic'] else 'no'} | {'yes' if last['moto'] else 'no'} | {last['modules']} |"
         )
