@@ -6,7 +6,7 @@ stdlib json module into OrderedDicts, and checks that the service exists by list
 folders, twice (model, rule set). Here:
 - files are decoded with msgspec (~3x faster). What msgspec refuses (NaN, a lone surrogate, a
   number out of range) goes to botocore's own decoding, which gives its result or its error;
-- `endpoints.json` keeps each of its ~400 services as raw JSON until botocore reads it (a function
+- `endpoints.json` keeps each partition's services (87-305) as raw JSON until botocore reads one (a function
   reads 3): 1.5 ms instead of 7. A file of another shape than botocore's is decoded whole;
 - the existence check looks at the one service asked for; the full listing is made only if
   something iterates it (an unknown service's error message lists them all, as botocore's does).
@@ -154,7 +154,7 @@ def _fields(struct: msgspec.Struct) -> dict[str, Any]:
 
 
 def _endpoints(payload: bytes) -> dict[str, Any]:
-    """endpoints.json with each partition's services (~400, of which a function uses 3) decoded on
+    """endpoints.json with each partition's services (up to 305, of which a function uses 3) decoded on
     first read: a quarter of the time of decoding it whole. The keys of the file and of each
     partition come in the fields' order, which is botocore's file's (botocore reads them by name)."""
     payload.decode("utf-8")  # what botocore does first: a file it cannot read fails now, as there
