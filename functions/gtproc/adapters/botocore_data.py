@@ -157,7 +157,7 @@ def _endpoints(payload: bytes) -> dict[str, Any]:
     """endpoints.json with each partition's services (up to 305, of which a function uses 3) decoded on
     first read: a quarter of the time of decoding it whole. The keys of the file and of each
     partition come in the fields' order, which is botocore's file's (botocore reads them by name)."""
-    payload.decode("utf-8")  # what botocore does first: a file it cannot read fails now, as there
+    payload.decode("utf-8")  # as botocore does first: a file that is not UTF-8 fails here, with its error
     doc = _fields(_decode_endpoints(payload))
     if "partitions" in doc:
         doc["partitions"] = [_fields(p) for p in doc["partitions"]]
