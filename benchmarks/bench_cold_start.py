@@ -230,15 +230,17 @@ def main() -> None:
     finally:
         server.stop()
 
+    def figure(run: dict, field: str) -> float:
+        return run["import"] + run["first"] if field == "total" else run[field]
+
     def median(name: str, field: str) -> float:
-        return statistics.median(r[field] if field != "total" else r["import"] + r["first"] for r in runs[name])
+        return statistics.median(figure(r, field) for r in runs[name])
 
     def paired(name: str, field: str) -> float:
         """The median over rounds of the target's figure over the reference's in the same round: the
         host's speed drifts between rounds far more than within one."""
-        key = (lambda r: r["import"] + r["first"]) if field == "total" else (lambda r: r[field])
         pairs = zip(runs[name], runs[TARGETS[0].name], strict=True)
-        return statistics.median(key(run) / key(ref) for run, ref in pairs)
+        return statistics.median(figure(run, field) / figure(ref, field) for run, ref in pairs)
 
     reference, reference_cpu = median(TARGETS[0].name, "total"), median(TARGETS[0].name, "cpu")
     print(f"{args.rounds} rounds, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
