@@ -26,6 +26,20 @@ def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def _record_of(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    record: dict[str, Any] = msgspec.json.decode(item["body"]["S"])
+    record["status"] = item["status"]["S"]
+    return record
+
+
+def _quality_of(item: dict[str, Any] | None) -> tuple[dict[str, Any] | None, int]:
+    if item is None:
+        return None, 0
+    return msgspec.json.decode(item["state"]["S"]), int(item["version"]["N"])
+
+
 class DynamoAnnotationStore:
     def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
         self.table_name = table_name
@@ -44,9 +58,7 @@ class DynamoAnnotationStore:
         item = self.ddb.get_item(TableName=self.table_name, Key=self._key(job_id, _QUALITY), ConsistentRead=True).get(
             "Item"
         )
-        if item is None:
-            return None, 0
-        return msgspec.json.decode(item["state"]["S"]), int(item["version"]["N"])
+        return _quality_of(item)
 
     def save_quality(self, job_id: str, state: dict[str, Any], expected_version: int) -> bool:
         condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :expected"
@@ -91,11 +103,22 @@ class DynamoAnnotationStore:
         item = self.ddb.get_item(TableName=self.table_name, Key=self._key(job_id, record_id), ConsistentRead=True).get(
             "Item"
         )
-        if item is None:
-            return None
-        record = msgspec.json.decode(item["body"]["S"])
-        record["status"] = item["status"]["S"]
-        return record
+        return _record_of(item)
+
+    def get_with_quality(
+        self, job_id: str, record_id: str
+    ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any] | None, int]]:
+        if record_id == _QUALITY:  # one key twice is refused by BatchGetItem
+            return self.get(job_id, record_id), self.load_quality(job_id)
+        keys = [self._key(job_id, record_id), self._key(job_id, _QUALITY)]
+        response = self.ddb.batch_get_item(RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}})
+        items = {item["sk"]["S"]: item for item in response.get("Responses", {}).get(self.table_name, [])}
+        # Keys left unprocessed (throttling, a capacity limit) are read one by one: never taken as absent.
+        left = response.get("UnprocessedKeys", {}).get(self.table_name, {})
+        unread = {key["sk"]["S"] for key in left.get("Keys", [])}
+        record = self.get(job_id, record_id) if record_id in unread else _record_of(items.get(record_id))
+        quality = self.load_quality(job_id) if _QUALITY in unread else _quality_of(items.get(_QUALITY))
+        return record, quality
 
     def mark_published(self, job_id: str, record_id: str) -> None:
         self.ddb.update_item(

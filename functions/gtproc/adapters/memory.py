@@ -171,6 +171,11 @@ class MemoryAnnotationStore:
         record = self.records.get((job_id, record_id))
         return {k: v for k, v in record.items() if not k.startswith("_")} if record is not None else None
 
+    def get_with_quality(
+        self, job_id: str, record_id: str
+    ) -> tuple[dict[str, object] | None, tuple[dict[str, object] | None, int]]:
+        return self.get(job_id, record_id), self.load_quality(job_id)
+
     def mark_published(self, job_id: str, record_id: str) -> None:
         self.records[(job_id, record_id)]["status"] = "published"
 

@@ -251,7 +251,9 @@ class ConsolidateAnnotations:
     ) -> Published:
         job_id, record = location.job_id(bucket), ConsolidationOf(location.iteration, object_id)
         session = self._session
-        claim = session.check(job_id, record)
+        # The object's record and the job's quality are read together: one round trip, not two.
+        existing, quality = self.store.get_with_quality(job_id, record.record_id)
+        claim = session.check_read(job_id, record, existing)
         if claim is Claim.PUBLISHED:
             return Published.ALREADY
         info = self._facts.of(bucket, location, answers)
@@ -259,7 +261,7 @@ class ConsolidateAnnotations:
         if claim is Claim.RESUMED:  # a dead invocation's recorded event, published now
             self._quality.learn(job_id, work)
             return Published.NOW
-        draft = self._quality.draft(job_id, work)
+        draft = self._quality.draft(job_id, work, quality)
         result = draft.result
         if result is None or not result.objects:
             return Published.NOTHING_USABLE

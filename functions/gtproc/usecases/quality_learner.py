@@ -62,9 +62,11 @@ class QualityLearner:
         usable. Raises InvalidFile past a bound."""
         return self.draft(job_id, obj).result
 
-    def draft(self, job_id: str, obj: ObjectAnswers) -> Draft:
-        """`consolidate`, with the version of the quality it was made from, for `learn` to save as is."""
-        prior, version = self.store.load_quality(job_id)
+    def draft(self, job_id: str, obj: ObjectAnswers, quality: tuple[dict[str, Any] | None, int] | None = None) -> Draft:
+        """`consolidate`, with the version of the quality it was made from, for `learn` to save as is.
+
+        `quality`: the job's quality and its version as just read from the store (default: read here)."""
+        prior, version = quality if quality is not None else self.store.load_quality(job_id)
         return Draft(*_consolidate(obj, prior, self.clock()), version)
 
     def learn(self, job_id: str, obj: ObjectAnswers, draft: Draft | None = None) -> None:

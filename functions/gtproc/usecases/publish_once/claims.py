@@ -51,7 +51,10 @@ class PublishOnce:
 
     def check(self, job_id: str, record_id: str) -> Claim:
         """Where the record stands; a stale claim holding its event is resumed (published) here."""
-        existing = self.store.get(job_id, record_id)
+        return self.check_read(job_id, record_id, self.store.get(job_id, record_id))
+
+    def check_read(self, job_id: str, record_id: str, existing: dict[str, Any] | None) -> Claim:
+        """`check`, given the record as just read from the store (None: there is none)."""
         if existing is None:
             return Claim.FREE
         if existing.get(_STATUS) == "published":
@@ -117,7 +120,11 @@ class AnnotationSession:
 
     def check(self, job_id: str, record: AnnotationRecord) -> Claim:
         """FREE, PUBLISHED or RESUMED (published now, with the event its claim holds)."""
-        claim = self._once.check(job_id, record.record_id)
+        return self.check_read(job_id, record, self.store.get(job_id, record.record_id))
+
+    def check_read(self, job_id: str, record: AnnotationRecord, existing: dict[str, Any] | None) -> Claim:
+        """`check`, given the record as just read from the store (None: there is none)."""
+        claim = self._once.check_read(job_id, record.record_id, existing)
         if claim is Claim.BUSY:
             raise ClaimPending(f"{record.record_id} of {job_id} is claimed by another delivery")
         return claim
