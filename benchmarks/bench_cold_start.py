@@ -23,6 +23,7 @@ import ast
 import json
 import logging
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -224,7 +225,9 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     try:
         for round_ in range(args.rounds):
-            for target in targets:
+            # The order turns each round, so no target always runs first or after the same one.
+            shift = round_ % len(targets)
+            for target in targets[shift:] + targets[:shift]:
                 runs[target.name].append(run(target, endpoint))
             print(f"round {round_ + 1}/{args.rounds}", file=sys.stderr)
     finally:
@@ -236,24 +239,36 @@ def main() -> None:
     def median(name: str, field: str) -> float:
         return statistics.median(figure(r, field) for r in runs[name])
 
-    def paired(name: str, field: str) -> float:
-        """The median over rounds of the target's figure over the reference's in the same round: the
-        host's speed drifts between rounds far more than within one."""
+    def ratios(name: str, field: str) -> list[float]:
+        """Each round's figure of the target over the reference's in the same round."""
         pairs = zip(runs[name], runs[TARGETS[0].name], strict=True)
-        return statistics.median(figure(run, field) / figure(ref, field) for run, ref in pairs)
+        return [figure(run, field) / figure(ref, field) for run, ref in pairs]
+
+    def paired(name: str, field: str) -> float:
+        """The median over rounds of the round's ratio: the host's speed drifts between rounds far
+        more than within one."""
+        return statistics.median(ratios(name, field))
+
+    def interval(name: str, field: str) -> str:
+        """A 95% bootstrap interval of the paired ratio (rounds resampled, seeded): how far the figure
+        could move in another run of as many rounds."""
+        each, rng = ratios(name, field), random.Random(0)
+        medians = sorted(statistics.median(rng.choices(each, k=len(each))) for _ in range(2000))
+        return f"{medians[49]:.2f}-{medians[1949]:.2f}"
 
     reference, reference_cpu = median(TARGETS[0].name, "total"), median(TARGETS[0].name, "cpu")
     print(f"{args.rounds} rounds, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print("medians in ms; ratio = total / the reference's total")
     print("cpu: the function's own CPU time over import and first record (not the moto server's), which")
     print("a loaded machine inflates less than the wall time")
-    print("paired: the median over rounds of the ratio within each round (the same for cpu)")
+    print("paired: the median over rounds of the ratio within each round (the same for cpu), and its 95%")
+    print("bootstrap interval")
     print("numpy, pydantic, moto: whether the run had loaded it by the end of its first record\n")
     print(
         "| function | import | first record | total | ratio | cpu | cpu ratio | paired ratio | paired cpu ratio "
-        "| numpy | pydantic | moto | modules |"
+        "| paired interval | paired cpu interval | numpy | pydantic | moto | modules |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
     for target in targets:
         name, last = target.name, runs[target.name][-1]
         total, cpu = median(name, "total"), median(name, "cpu")
@@ -261,6 +276,7 @@ def main() -> None:
             f"| {name} | {median(name, 'import') * 1000:.0f} | {median(name, 'first') * 1000:.0f} "
             f"| {total * 1000:.0f} | {total / reference:.2f}x | {cpu * 1000:.0f} | {cpu / reference_cpu:.2f}x "
             f"| {paired(name, 'total'):.2f}x | {paired(name, 'cpu'):.2f}x "
+            f"| {interval(name, 'total')} | {interval(name, 'cpu')} "
             f"| {'yes' if last['numpy'] else 'no'} "
             f"| {'yes' if last['pydantic'] else 'no'} | {'yes' if last['moto'] else 'no'} | {last['modules']} |"
         )
