@@ -194,3 +194,85 @@ def test_a_masks_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> No
     assert result.returncode == 2
     (line,) = assert_clean(result, "consolidate")
     assert f"cannot write a mask to {masks}" in line and "Not a directory" in line, line
+
+
+def _add_answer(job: Path, oid: str, answer: Any) -> None:
+    path = worker_file(job, oid)
+    document = json.loads(path.read_bytes())
+    document["answers"].append(answer)
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ({"crowd-image-classifier": {}}, "no label"),
+        ({"crowd-image-classifier": {"label": ""}}, "no label"),
+        ({"boundingBox": {"boundingBoxes": []}}, "an answer of object-detection, not image-classification"),
+    ],
+)
+def test_an_answer_that_goes_into_no_label_is_named_and_exit_1(
+    job: Path, capsys: Any, content: dict[str, Any], why: str
+) -> None:
+    _, before, _ = run(capsys, job)
+    _add_answer(job, "7", {"workerId": "stray", "answerContent": content})
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 1  # the job's type still comes from the others: the whole job is not refused
+    assert [line["consolidatedAnnotation"]["content"]["birds"] for line in lines] == [
+        line["consolidatedAnnotation"]["content"]["birds"] for line in before
+    ]
+    named = [line for line in err if "answer of worker stray is not used" in line]
+    assert named == [f"gtproc consolidate: iteration 1, object 7: the answer of worker stray is not used: {why}"]
+    assert "1 answer not used" in err[-1]
+
+
+def test_unused_answers_are_listed_in_the_json_summary(job: Path, capsys: Any) -> None:
+    _add_answer(job, "7", {"workerId": "stray", "answerContent": {"crowd-image-classifier": {}}})
+
+    code, _, err = run(capsys, job, "--json")
+
+    summary = json.loads(err[-1])
+    assert code == 1 and summary["leftOut"] == 0
+    assert summary["unusedAnswers"] == [
+        {"iteration": 1, "datasetObjectId": "7", "workerId": "stray", "reason": "no label"}
+    ]
+
+
+def test_without_a_majority_type_the_job_is_refused_with_the_counts(job: Path, capsys: Any) -> None:
+    box = {"boundingBox": {"boundingBoxes": []}}
+    for oid in ("7", "36", "40", "92", "95", "153", "172", "195", "244", "250"):
+        path = worker_file(job, oid)
+        document = json.loads(path.read_bytes())
+        boxes = [{"workerId": f"box-{a['workerId']}", "answerContent": box} for a in document["answers"]]
+        document["answers"] = boxes + document["answers"]
+        path.write_text(json.dumps(document))
+
+    code, lines, err = run(capsys, job)
+
+    assert code == 2 and not lines
+    assert "cannot infer one task type" in err[-1] and "object-detection (" in err[-1]
+
+
+def test_an_empty_answers_list_leaves_its_object_out_by_name(job: Path, capsys: Any) -> None:
+    (job / ITERATION / "300").mkdir()
+    (job / ITERATION / "300" / "2019-04-18_16:12:00.json").write_text('{"answers": []}')
+
+    code, lines, err = run(capsys, job, "--json")
+
+    assert code == 1 and len(lines) == 10
+    assert [o["datasetObjectId"] for o in json.loads(err[-1])["leftOutObjects"]] == ["300"]
+
+
+def test_a_folder_with_a_leading_zero_is_the_same_object(job: Path, capsys: Any) -> None:
+    # The annotations function reads `.../iteration-1/07/...` as object 7: so does the CLI.
+    source = json.loads(worker_file(job, "7").read_bytes())
+    (job / ITERATION / "07").mkdir()
+    extra = {"workerId": "late", "answerContent": source["answers"][0]["answerContent"]}
+    (job / ITERATION / "07" / "2019-04-18_16:20:00.json").write_text(json.dumps({"answers": [extra]}))
+
+    code, lines, _ = run(capsys, job)
+
+    assert code == 0
+    assert sorted(line["datasetObjectId"] for line in lines).count("7") == 1 and len(lines) == 10

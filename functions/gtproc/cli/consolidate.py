@@ -4,10 +4,11 @@ Reads every worker-response file under JOB_DIR/annotations/worker-response/ (all
 order, carrying worker quality from one iteration to the next) and writes one JSON line per object
 to stdout, in Ground Truth's consolidation-response form, then a summary line on stderr (`--json`:
 one JSON object instead). Answers of a custom template are read by their shape under any element name
-(--element picks one). Exit 0 when every object was consolidated, 1 when an object was left out (an
-unusable worker-response file, no usable answer, over a bound: each named on stderr, the others still
-written), 2 when the input cannot be read or an option is wrong (a label attribute Ground Truth would
-refuse, categories that lack classes the answers use).
+(--element picks one). Exit 0 when every object was consolidated from every answer, 1 when an object
+was left out (an unusable worker-response file, no usable answer, over a bound) or an answer was not
+used (no label, a broken mask, another task type's): each named on stderr, the others still written;
+2 when the input cannot be read or an option is wrong (a label attribute Ground Truth would refuse,
+categories that lack classes the answers use).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Responses:
 
     def add(self, iteration: int, oid: str, name: str, where: str, data: bytes | str) -> None:
         """One worker-response file: its bytes, or why it could not be read."""
+        oid = str(int(oid))  # folder `095` is object 95, as the annotations function reads the key
         objects = self.iterations.setdefault(iteration, {})
         file_key = f"{oid}/{name}"
         if (iteration, oid) not in self.first_file or file_key < self.first_file[(iteration, oid)]:
@@ -138,7 +140,7 @@ class Responses:
         if problem is not None:
             print(f"gtproc consolidate: {where}: {problem}", file=sys.stderr)
             self.unreadable.setdefault((iteration, oid), []).append(f"{name}: {problem}")
-        if answers:
+        if answers or problem is None:  # an empty list is read: the object is left out by name, not lost
             objects.setdefault(oid, []).extend(answers)
 
 
@@ -342,6 +344,8 @@ def run(args: argparse.Namespace) -> int:
             for line in lines:
                 out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             summary.consolidated += len(lines)
+            for unused in result.unused:
+                summary.skip(iteration, unused.dataset_object_id, unused.worker_id, unused.reason)
             for failure in result.failures:
                 summary.leave_out(iteration, failure.dataset_object_id, failure.reason)
         for (unread_iteration, oid), reasons in responses.unreadable.items():
@@ -349,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
                 summary.partial.append({"iteration": iteration, "datasetObjectId": oid, "skipped": reasons})
     out.flush()
     summary.report(args.json)
-    return EXIT_SOME_FAILED if summary.left_out or summary.partial else EXIT_OK
+    return EXIT_SOME_FAILED if summary.left_out or summary.partial or summary.unused else EXIT_OK
 
 
 def _write_masks(objects: Any, masks_dir: Path, iteration: int) -> None:
@@ -421,10 +425,19 @@ class Summary:
     method: str = ""
     left_out: list[dict[str, Any]] = field(default_factory=list)
     partial: list[dict[str, Any]] = field(default_factory=list)  # consolidated without some unreadable file
+    unused: list[dict[str, Any]] = field(default_factory=list)  # answers that went into no label
 
     def leave_out(self, iteration: int, oid: str, reason: str) -> None:
         print(f"gtproc consolidate: iteration {iteration}, object {oid} left out: {reason}", file=sys.stderr)
         self.left_out.append({"iteration": iteration, "datasetObjectId": oid, "reason": reason})
+
+    def skip(self, iteration: int, oid: str, worker_id: str, reason: str) -> None:
+        print(
+            f"gtproc consolidate: iteration {iteration}, object {oid}: the answer of worker {worker_id} is not used:"
+            f" {reason}",
+            file=sys.stderr,
+        )
+        self.unused.append({"iteration": iteration, "datasetObjectId": oid, "workerId": worker_id, "reason": reason})
 
     def is_left_out(self, iteration: int, oid: str) -> bool:
         return any(item["iteration"] == iteration and item["datasetObjectId"] == oid for item in self.left_out)
@@ -441,10 +454,13 @@ class Summary:
                 "iterations": self.iterations,
                 "leftOutObjects": self.left_out,
                 "objectsMissingFiles": self.partial,
+                "unusedAnswers": self.unused,
             }
             print(json.dumps(document, separators=(",", ":")), file=sys.stderr)
             return
         partial = f", {len(self.partial)} consolidated without an unreadable file" if self.partial else ""
+        if self.unused:
+            partial += f", {len(self.unused)} answer{'' if len(self.unused) == 1 else 's'} not used"
         method = f"; method {self.method} ({self.task})" if self.method else ""
         print(
             f"gtproc consolidate: {objects} object{'' if objects == 1 else 's'}: {self.consolidated} consolidated,"

@@ -31,6 +31,7 @@ from gtproc.domain.consolidation.model import (
     ObjectFailure,
     ObjectResult,
     TaskType,
+    UnusedAnswer,
     WorkerAnswer,
     WorkerFigures,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "ObjectResult",
     "QualityState",
     "TaskType",
+    "UnusedAnswer",
     "WorkerAnswer",
     "WorkerFigures",
     "answer_classes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 from gtproc.domain.consolidation import answers as ans
 from gtproc.domain.consolidation import shapes as shp
 from gtproc.domain.consolidation import single_label as sl
-from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits
+from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, MAX_COORDINATE, InputTooLarge, Limits
 from gtproc.domain.consolidation.model import (
     BOXES,
     DEFAULT_CREATION_DATE,
@@ -26,6 +27,7 @@ from gtproc.domain.consolidation.model import (
     ObjectFailure,
     ObjectResult,
     TaskType,
+    UnusedAnswer,
     WorkerAnswer,
     WorkerFigures,
 )
@@ -111,14 +113,31 @@ def _resolve_task(task_type: TaskType | str | None, parsed: Mapping[str, list[Wo
         if task is TaskType.UNKNOWN:
             raise ValueError("cannot consolidate task type 'unknown'")
         return task
-    seen = {ans.infer_task_type(a.content) for answers in parsed.values() for a in answers}
-    seen.discard(TaskType.UNKNOWN)
-    if not seen:
+    counts = Counter(ans.infer_task_type(a.content) for answers in parsed.values() for a in answers)
+    counts.pop(TaskType.UNKNOWN, None)
+    if not counts:
         return TaskType.CUSTOM  # no built-in element name: a custom template, read by shape
-    if len(seen) != 1:
-        found = [str(task) for task in sorted(seen)] or ["nothing recognisable"]
-        raise ValueError(f"cannot infer one task type from the answers (found {', '.join(found)})")
-    return seen.pop()
+    # One job has one template: answers of another type are bad input, left out one by one, as long
+    # as a strict majority of the typed answers says which type the job is.
+    (top, n), *_ = counts.most_common(1)
+    if 2 * n <= sum(counts.values()):
+        found = ", ".join(f"{task} ({k} answers)" for task, k in sorted(counts.items()))
+        raise ValueError(f"cannot infer one task type from the answers (found {found})")
+    return top
+
+
+def _of_family(parsed: dict[str, list[WorkerAnswer]], task: TaskType, batch: _Batch) -> dict[str, list[WorkerAnswer]]:
+    """The answers of this task's family; the others (a built-in element of another family) are skipped."""
+    kept: dict[str, list[WorkerAnswer]] = {}
+    for oid, answers in parsed.items():
+        kept[oid] = []
+        for a in answers:
+            found = ans.infer_task_type(a.content)
+            if found is not TaskType.UNKNOWN and found.family != task.family:
+                batch.skip(oid, a.worker_id, f"an answer of {found}, not {task}")
+            else:
+                kept[oid].append(a)
+    return kept
 
 
 class _Batch:
@@ -137,10 +156,14 @@ class _Batch:
         self.lan = label_attribute_name
         self.base = base_metadata
         self.failures: list[ObjectFailure] = []
+        self.unused: list[UnusedAnswer] = []
         self.limits = DEFAULT_LIMITS
 
     def fail(self, oid: str, reason: str) -> None:
         self.failures.append(ObjectFailure(oid, reason))
+
+    def skip(self, oid: str, worker_id: str, reason: str) -> None:
+        self.unused.append(UnusedAnswer(oid, worker_id, reason))
 
     def result(
         self,
@@ -222,6 +245,7 @@ class _Batch:
             failures=self.failures,
             quality=updated,
             workers=figures,
+            unused=self.unused,
         )
 
 
@@ -284,6 +308,7 @@ def consolidate(
     }
     batch = _Batch(task, chosen, parsed, state, label_attribute_name, base)
     batch.limits = limits
+    batch.parsed = _of_family(parsed, task, batch)
     if task.family == SEGMENTATION:
         if mask_uri is None:
             raise ValueError("semantic segmentation needs mask_uri (where each consolidated mask goes)")
@@ -300,15 +325,21 @@ def _single_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidat
     feedback = ans.comment_of if batch.task is TaskType.LABEL_VERIFICATION else lambda _: None
     label_of = ans.single_label_of
     for oid, answers in batch.parsed.items():
-        named[oid] = [
-            (a.worker_id, label, feedback(a.content)) for a in answers if (label := label_of(a.content)) is not None
-        ]
+        named[oid] = []
+        for a in answers:
+            if (label := label_of(a.content)) is None:
+                batch.skip(oid, a.worker_id, "no label")
+            else:
+                named[oid].append((a.worker_id, label, feedback(a.content)))
     previous = batch.state.classes if batch.state else ()
     classes = ans.resolve_classes((n for rows in named.values() for _, n, _ in rows), categories, previous)
     index = {c: i for i, c in enumerate(classes)}
     usable: dict[str, list[tuple[str, int, str | None]]] = {}
     for oid, rows in named.items():
         kept = [(wid, index[name], comment) for wid, name, comment in rows if name in index]
+        for wid, name, _ in rows:
+            if name not in index:
+                batch.skip(oid, wid, f"label {name!r} is not one of the label categories")
         if kept:
             usable[oid] = kept
         else:
@@ -392,7 +423,12 @@ def _added(carried: np.ndarray | None, batch: np.ndarray) -> np.ndarray:
 def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> ConsolidationResult:
     picked: dict[str, list[tuple[str, list[str]]]] = {}
     for oid, answers in batch.parsed.items():
-        picked[oid] = [(a.worker_id, labels) for a in answers if (labels := ans.multi_labels_of(a.content)) is not None]
+        picked[oid] = []
+        for a in answers:
+            if (labels := ans.multi_labels_of(a.content)) is None:
+                batch.skip(oid, a.worker_id, "no labels")
+            else:
+                picked[oid].append((a.worker_id, labels))
     previous = batch.state.classes if batch.state else ()
     classes = ans.resolve_classes((n for rows in picked.values() for _, ls in rows for n in ls), categories, previous)
     index = {c: i for i, c in enumerate(classes)}
@@ -427,15 +463,17 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
 
 
 def _number(value: Any) -> float | None:
+    """A coordinate, offset or size: a finite number within MAX_COORDINATE (ints compare exactly: 10**400
+    is refused, not overflowed), or None."""
     if type(value) is float or type(value) is int:  # fast path; also keeps bool out
-        return float(value) if math.isfinite(value) else None
+        return float(value) if -MAX_COORDINATE <= value <= MAX_COORDINATE else None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
     except ValueError:
         return None
-    return number if math.isfinite(number) else None
+    return number if -MAX_COORDINATE <= number <= MAX_COORDINATE else None
 
 
 def _box_coords(box: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
@@ -468,6 +506,7 @@ def _shape_batch(
         for a in answers:
             payload = extract(a.content)
             if payload is None:
+                batch.skip(oid, a.worker_id, f"no {what}")
                 continue
             items, extra = payload if isinstance(payload, tuple) else (payload, None)
             if len(items) > batch.limits.max_shapes_per_answer:
@@ -500,13 +539,12 @@ def _shape_batch(
 def _image_size(properties: Sequence[Mapping[str, Any] | None]) -> list[dict[str, int]]:
     for props in properties:
         # Answers are any JSON: properties that are not an object say nothing of the image's size.
-        if (
-            isinstance(props, Mapping)
-            and _number(props.get("width")) is not None
-            and _number(props.get("height")) is not None
-        ):
+        if not isinstance(props, Mapping):
+            continue
+        width, height = _number(props.get("width")), _number(props.get("height"))
+        if width is not None and height is not None:
             depth = _number(props.get("depth"))
-            return [{"width": int(props["width"]), "height": int(props["height"]), "depth": int(depth or 3)}]
+            return [{"width": int(width), "height": int(height), "depth": int(depth or 3)}]
     return []
 
 
@@ -565,18 +603,23 @@ def _expected_size(payload: Mapping[str, Any]) -> tuple[int, int] | None:
     return None if width is None or height is None else (int(width), int(height))
 
 
-def _decode_worker_mask(payload: Mapping[str, Any], limits: Limits) -> np.ndarray | None:
-    """The worker's mask; None (the answer is dropped) when it is not a PNG of the image's size within the cap."""
+def _decode_worker_mask(payload: Mapping[str, Any], limits: Limits) -> np.ndarray | str:
+    """The worker's mask, or why it cannot be used (not a PNG of the image's size within the cap)."""
     try:
         raw = base64.b64decode(payload["labeledImage"]["pngImageData"], validate=False)
         return decode_png(raw, max_pixels=limits.max_mask_pixels, expected_size=_expected_size(payload))
-    except (PngError, binascii.Error, ValueError, KeyError, TypeError):
-        return None
+    except PngError as error:
+        return f"its mask cannot be used: {error}"
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return "its mask is not base64 PNG data"
 
 
 def _mappings(payload: Mapping[str, Any]) -> dict[str, int]:
-    colors = {}
-    for name, spec in (payload.get("labelMappings") or {}).items():
+    colors: dict[str, int] = {}
+    mappings = payload.get("labelMappings")
+    if not isinstance(mappings, Mapping):
+        return colors
+    for name, spec in mappings.items():
         color = spec.get("color") if isinstance(spec, Mapping) else None
         if isinstance(color, str):
             try:
@@ -592,8 +635,14 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
         rows[oid] = []
         for a in answers:
             payload = ans.segmentation_of(a.content)
-            pixels = None if payload is None else _decode_worker_mask(payload, batch.limits)
-            if pixels is not None and payload is not None:
+            if payload is None:
+                batch.skip(oid, a.worker_id, "no mask")
+            elif not isinstance(payload.get("labelMappings", {}), Mapping):
+                # without it no colour names a class: read as all background, it would vote against the others
+                batch.skip(oid, a.worker_id, "labelMappings is not an object")
+            elif isinstance(pixels := _decode_worker_mask(payload, batch.limits), str):
+                batch.skip(oid, a.worker_id, pixels)
+            else:
                 rows[oid].append((a.worker_id, pixels, _mappings(payload)))
     previous = batch.state.classes if batch.state else ()
     seen = (name for found in rows.values() for _, _, m in found for name in m)
@@ -614,6 +663,13 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
             mask = class_mask(pixels, {rgb: index[name] for name, rgb in mapping.items() if name in index})
             if not masks or mask.shape == masks[0][1].shape:  # a mask of another size cannot be voted
                 masks.append((wid, mask))
+            else:
+                height, width = mask.shape[:2]
+                batch.skip(
+                    oid,
+                    wid,
+                    f"its mask is {width}x{height}, another answer's is {masks[0][1].shape[1]}x{masks[0][1].shape[0]}",
+                )
         if masks:
             usable[oid] = masks
         else:

@@ -14,7 +14,6 @@ Answers are taken in worker-id order so the result does not depend on the order 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,11 +21,13 @@ from typing import Any
 
 from gtproc.domain.consolidation import answers as ans
 from gtproc.domain.consolidation.keypoints import TooManyShapes, consolidate_keypoints, radius_for
+from gtproc.domain.consolidation.limits import MAX_COORDINATE
 from gtproc.domain.consolidation.model import (
     ConsolidationResult,
     ObjectFailure,
     ObjectResult,
     TaskType,
+    UnusedAnswer,
     WorkerAnswer,
 )
 from gtproc.domain.consolidation.polygons import consolidate_polygons
@@ -59,7 +60,12 @@ def _passed_through(rows: Sequence[tuple[str, Any]], shape: str | None, reason: 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    return float(value) if -MAX_COORDINATE <= value <= MAX_COORDINATE else None  # as api._number
+
+
+def _list(value: Any) -> list[Any]:
+    """A list where the format puts one; anything else there holds nothing to read."""
+    return value if isinstance(value, list) else []
 
 
 def _xy(value: Any) -> tuple[float, float] | None:
@@ -82,7 +88,7 @@ def _keypoints(rows: Sequence[tuple[str, Any]]) -> Element:
     per_worker = []
     for _, value in rows:
         points = []
-        for point in value.get("keypoints") or []:
+        for point in _list(value.get("keypoints")):
             if not isinstance(point, Mapping) or not point.get("label"):
                 continue
             if (xy := _xy(point)) is not None:
@@ -106,10 +112,11 @@ def _polygons(rows: Sequence[tuple[str, Any]]) -> Element:
     per_worker = []
     for _, value in rows:
         polys = []
-        for polygon in value.get("polygons") or []:
+        for polygon in _list(value.get("polygons")):
             if not isinstance(polygon, Mapping) or not polygon.get("label"):
                 continue
-            vertices = [xy for vertex in polygon.get("vertices") or [] if (xy := _xy(vertex)) is not None]
+            found = polygon.get("vertices")
+            vertices = [xy for vertex in found if (xy := _xy(vertex)) is not None] if isinstance(found, list) else []
             if len(vertices) >= 3:
                 polys.append((str(polygon["label"]), tuple(vertices)))
         per_worker.append(polys)
@@ -155,6 +162,7 @@ def consolidate_custom(
     # rows[oid][element] = [(workerId, value)], answers in worker-id order
     rows: dict[str, dict[str, list[tuple[str, Any]]]] = {}
     failures: list[ObjectFailure] = []
+    unused: list[UnusedAnswer] = []
     order: dict[str, None] = {}
     for oid, answers in parsed.items():
         per_element: dict[str, list[tuple[str, Any]]] = {}
@@ -204,6 +212,9 @@ def consolidate_custom(
                 if obj.mask_png is not None:
                     element_result["mask"] = (str(obj.label), obj.mask_png)
                 results[obj.dataset_object_id][name] = element_result
+            unused += [
+                UnusedAnswer(u.dataset_object_id, u.worker_id, f"element {name!r}: {u.reason}") for u in out.unused
+            ]
             for failure in out.failures:
                 results[failure.dataset_object_id][name] = _passed_through(
                     present[failure.dataset_object_id], shape, failure.reason
@@ -257,4 +268,5 @@ def consolidate_custom(
         objects=objects,
         failures=failures,
         quality=QualityState.empty("custom"),
+        unused=unused,
     )

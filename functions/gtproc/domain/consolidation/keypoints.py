@@ -43,7 +43,7 @@ class FusedPoint(msgspec.Struct, frozen=True):
 
 
 def radius_for(width: float | None, height: float | None) -> float:
-    if width and height and width > 0 and height > 0:
+    if width and height and width >= 1 and height >= 1:  # a side under one pixel is no image's
         return RADIUS_SHARE * math.hypot(width, height)
     return DEFAULT_RADIUS
 

@@ -27,3 +27,7 @@ class Limits(msgspec.Struct, frozen=True):
 
 
 DEFAULT_LIMITS = Limits()
+
+# A coordinate, offset or image side beyond this is in no image or text (2**32 pixels a side): it is
+# read as no number, which also keeps every square, sum and area of coordinates finite.
+MAX_COORDINATE = float(2**32)

@@ -33,6 +33,7 @@ __all__ = [
     "ObjectFailure",
     "ObjectResult",
     "TaskType",
+    "UnusedAnswer",
     "WorkerAnswer",
     "WorkerFigures",
 ]
@@ -68,6 +69,14 @@ class ObjectFailure(msgspec.Struct, frozen=True):
     reason: str
 
 
+class UnusedAnswer(msgspec.Struct, frozen=True):
+    """A worker's answer that went into no label, and why: bad input the caller names, not drops."""
+
+    dataset_object_id: str
+    worker_id: str
+    reason: str
+
+
 class WorkerFigures(msgspec.Struct, frozen=True):
     worker_id: str
     answers: int  # across all batches folded into the quality state
@@ -85,6 +94,7 @@ class ConsolidationResult(msgspec.Struct, frozen=True):
     failures: list[ObjectFailure]
     quality: QualityState
     workers: list[WorkerFigures] = msgspec.field(default_factory=list)
+    unused: list[UnusedAnswer] = msgspec.field(default_factory=list)
 
     def consolidation_response(self) -> list[dict[str, Any]]:
         """The post-annotation Lambda's return value (consolidation-response file shape)."""

@@ -46,7 +46,8 @@ def _inside(vertices: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
         if ay == by:
             continue
         crosses = (ay > py) != (by > py)
-        at = ax + (py - ay) * (bx - ax) / (by - ay)
+        with np.errstate(over="ignore"):  # an edge of tiny height crosses at ±inf, which compares right
+            at = ax + (py - ay) * (bx - ax) / (by - ay)
         inside ^= crosses & (px < at)
     return inside
 
