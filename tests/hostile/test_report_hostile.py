@@ -67,3 +67,28 @@ def test_a_truth_file_with_a_bom_is_read(tmp_path: Path) -> None:
     result = gtproc("report", job, "-o", tmp_path / "report.html", "--truth", truth)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_numbers_past_floats_range_are_no_numbers_not_a_crash(tmp_path: Path) -> None:
+    # 10**400 is valid JSON; float() of it raises OverflowError.
+    job = cats_and_dogs(tmp_path)
+    huge = "1" + "0" * 400
+    manifest = job / "manifests" / "output" / "output.manifest"
+    text = manifest.read_text()
+    assert '"confidence": 0.95' in text or '"confidence":0.95' in text
+    manifest.write_text(
+        text.replace('"confidence": 0.95', f'"confidence": {huge}', 1).replace(
+            '"confidence":0.95', f'"confidence":{huge}', 1
+        )
+    )
+    response = job / RESPONSE.format("3")
+    document = json.loads(response.read_text())
+    document["answers"][0].pop("submissionTime")
+    response.write_text(json.dumps(document).replace('"workerId"', f'"timeSpentInSeconds": {huge}, "workerId"', 1))
+    page_file = tmp_path / "report.html"
+
+    result = gtproc("report", job, "-o", page_file)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_clean(result, "report")
+    assert page_file.stat().st_size > 0

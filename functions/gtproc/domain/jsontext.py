@@ -7,7 +7,9 @@ UTF-8 byte order mark as the harmless thing it is, and says what is wrong in one
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from typing import Any
 
 import msgspec
@@ -57,3 +59,17 @@ def reason(raw: bytes, message: str, bom: int = 0) -> str:
             return f"{word.decode()} is not a JSON number (at byte {offset + bom})"
     what = message.removeprefix("JSON is malformed: ").split(" (byte", 1)[0]
     return f"not valid JSON at byte {offset + bom}: {what}"
+
+
+def finite_number(value: Any) -> float | None:
+    """A JSON number as a finite float, or None (not a number, a bool, or an int past float's range:
+    float(10**400) raises, so it is compared first, exactly)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and not -_FLOAT_MAX <= value <= _FLOAT_MAX:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+_FLOAT_MAX = sys.float_info.max

@@ -24,6 +24,7 @@ from gtproc.domain.consolidation.quality import QualityState, expected_calibrati
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding, class_names
 from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
 from gtproc.domain.identity import decimal_index
+from gtproc.domain.jsontext import finite_number
 from gtproc.domain.ledger import Ledger
 from gtproc.domain.scan import scan_lines
 from gtproc.report.job import Answer, JobFiles, parse_time
@@ -331,7 +332,7 @@ def confidences(pair: tuple[Any, dict[str, Any]] | None) -> list[float]:
         values = [e.get("confidence") for e in metadata["entities"] if isinstance(e, dict)]
     elif isinstance(metadata.get("internal-color-map"), dict):
         values = [v.get("confidence") for v in metadata["internal-color-map"].values() if isinstance(v, dict)][:1]
-    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return [v for v in map(finite_number, values) if v is not None]
 
 
 def label_confidence(pair: tuple[Any, dict[str, Any]] | None) -> float | None:
@@ -602,11 +603,10 @@ def boxes_per_image(report: Report) -> tuple[list[int], list[int]]:
 
 
 def _box_tuple(box: Mapping[str, Any]) -> tuple[str, float, float, float, float] | None:
-    try:
-        values = tuple(float(box[k]) for k in ("left", "top", "width", "height"))
-    except (KeyError, TypeError, ValueError):
+    left, top, width, height = (finite_number(box.get(k)) for k in ("left", "top", "width", "height"))
+    if left is None or top is None or width is None or height is None:
         return None
-    return (str(box.get("label")), *values)
+    return (str(box.get("label")), left, top, width, height)
 
 
 def _matched_overlap(a: list[Any], b: list[Any], score: Any) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gtproc.domain.consolidation.answers import parse_answer
-from gtproc.domain.jsontext import JsonProblem, decode
+from gtproc.domain.jsontext import JsonProblem, decode, finite_number
 from gtproc.domain.keys import Area, parse_output_key
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
@@ -269,8 +269,8 @@ def _times(raw: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
         start, end = parse_time(accepted), parse_time(submitted)
         if start is not None and end is not None and end >= start:
             seconds = (end - start).total_seconds()
-    if seconds is None and isinstance(raw.get("timeSpentInSeconds"), int | float) and accepted:
-        seconds = float(raw["timeSpentInSeconds"])
+    if seconds is None and accepted:
+        seconds = finite_number(raw.get("timeSpentInSeconds"))
     return submitted, accepted, seconds
 
 
