@@ -124,6 +124,8 @@ class Detector:
             # Back at its index after another object: published already, so only its label line again.
             returned = not known and self.ledger.seen_before(kind, attribute, index, source_print)
             if known and tally is None and not relabel:
+                if not failed:  # only the job's own labels are ever published: this attribute is its own
+                    self.ledger.own_attributes.add(attribute)
                 continue
             if failed and not pair_job_name:
                 pair_job_name = job_name_in(line.record().get(attribute + "-metadata"))

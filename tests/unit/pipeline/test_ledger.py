@@ -46,3 +46,29 @@ def test_a_ledger_stored_before_earlier_objects_were_kept_still_loads() -> None:
 
     assert ledger.version == 2 and ledger.completed and ledger.own_attributes == {"cats"}
     assert ledger.known(LABELED, "cats", 1, 222) and not ledger.seen_before(LABELED, "cats", 1, 111)
+
+
+def test_a_known_label_of_a_chained_manifest_marks_its_attribute_the_jobs_own() -> None:
+    # A run that finds every label of its own already published (a retry after a killed run) still
+    # knows which attribute is the job's: else the other job's attribute alone is seen, and the run
+    # warns that the folder is misnamed and nothing was published.
+    from pathlib import Path
+
+    from gtproc.domain.detection import Detector
+    from gtproc.domain.ledger import fingerprint
+    from gtproc.domain.scan import scan_lines
+
+    manifest = Path(__file__).resolve().parents[3] / "events" / "jobs" / "adjustment-chained"
+    data = (manifest / "cars-bbox-adjust" / "manifests" / "output" / "output.manifest").read_bytes()
+    lines = list(scan_lines([data]))
+    ledger = Ledger()
+    for line in lines:
+        ledger.add(FactKey(FactKind.LABELED, "cars-bbox-adjust", line.index, fingerprint(line.source_ref)))
+    ledger.own_attributes.clear()
+    detector = Detector("cars-bbox-adjust", ledger)
+
+    found = [finding for line in lines for finding in detector.observe(line)]
+
+    assert found == []  # all published already
+    assert ledger.own_attributes == {"cars-bbox-adjust"}
+    assert detector.foreign == {"labeling-job/cars-bbox-first": {"cars-bbox-first"}}
