@@ -148,3 +148,22 @@ def test_a_second_invocation_of_the_same_records_mid_run_publishes_nothing_twice
     published = [fact for event in result.events for fact in facts([event])]
     assert sorted(published) == sorted(fact for event in plain.events for fact in facts([event]))
     assert result.faults.window_facts == 0
+
+
+def test_a_functions_python_warning_goes_to_its_log_stream_not_the_terminal(tmp_path) -> None:
+    # Seed 10 kills runs before they add a metric, so Powertools' flush warns "No application metrics";
+    # in Lambda that is a line of the function's log, so the replay shows it with --verbose only.
+    import subprocess
+    import sys
+
+    plan = JOBS / "adjustment-chained.plan.jsonl"
+    argv = [sys.executable, "-m", "gtproc", "replay", str(plan), "--faults", "10", "--chaos", "10"]
+
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    verbose = subprocess.run(
+        [*argv, "--verbose"], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path
+    )
+
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "Warning" not in quiet.stderr, quiet.stderr[-2000:]
+    assert "No application metrics to publish" in verbose.stderr

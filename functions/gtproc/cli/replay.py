@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
@@ -166,7 +167,11 @@ def _replay(
         def invoke(event: dict[str, Any], context: Any) -> Any:
             account.invoking(event.get("Records", []))
             try:
-                with redirect_stdout(log_stream):
+                with redirect_stdout(log_stream), warnings.catch_warnings():
+                    # A function's Python warnings go to its log stream, as Lambda's stderr does.
+                    warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: (
+                        log_stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+                    )
                     return handler(event, context)
             finally:
                 replayer.collect_events()
