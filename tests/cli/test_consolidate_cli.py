@@ -271,6 +271,14 @@ def test_a_label_attribute_ground_truth_would_refuse_exits_2(birds: Path, capsys
     assert err.count("\n") == 1 and "--label-attribute" in err and fragment in err
 
 
+def test_a_job_folder_name_ground_truth_would_refuse_names_the_folder(birds: Path, capsys):
+    folder = birds.rename(birds.with_name("bad name!"))
+    code, lines, err = run(capsys, folder)
+    assert (code, lines) == (2, [])
+    assert err.count("\n") == 1 and "job folder name 'bad name!'" in err and "does not match" in err
+    assert "--label-attribute:" not in err and "hint: pass --label-attribute" in err
+
+
 def test_a_label_attribute_the_validator_accepts_is_accepted(birds: Path, tmp_path: Path, capsys):
     code, lines, _ = run(capsys, birds, "--label-attribute", "birds-v2")
     assert code == 0

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from gtproc.cli.main import main
 from gtproc.domain.scan import validate_stream
+from gtproc.domain.validation import LineStatus, validate_line
 
 from tests.hostile import corpus
 from tests.hostile.support import assert_clean, gtproc
@@ -150,3 +151,23 @@ def test_a_line_that_is_not_json_says_why_in_our_words(tmp_path: Path, capsys: A
     ((error,),) = [[e for e in report["errors"] if e["line"] == 2]]
     assert error["code"] == "json-invalid" and says in error["message"]
     assert "malformed" not in error["message"] and "truncated" not in error["message"]  # msgspec's words
+
+
+@pytest.mark.parametrize("key", ['a"b', "a\\b", "a\x00b", "a\x1fb", "a\tb", "\u00e9", "\u2028", "a b", "-metadata\\"])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_an_awkward_key_gets_the_reference_verdict_not_a_crash(key: str, ascii_only: bool) -> None:
+    """msgspec refuses `"`, `\\` and controls in a fast-path field name: such lines go to the reference."""
+    lines = [
+        json.dumps({"source-ref": "s3://in/0.jpg", key: 1}, ensure_ascii=ascii_only).encode(),
+        good_line(),
+        json.dumps({"source-ref": "s3://in/1.jpg", key: 2}, ensure_ascii=ascii_only).encode(),
+    ]
+    report = validate_stream([b"\n".join(lines) + b"\n"], "awkward.manifest")
+
+    reference = [validate_line(number, line) for number, line in enumerate(lines, 1)]
+    assert (report.labeled, report.unlabeled, report.invalid) == (
+        sum(r.status is LineStatus.LABELED for r in reference),
+        sum(r.status is LineStatus.UNLABELED for r in reference),
+        sum(r.status is LineStatus.INVALID for r in reference),
+    )
+    assert report.errors == [error for r in reference for error in r.errors]

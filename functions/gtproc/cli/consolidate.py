@@ -267,7 +267,10 @@ def check_options(
         return str(error)
     problem = label_attribute_problem(attribute, task.groundtruth_type)
     if problem is not None:
-        return f"--label-attribute: {problem}"
+        if args.label_attribute is not None:
+            return f"--label-attribute: {problem}"
+        # The attribute defaulted to the job folder's name: name the folder, and the flag as the way out.
+        return f"job folder name {attribute!r} as the label attribute: {problem}; hint: pass --label-attribute NAME"
     if categories is not None:
         used = cons.answer_classes(task, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
         missing = sorted(used - set(categories))

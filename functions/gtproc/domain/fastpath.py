@@ -11,6 +11,7 @@ decides and names the rule. So the fast path may be stricter than the reference,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -40,6 +41,8 @@ class Shape(msgspec.Struct, frozen=True):
 
 
 _metadata_models: dict[str, type] = {}
+# msgspec refuses these in a renamed field name; a line with such a key is left to the reference.
+_UNNAMEABLE = re.compile(r'["\\\x00-\x1f]')
 
 
 def _metadata_model(task_type: TaskType, type_string: str) -> type:
@@ -70,6 +73,8 @@ def compile_shape(result: LineResult) -> Shape | None:
     source_field = source_ref_field = None
     label_fields: dict[str, str] = {}
     for position, key in enumerate(record):
+        if _UNNAMEABLE.search(key):
+            return None
         name = f"f{position}"
         rename[name] = key
         if key == "source-ref":
