@@ -3,7 +3,8 @@ output-line shape: one line per object, in datasetObjectId order, `source` or `s
 then `<attr>` and `<attr>-metadata` for each label attribute (chained jobs put several on a line).
 
 A failed object is written as Ground Truth writes it: no `<attr>`, and `<attr>-metadata` holding
-`failure-reason`.
+`failure-reason`. Every pair is checked by `gtproc validate`'s own rules before it is kept, so the export
+validates.
 """
 
 from __future__ import annotations
@@ -13,12 +14,21 @@ from typing import Any
 import msgspec
 
 from gtproc.domain.identity import decimal_index
+from gtproc.domain.validation import Rule, validate_record
 
 STATUSES = ("labeled", "failed", "all")
 
 
+PART_LINE_RULE = "part-line"  # a line that is no label-part line at all
+SOURCE_KEYS = ("source", "source-ref")
+
+
 class PartLineError(ValueError):
-    """A label-part line that cannot be exported; the message names the rule broken."""
+    """A label-part line that cannot be exported; `rule` is the code of the rule broken."""
+
+    def __init__(self, message: str, rule: str = PART_LINE_RULE) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class ExportedObject(msgspec.Struct):
@@ -44,6 +54,8 @@ class Export(msgspec.Struct):
         attribute = record.get("labelAttributeName")
         if not isinstance(attribute, str) or not attribute:
             raise PartLineError("labelAttributeName is missing")
+        if attribute in SOURCE_KEYS:  # the pair would overwrite the line's source
+            raise PartLineError(f"label attribute name `{attribute}` is a source key", Rule.ATTRIBUTE_NAME)
         status = record.get("status")
         if status not in ("labeled", "failed"):
             raise PartLineError(f"status must be labeled or failed, got {status!r}")
@@ -64,6 +76,7 @@ class Export(msgspec.Struct):
             if not isinstance(reason, str):
                 raise PartLineError("a failed object needs a failureReason string")
             value = reason
+        _check_pair(source_key, source, attribute, value)
         obj = self.objects.get(index)
         if obj is None:
             obj = self.objects[index] = ExportedObject(index, source_key, source)
@@ -88,3 +101,18 @@ class Export(msgspec.Struct):
             if len(line) > 1:
                 out.append(line)
         return out
+
+
+def _check_pair(source_key: str, source: str, attribute: str, value: Any) -> None:
+    """The pair as its own output line, through `gtproc validate`'s rules: an export it would refuse is
+    no export."""
+    if isinstance(value, tuple):
+        label, metadata = value
+        line = {source_key: source, attribute: label, f"{attribute}-metadata": metadata}
+    else:
+        line = {source_key: source, f"{attribute}-metadata": {"failure-reason": value}}
+    errors = validate_record(1, line).errors
+    if errors:
+        texts = [f"{error.attribute}: {error.message}" if error.attribute else error.message for error in errors]
+        rest = "".join(f"; [{error.code}] {text}" for error, text in zip(errors[1:], texts[1:], strict=True))
+        raise PartLineError(texts[0] + rest, errors[0].code)
