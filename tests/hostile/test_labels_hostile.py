@@ -4,6 +4,8 @@ the good lines are still exported, exit 1; never a traceback. What it exports, `
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,6 @@ HOSTILE = {
     "huge-integer": part_line("4").replace(b'"label":0', b'"label":' + corpus.huge_integer()),
     "invalid-utf8": part_line("4").replace(b"s3://in/", b"s3://in/\xff"),
     "nul-bytes": b"\x00" * 16,
-    **{f"id-{digit}": part_line(digit) for digit in corpus.NON_ASCII_DIGITS},
-    "id-past-int-digits": part_line(corpus.huge_integer().decode()),  # int() refuses past 4,300 digits
     "id-empty": part_line(""),
     "id-number": part_line(4),
     # Lines `gtproc validate` would refuse once exported: each is named, not exported.
@@ -56,6 +56,9 @@ HOSTILE = {
     "confidence-7": part_line("4", metadata=META | {"confidence": 7}),
     "metadata-without-type": part_line("4", metadata={k: v for k, v in META.items() if k != "type"}),
     "failure-reason-number": part_line("4", status="failed", failureReason=5),
+    # The same object (1) as the line before, from another source: which one it is cannot be told.
+    "source-conflict": part_line("1", sourceRef="s3://elsewhere/1.jpg"),
+    "source-conflict-spelled-01": part_line("01", sourceRef="s3://elsewhere/1.jpg"),
 }
 
 
@@ -141,3 +144,64 @@ def test_every_line_labels_exports_from_hostile_parts_validate_accepts(moto_serv
     assert checked.returncode == 0, checked.stdout[-3000:]
     report = json.loads(checked.stdout)
     assert report["invalid"] == 0 and report["errors"] == [], report["errors"][:5]
+
+
+def test_a_dedup_id_is_an_object_of_its_own_after_the_numbered_ones(moto_server: Any) -> None:
+    # A streaming job's datasetObjectId is its dedup key's value: the ledger keys it by object_index too.
+    ids = ["pet-1", *corpus.NON_ASCII_DIGITS, corpus.huge_integer().decode(), "10", "2"]
+    upload(moto_server, {"part-00000001-r1-0000.jsonl": b"".join(part_line(oid) + b"\n" for oid in ids)})
+
+    result = moto_server.gtproc("labels", f"s3://{BUCKET}/{BASE}")
+
+    assert result.returncode == 0, result.stderr
+    assert_clean(result, "labels")
+    order = ["2", "10", *sorted(["pet-1", *corpus.NON_ASCII_DIGITS, corpus.huge_integer().decode()])]
+    exported = [json.loads(line)["source-ref"] for line in result.stdout.splitlines()]
+    assert exported == [f"s3://in/{oid}.jpg" for oid in order]
+
+
+def test_01_and_1_are_one_object_as_in_the_ledger(moto_server: Any) -> None:
+    second = part_line("1", labelAttributeName="k", sourceRef="s3://in/01.jpg")
+    upload(moto_server, {"part-00000001-r1-0000.jsonl": part_line("01") + b"\n" + second + b"\n"})
+
+    result = moto_server.gtproc("labels", f"s3://{BUCKET}/{BASE}")
+
+    assert result.returncode == 0, result.stderr
+    [line] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line == {"source-ref": "s3://in/01.jpg", "j": 0, "j-metadata": META, "k": 0, "k-metadata": META}
+
+
+def test_a_conflicting_source_is_named_and_the_first_kept(moto_server: Any) -> None:
+    later = part_line("1", sourceRef="s3://elsewhere/1.jpg", label=1)
+    upload(
+        moto_server,
+        {"part-00000001-r1-0000.jsonl": part_line("1") + b"\n", "part-00000002-r2-0000.jsonl": later + b"\n"},
+    )
+
+    result = moto_server.gtproc("labels", f"s3://{BUCKET}/{BASE}")
+
+    assert result.returncode == 1, result.stderr
+    [problem, _summary] = assert_clean(result, "labels")
+    assert "part-00000002-r2-0000.jsonl:1: [source-conflict] " in problem, problem
+    assert "s3://in/1.jpg" in problem and "s3://elsewhere/1.jpg" in problem
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"source-ref": "s3://in/1.jpg", "j": 0, "j-metadata": META}
+    ]
+
+
+def test_o_file_gets_the_mode_a_redirection_would(moto_server: Any, tmp_path: Path) -> None:
+    upload(moto_server, {"part-00000001-r1-0000.jsonl": part_line("1") + b"\n"})
+    new, existing = tmp_path / "new.manifest", tmp_path / "existing.manifest"
+    existing.write_text("old\n")
+    existing.chmod(0o660)
+    previous = os.umask(0o022)  # the child inherits it
+    try:
+        for out in (new, existing):
+            result = moto_server.gtproc("labels", f"s3://{BUCKET}/{BASE}", "-o", out)
+            assert result.returncode == 0, result.stderr
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644  # 0666 & ~022, not mkstemp's 0600
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o660  # an existing file keeps its own
+    assert existing.read_text().startswith('{"source-ref":"s3://in/1.jpg"')

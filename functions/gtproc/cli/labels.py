@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -187,11 +188,26 @@ def _is_failure(key: str, value: Any) -> bool:
 def _write_atomically(path: Path, text: str) -> None:
     """A reader of FILE never sees half an export: write beside it, then rename."""
     folder = path.parent if str(path.parent) else Path(".")
+    mode = _mode_of(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), mode)  # mkstemp's is 0600: give it the mode `> FILE` would
             out.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_of(path: Path) -> int:
+    """The mode `> FILE` leaves: an existing file's own, else 0666 less the umask."""
+    try:
+        found = path.stat()
+    except OSError:
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        return stat.S_IMODE(found.st_mode) & 0o777
+    umask = os.umask(0o022)  # the only way to read it; set straight back
+    os.umask(umask)
+    return 0o666 & ~umask
