@@ -3,9 +3,9 @@
 Writes a job's labels so far (the `labelsUri` of its `Objects Labeled` events) as an augmented
 manifest: one line per object in datasetObjectId order, in Ground Truth's output-line shape
 (`source` or `source-ref`, then `<attr>` and `<attr>-metadata`; failed objects with `failure-reason`).
-`gtproc validate` accepts it, and a SageMaker training job takes it as an augmented manifest
-(AttributeNames: [source-ref, <attr>]). Only the parts directly under the URI are read: a job nested
-below it has its own labels.
+Each part line is checked by `gtproc validate`'s rules first, so `gtproc validate` accepts the export, and
+a SageMaker training job takes it as an augmented manifest (AttributeNames: [source-ref, <attr>]). Only
+the parts directly under the URI are read: a job nested below it has its own labels.
 
 Exit 0 when every part line was exported, 1 when some line could not be (each named on stderr, the
 others still written), 2 when the labels cannot be read or the options are wrong.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -129,7 +130,7 @@ def export(uri: str, status: str, show_progress: bool) -> tuple[list[dict[str, A
                 except JsonProblem as error:  # deep nesting too: it was a traceback
                     problems.append(f"{name}:{number}: [json] not a JSON line: {error}")
                 except PartLineError as error:
-                    problems.append(f"{name}:{number}: [part-line] {error}")
+                    problems.append(f"{name}:{number}: [{error.rule}] {error}")
     finally:
         progress.close()
     if len(unread) == len(keys):  # e.g. no s3:GetObject: nothing could be exported
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"gtproc labels: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return EXIT_UNREADABLE
-    failed = sum(1 for line in lines if any("failure-reason" in v for k, v in line.items() if k.endswith("-metadata")))
+    failed = sum(1 for line in lines if any(_is_failure(k, v) for k, v in line.items()))
     print(
         f"gtproc labels: {len(lines)} object{'' if len(lines) == 1 else 's'} ({len(lines) - failed} labeled,"
         f" {failed} failed) from {records} label line{'' if records == 1 else 's'} in {parts}"
@@ -180,14 +181,33 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if problems else EXIT_OK
 
 
+def _is_failure(key: str, value: Any) -> bool:
+    return key.endswith("-metadata") and isinstance(value, dict) and "failure-reason" in value
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """A reader of FILE never sees half an export: write beside it, then rename."""
     folder = path.parent if str(path.parent) else Path(".")
+    mode = _mode_of(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), mode)  # mkstemp's is 0600: give it the mode `> FILE` would
             out.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_of(path: Path) -> int:
+    """The mode `> FILE` leaves: an existing file's own, else 0666 less the umask."""
+    try:
+        found = path.stat()
+    except OSError:
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        return stat.S_IMODE(found.st_mode) & 0o777
+    umask = os.umask(0o022)  # the only way to read it; set straight back
+    os.umask(umask)
+    return 0o666 & ~umask
