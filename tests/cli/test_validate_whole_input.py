@@ -47,6 +47,13 @@ def zipped(data: bytes) -> bytes:
         pytest.param(zipped(MANIFEST), "compressed", "unzip", id="zip"),
         pytest.param(bytes(range(256)) * 64, "binary", "output.manifest", id="binary"),
         pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(4000), "binary", "output.manifest", id="png"),
+        pytest.param(MANIFEST.replace(b"\n", b"\r"), "cr-line-endings", "tr ", id="lone-cr-endings"),
+        pytest.param(
+            b"[" + MANIFEST.replace(b"\n", b",\n").rstrip(b",\n") + b"\n]\n",
+            "not-json-lines",
+            "jq",
+            id="array-of-lines",
+        ),
     ],
 )
 def test_an_input_that_is_not_json_lines_is_one_error(tmp_path: Path, capsys, content: bytes, code: str, hint: str):
@@ -81,6 +88,32 @@ def test_manifests_with_a_bad_first_line_are_still_validated_line_by_line(tmp_pa
     assert report["labeled"] == MANIFEST.count(b"\n")
 
 
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [
+        pytest.param(b'{"source-ref": "s3://b/\x00.jpg"}', "json-invalid", id="nul"),
+        pytest.param(b"\x00\x01\x02\x03garbage\xff\xfe", "utf8-invalid", id="binary-bytes"),
+        pytest.param(b"[1, 2]", "not-object", id="array-line"),
+    ],
+)
+def test_a_bad_first_line_followed_by_object_lines_is_that_lines_error(
+    tmp_path: Path, capsys, first: bytes, code: str
+) -> None:
+    path = tmp_path / "m.manifest"
+    path.write_bytes(first + b"\n" + MANIFEST)
+    exit_code, report = validate_json(capsys, path)
+    assert exit_code == 1
+    assert [e["line"] for e in report["errors"]] == [1] and report["errors"][0]["code"] == code
+    assert report["labeled"] == MANIFEST.count(b"\n")
+
+
+def test_a_cr_inside_one_json_line_is_whitespace_not_a_line_ending(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "m.manifest"
+    path.write_bytes(b'{"source-ref": "s3://b/1.jpg", "x":\r{"y": 1}}\n' + MANIFEST)
+    exit_code, report = validate_json(capsys, path)
+    assert exit_code == 0, report["errors"]
+
+
 @pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["0-bytes", "blank-lines"])
 def test_an_empty_input_exits_1_with_code_empty(tmp_path: Path, capsys, content: bytes) -> None:
     path = tmp_path / "empty.manifest"
@@ -107,6 +140,6 @@ def test_dash_reads_standard_input() -> None:
 def test_whole_input_codes_are_stable_and_documented() -> None:
     from gtproc.domain.sniff import InputRule
 
-    assert [rule.value for rule in InputRule] == ["empty", "compressed", "binary", "not-json-lines"]
+    assert [rule.value for rule in InputRule] == ["empty", "compressed", "binary", "not-json-lines", "cr-line-endings"]
     rules = (Path(__file__).resolve().parents[2] / "docs" / "validate.md").read_text(encoding="utf-8")
     assert all(f"| `{rule.value}` |" in rules for rule in InputRule)

@@ -15,6 +15,7 @@ class InputRule(StrEnum):
     COMPRESSED = "compressed"
     BINARY = "binary"
     NOT_JSON_LINES = "not-json-lines"
+    CR_LINE_ENDINGS = "cr-line-endings"
 
 
 # (magic bytes, format, how to get the manifest out of it)
@@ -39,19 +40,28 @@ def sniff(head: bytes) -> tuple[str, str] | None:
                 InputRule.COMPRESSED,
                 f"the input is {name}-compressed, not JSON Lines; hint: {fix} and validate the result",
             )
-    if _looks_binary(head):
+    # A bad first line followed by a JSON object line is that line's error: the input is JSON Lines.
+    if _looks_binary(head) and not _next_line_is_object(head):
         return (
             InputRule.BINARY,
             "the input is binary data, not JSON Lines text; hint: pass the output.manifest file itself",
         )
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"["):
+    # `[1,2]` whole on line 1, with object lines after it, is that line's error; an array opened on
+    # line 1 and closed further down is a JSON document.
+    if text.startswith(b"[") and not (_decodes(_first_line(text)) and _next_line_is_object(text)):
         return (
             InputRule.NOT_JSON_LINES,
             "the input is a JSON array, not JSON Lines; hint: an output manifest holds one JSON object per line"
             " (`jq -c '.[]' FILE` writes an array's items one per line)",
         )
     first, _, rest = text.partition(b"\n")
+    if _cr_separated(first):
+        return (
+            InputRule.CR_LINE_ENDINGS,
+            "the input's lines end in a lone CR (classic Mac), not LF, so it reads as one line; hint:"
+            " `tr '\\r' '\\n' < FILE > FIXED` gives it LF endings",
+        )
     # Pretty-printed: the first line opens a document it does not close, and the next line is indented.
     # A truncated or broken first line of a manifest is followed by another unindented object line.
     if text.startswith(b"{") and rest[:1] in (b" ", b"\t") and not _decodes(first.rstrip(b"\r")):
@@ -61,6 +71,35 @@ def sniff(head: bytes) -> tuple[str, str] | None:
             " manifest holds one compact JSON object per line (`jq -c . FILE` compacts a document)",
         )
     return None
+
+
+def _next_line_is_object(head: bytes) -> bool:
+    """Whether the first non-blank line after the first decodes as a JSON object."""
+    lines = head.lstrip(b"\r\n").split(b"\n")[1:-1]  # the last piece may be cut at HEAD_BYTES
+    following = next((line for line in lines if line.strip()), None)
+    if following is None:
+        return False
+    try:
+        return isinstance(_decoder.decode(following.rstrip(b"\r")), dict)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+
+
+def _cr_separated(first: bytes) -> bool:
+    """The first line is objects joined by lone CRs: what comes before the first CR is a whole object,
+    and another object follows it (JSON allows a CR between tokens, but not between two documents)."""
+    body = first.rstrip(b"\r")
+    before, cr, after = body.partition(b"\r")
+    if not cr or not after.lstrip(b" \t\r").startswith(b"{"):
+        return False
+    try:
+        return isinstance(_decoder.decode(before), dict)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+
+
+def _first_line(text: bytes) -> bytes:
+    return text.split(b"\n", 1)[0].rstrip(b"\r")
 
 
 def _decodes(line: bytes) -> bool:
