@@ -58,7 +58,9 @@ def commands(server: MotoServer, tmp_path: Path) -> dict[str, list[str]]:
     for path in sorted(tree.rglob("*.manifest")):
         s3.put_object(Bucket="gt-output-bucket", Key=path.relative_to(tree).as_posix(), Body=path.read_bytes())
     s3.create_bucket(Bucket="gtproc-labels")
-    line = b'{"datasetObjectId":"0","sourceRef":"s3://in/0.jpg","label":1,"metadata":{},'
+    metadata = b'{"class-name":"dog","confidence":0.9,"type":"groundtruth/image-classification",'
+    metadata += b'"job-name":"labeling-job/a","human-annotated":"yes","creation-date":"2024-01-01T00:00:00.000000"}'
+    line = b'{"datasetObjectId":"0","sourceRef":"s3://in/0.jpg","label":1,"metadata":' + metadata + b","
     line += b'"labelAttributeName":"a","status":"labeled","iteration":1,"manifestUri":"s3://o/m"}\n'
     s3.put_object(Bucket="gtproc-labels", Key="labels/out/job/part-00000001-r-0000.jsonl", Body=line)
     return {
