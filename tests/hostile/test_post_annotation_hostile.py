@@ -96,3 +96,18 @@ def test_objects_within_a_bound_alone_but_over_it_together_are_each_answered() -
 
     assert [line["datasetObjectId"] for line in result.response] == ["0", "1", "2"]
     assert result.failures == []
+
+
+def test_a_stray_answer_of_another_type_is_unused_and_the_job_keeps_its_type() -> None:
+    # Before: answers of two built-in types sent the whole request down the custom path, so every
+    # object came back in the custom shape, which a classification job cannot use.
+    request = [item("0", label("cat"), label("cat"), boxes("1")), item("1", label("dog"), label("dog"))]
+    blobs = MemoryBlobs()
+    blobs.write(BUCKET, KEY, json.dumps(request).encode())
+
+    result = consolidate_request(EVENT, blobs, clock=lambda: 1_700_000_000.0)
+
+    assert result.task_type is not None and result.task_type.value == "image-classification"
+    names = [line["consolidatedAnnotation"]["content"]["my-job-metadata"]["class-name"] for line in result.response]
+    assert names == ["cat", "dog"]
+    assert [(u.dataset_object_id, u.worker_id) for u in result.unused] == [("0", "w2")]

@@ -32,6 +32,7 @@ class PostAnnotationResult(msgspec.Struct):
     failures: list[tuple[str, str]] = msgspec.field(default_factory=list)
     method: str = ""
     task_type: TaskType | None = None  # None when nothing was consolidated
+    unused: list[cons.UnusedAnswer] = msgspec.field(default_factory=list)  # answers that went into no label
 
 
 def _fetch(blobs: BlobStore, uri: str) -> str | None:
@@ -152,4 +153,5 @@ def consolidate_request(
                 blobs.write(*parse_s3_uri(uri), png, "image/png")
         failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
         response.extend(result.consolidation_response())
-    return PostAnnotationResult(response, failures, results[0].method, results[0].task_type)
+    unused = [answer for result in results for answer in result.unused]
+    return PostAnnotationResult(response, failures, results[0].method, results[0].task_type, unused)

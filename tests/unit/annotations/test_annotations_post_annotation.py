@@ -284,3 +284,24 @@ def test_an_annotation_reference_denied_by_s3_leaves_only_that_answer_out():
 
     assert [item["datasetObjectId"] for item in result.response] == [r["datasetObjectId"] for r in request]
     assert result.failures == []
+
+
+def test_lambda_handler_logs_an_answer_that_goes_into_no_label(s3, lambda_context, monkeypatch):
+    import io
+
+    from gtproc.handlers.post_annotation import handler, logger
+
+    request = copy.deepcopy(REQUEST_1[:1])
+    request[0]["annotations"].append(
+        {"workerId": "stray", "annotationData": {"content": '{"crowd-image-classifier": {}}'}}
+    )
+    s3.put_object(Bucket=BUCKET, Key=REQUEST_KEY, Body=json.dumps(request).encode())
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+
+    [item] = handler(event(), lambda_context)
+
+    assert item["datasetObjectId"] == request[0]["datasetObjectId"]
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    unused = [entry for entry in logged if entry["message"] == "answer not used"]
+    assert [(e["workerId"], e["reason"], e["level"]) for e in unused] == [("stray", "no label", "WARNING")]
