@@ -276,3 +276,72 @@ def test_a_folder_with_a_leading_zero_is_the_same_object(job: Path, capsys: Any)
 
     assert code == 0
     assert sorted(line["datasetObjectId"] for line in lines).count("7") == 1 and len(lines) == 10
+
+
+CARS = Path(__file__).resolve().parents[2] / "events" / "jobs" / "bbox-three-iterations" / "cars-bbox"
+
+
+@pytest.fixture
+def cars(tmp_path: Path) -> Path:
+    folder = tmp_path / "cars-bbox"
+    shutil.copytree(CARS, folder)
+    return folder
+
+
+def _break_boxes(job: Path, broken: dict[str, Any], how_many: int) -> tuple[str, int]:
+    path = worker_file(job, "14")
+    document = json.loads(path.read_bytes())
+    first = document["answers"][0]
+    boxes = first["answerContent"]["boundingBox"]["boundingBoxes"]
+    for box in boxes[:how_many]:
+        box.update(broken)
+    path.write_text(json.dumps(document))
+    return first["workerId"], len(boxes)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"width": -5}, {"left": None}, {"height": 10**400}, {"top": "x"}],
+    ids=["negative", "null", "huge", "text"],
+)
+def test_a_box_without_usable_coordinates_is_named_and_the_answers_other_boxes_used(
+    cars: Path, capsys: Any, broken: dict[str, Any]
+) -> None:
+    worker, boxes = _break_boxes(cars, broken, 1)
+
+    code, lines, err = run(capsys, cars, "--json")
+
+    assert code == 1 and len(lines) == 30
+    reason = f"1 of its {boxes} bounding boxes has no usable coordinates"
+    assert f"gtproc consolidate: iteration 1, object 14: the answer of worker {worker}: {reason}, not used" in err
+    summary = json.loads(err[-1])
+    assert summary["unusedShapes"] == [{"iteration": 1, "datasetObjectId": "14", "workerId": worker, "reason": reason}]
+    assert summary["unusedAnswers"] == []
+
+
+def test_an_answer_whose_every_box_is_broken_is_unused_not_a_vote_for_no_boxes(
+    cars: Path, tmp_path: Path, capsys: Any
+) -> None:
+    # The label is the one made without that answer at all: not one where it votes "nothing here".
+    without = tmp_path / "without" / "cars-bbox"
+    shutil.copytree(cars, without)
+    path = worker_file(without, "14")
+    document = json.loads(path.read_bytes())
+    document["answers"] = document["answers"][1:]
+    path.write_text(json.dumps(document))
+    _, expected, _ = run(capsys, without)
+    worker, boxes = _break_boxes(cars, {"width": -5}, 99)
+
+    code, lines, err = run(capsys, cars, "--json")
+
+    assert code == 1
+    summary = json.loads(err[-1])
+    reason = f"none of its {boxes} bounding boxes has usable coordinates"
+    assert summary["unusedAnswers"] == [{"iteration": 1, "datasetObjectId": "14", "workerId": worker, "reason": reason}]
+
+    def content(found: list[dict[str, Any]]) -> dict[str, Any]:
+        (line,) = [line for line in found if line["datasetObjectId"] == "14"]
+        metadata = line["consolidatedAnnotation"]["content"]["cars-bbox-metadata"]
+        return {**line["consolidatedAnnotation"]["content"], "cars-bbox-metadata": {**metadata, "creation-date": ""}}
+
+    assert content(lines) == content(expected)

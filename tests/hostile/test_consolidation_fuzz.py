@@ -131,6 +131,7 @@ def test_a_hostile_value_anywhere_in_an_answer_is_consolidated_or_refused_never_
     used = {(o.dataset_object_id, w) for o in result.objects for w in o.worker_ids}
     given_answers = {(oid, a["workerId"]) for oid, answers in objects.items() for a in answers}
     assert not used & unused
+    assert {(u.dataset_object_id, u.worker_id) for u in result.unused_shapes} <= used
     assert used | unused == given_answers
 
 

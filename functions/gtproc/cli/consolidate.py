@@ -349,6 +349,8 @@ def run(args: argparse.Namespace) -> int:
             summary.consolidated += len(lines)
             for unused in result.unused:
                 summary.skip(iteration, unused.dataset_object_id, unused.worker_id, unused.reason)
+            for unused in result.unused_shapes:
+                summary.skip_shapes(iteration, unused.dataset_object_id, unused.worker_id, unused.reason)
             for failure in result.failures:
                 summary.leave_out(iteration, failure.dataset_object_id, failure.reason)
         for (unread_iteration, oid), reasons in responses.unreadable.items():
@@ -356,7 +358,8 @@ def run(args: argparse.Namespace) -> int:
                 summary.partial.append({"iteration": iteration, "datasetObjectId": oid, "skipped": reasons})
     out.flush()
     summary.report(args.json)
-    return EXIT_SOME_FAILED if summary.left_out or summary.partial or summary.unused else EXIT_OK
+    unused = summary.unused or summary.unused_shapes
+    return EXIT_SOME_FAILED if summary.left_out or summary.partial or unused else EXIT_OK
 
 
 def _write_masks(objects: Any, masks_dir: Path, iteration: int) -> None:
@@ -429,6 +432,7 @@ class Summary:
     left_out: list[dict[str, Any]] = field(default_factory=list)
     partial: list[dict[str, Any]] = field(default_factory=list)  # consolidated without some unreadable file
     unused: list[dict[str, Any]] = field(default_factory=list)  # answers that went into no label
+    unused_shapes: list[dict[str, Any]] = field(default_factory=list)  # answers used without some shapes
 
     def leave_out(self, iteration: int, oid: str, reason: str) -> None:
         print(f"gtproc consolidate: iteration {iteration}, object {oid} left out: {reason}", file=sys.stderr)
@@ -441,6 +445,16 @@ class Summary:
             file=sys.stderr,
         )
         self.unused.append({"iteration": iteration, "datasetObjectId": oid, "workerId": worker_id, "reason": reason})
+
+    def skip_shapes(self, iteration: int, oid: str, worker_id: str, reason: str) -> None:
+        print(
+            f"gtproc consolidate: iteration {iteration}, object {oid}: the answer of worker {worker_id}: {reason},"
+            " not used",
+            file=sys.stderr,
+        )
+        self.unused_shapes.append(
+            {"iteration": iteration, "datasetObjectId": oid, "workerId": worker_id, "reason": reason}
+        )
 
     def is_left_out(self, iteration: int, oid: str) -> bool:
         return any(item["iteration"] == iteration and item["datasetObjectId"] == oid for item in self.left_out)
@@ -458,12 +472,16 @@ class Summary:
                 "leftOutObjects": self.left_out,
                 "objectsMissingFiles": self.partial,
                 "unusedAnswers": self.unused,
+                "unusedShapes": self.unused_shapes,
             }
             print(json.dumps(document, separators=(",", ":")), file=sys.stderr)
             return
         partial = f", {len(self.partial)} consolidated without an unreadable file" if self.partial else ""
         if self.unused:
             partial += f", {len(self.unused)} answer{'' if len(self.unused) == 1 else 's'} not used"
+        if self.unused_shapes:
+            n = len(self.unused_shapes)
+            partial += f", {n} answer{'' if n == 1 else 's'} used without some shapes"
         method = f"; method {self.method} ({self.task})" if self.method else ""
         print(
             f"gtproc consolidate: {objects} object{'' if objects == 1 else 's'}: {self.consolidated} consolidated,"

@@ -27,9 +27,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
     result = wiring.post_annotation()(event)
     for object_id, reason in result.failures:
         logger.warning("object not consolidated", extra={"datasetObjectId": object_id, "reason": reason})
-    for answer in result.unused:
-        where = {"datasetObjectId": answer.dataset_object_id, "workerId": answer.worker_id, "reason": answer.reason}
-        logger.warning("answer not used", extra=where)
+    for message, answers in (("answer not used", result.unused), ("shapes not used", result.unused_shapes)):
+        for answer in answers:
+            where = {"datasetObjectId": answer.dataset_object_id, "workerId": answer.worker_id, "reason": answer.reason}
+            logger.warning(message, extra=where)
     logger.info(
         "consolidated",
         extra={"objects": len(result.response), "failed": len(result.failures), "method": result.method},

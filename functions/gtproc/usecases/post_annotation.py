@@ -33,6 +33,7 @@ class PostAnnotationResult(msgspec.Struct):
     method: str = ""
     task_type: TaskType | None = None  # None when nothing was consolidated
     unused: list[cons.UnusedAnswer] = msgspec.field(default_factory=list)  # answers that went into no label
+    unused_shapes: list[cons.UnusedAnswer] = msgspec.field(default_factory=list)  # used without some shapes
 
 
 def _fetch(blobs: BlobStore, uri: str) -> str | None:
@@ -154,4 +155,5 @@ def consolidate_request(
         failures.extend((f.dataset_object_id, f.reason) for f in result.failures)
         response.extend(result.consolidation_response())
     unused = [answer for result in results for answer in result.unused]
-    return PostAnnotationResult(response, failures, results[0].method, results[0].task_type, unused)
+    shapes = [answer for result in results for answer in result.unused_shapes]
+    return PostAnnotationResult(response, failures, results[0].method, results[0].task_type, unused, shapes)

@@ -157,6 +157,7 @@ class _Batch:
         self.base = base_metadata
         self.failures: list[ObjectFailure] = []
         self.unused: list[UnusedAnswer] = []
+        self.unused_shapes: list[UnusedAnswer] = []
         self.limits = DEFAULT_LIMITS
 
     def fail(self, oid: str, reason: str) -> None:
@@ -164,6 +165,10 @@ class _Batch:
 
     def skip(self, oid: str, worker_id: str, reason: str) -> None:
         self.unused.append(UnusedAnswer(oid, worker_id, reason))
+
+    def skip_shapes(self, oid: str, worker_id: str, left: int, of: int, what: str, why: str) -> None:
+        verb = "has" if left == 1 else "have"
+        self.unused_shapes.append(UnusedAnswer(oid, worker_id, f"{left} of its {of} {what} {verb} {why}"))
 
     def result(
         self,
@@ -246,6 +251,7 @@ class _Batch:
             quality=updated,
             workers=figures,
             unused=self.unused,
+            unused_shapes=self.unused_shapes,
         )
 
 
@@ -513,6 +519,11 @@ def _shape_batch(
                 limit = batch.limits.max_shapes_per_answer
                 raise InputTooLarge("too-many-shapes", f"an answer has {len(items)} {what}, over the limit of {limit}")
             shapes = [(xy, str(item["label"])) for item in items if (xy := coords_of(item)) is not None]
+            if items and not shapes:  # read as "nothing here", it would vote against what the worker drew
+                batch.skip(oid, a.worker_id, f"none of its {len(items)} {what} has usable coordinates")
+                continue
+            if len(shapes) < len(items):
+                batch.skip_shapes(oid, a.worker_id, len(items) - len(shapes), len(items), what, "no usable coordinates")
             rows[oid].append((a.worker_id, shapes, extra))
         total = sum(len(shapes) for _, shapes, _ in rows[oid])
         if total > batch.limits.max_shapes_per_object:
@@ -522,15 +533,22 @@ def _shape_batch(
     seen = (name for answers in rows.values() for _, shapes, _ in answers for _, name in shapes)
     classes = ans.resolve_classes(seen, categories, previous)
     index = {c: i for i, c in enumerate(classes)}
-    usable = {}
+    usable: dict[str, list[tuple[str, list[shp.Shape], Any]]] = {}
     for oid, found in rows.items():
-        if not found:
+        kept_answers: list[tuple[str, list[shp.Shape], Any]] = []
+        for wid, shapes, extra in found:
+            kept = [shp.Shape(xy, index[name]) for xy, name in shapes if name in index]
+            if shapes and not kept:
+                batch.skip(oid, wid, f"every one of its {len(shapes)} {what} has a class outside the categories")
+                continue
+            if len(kept) < len(shapes):
+                outside = len(shapes) - len(kept)
+                batch.skip_shapes(oid, wid, outside, len(shapes), what, "a class outside the categories")
+            kept_answers.append((wid, kept, extra))
+        if kept_answers:
+            usable[oid] = kept_answers
+        else:
             batch.fail(oid, f"no answer with {what}")
-            continue
-        usable[oid] = [
-            (wid, [shp.Shape(xy, index[name]) for xy, name in shapes if name in index], extra)
-            for wid, shapes, extra in found
-        ]
     used_workers = {wid for kept in usable.values() for wid, _, _ in kept}
     state = batch.aligned_state(classes, used_workers, confusion=False)
     return classes, usable, state

@@ -163,6 +163,7 @@ def consolidate_custom(
     rows: dict[str, dict[str, list[tuple[str, Any]]]] = {}
     failures: list[ObjectFailure] = []
     unused: list[UnusedAnswer] = []
+    unused_shapes: list[UnusedAnswer] = []
     order: dict[str, None] = {}
     for oid, answers in parsed.items():
         per_element: dict[str, list[tuple[str, Any]]] = {}
@@ -212,9 +213,8 @@ def consolidate_custom(
                 if obj.mask_png is not None:
                     element_result["mask"] = (str(obj.label), obj.mask_png)
                 results[obj.dataset_object_id][name] = element_result
-            unused += [
-                UnusedAnswer(u.dataset_object_id, u.worker_id, f"element {name!r}: {u.reason}") for u in out.unused
-            ]
+            unused += [_in_element(u, name) for u in out.unused]
+            unused_shapes += [_in_element(u, name) for u in out.unused_shapes]
             for failure in out.failures:
                 results[failure.dataset_object_id][name] = _passed_through(
                     present[failure.dataset_object_id], shape, failure.reason
@@ -269,4 +269,9 @@ def consolidate_custom(
         failures=failures,
         quality=QualityState.empty("custom"),
         unused=unused,
+        unused_shapes=unused_shapes,
     )
+
+
+def _in_element(answer: UnusedAnswer, element: str) -> UnusedAnswer:
+    return UnusedAnswer(answer.dataset_object_id, answer.worker_id, f"element {element!r}: {answer.reason}")

@@ -95,6 +95,9 @@ class ConsolidationResult(msgspec.Struct, frozen=True):
     quality: QualityState
     workers: list[WorkerFigures] = msgspec.field(default_factory=list)
     unused: list[UnusedAnswer] = msgspec.field(default_factory=list)
+    # Answers used without some of their boxes or spans (no usable coordinates, a class outside the
+    # categories): the reason says how many.
+    unused_shapes: list[UnusedAnswer] = msgspec.field(default_factory=list)
 
     def consolidation_response(self) -> list[dict[str, Any]]:
         """The post-annotation Lambda's return value (consolidation-response file shape)."""
