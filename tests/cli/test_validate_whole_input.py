@@ -143,3 +143,13 @@ def test_whole_input_codes_are_stable_and_documented() -> None:
     assert [rule.value for rule in InputRule] == ["empty", "compressed", "binary", "not-json-lines", "cr-line-endings"]
     rules = (Path(__file__).resolve().parents[2] / "docs" / "validate.md").read_text(encoding="utf-8")
     assert all(f"| `{rule.value}` |" in rules for rule in InputRule)
+
+
+@pytest.mark.parametrize("first", [b"\x00\x01\x02garbage\xff", b"[1, 2]"], ids=["binary", "array-line"])
+def test_the_bad_first_line_rule_holds_without_a_final_newline(tmp_path: Path, capsys, first: bytes) -> None:
+    path = tmp_path / "m.manifest"
+    path.write_bytes(first + b"\n" + MANIFEST.rstrip(b"\n"))
+    exit_code, report = validate_json(capsys, path)
+    assert exit_code == 1
+    assert [e["line"] for e in report["errors"]] == [1]
+    assert report["labeled"] == MANIFEST.count(b"\n")

@@ -267,15 +267,55 @@ def test_an_empty_answers_list_leaves_its_object_out_by_name(job: Path, capsys: 
 
 def test_a_folder_with_a_leading_zero_is_the_same_object(job: Path, capsys: Any) -> None:
     # The annotations function reads `.../iteration-1/07/...` as object 7: so does the CLI.
-    source = json.loads(worker_file(job, "7").read_bytes())
     (job / ITERATION / "07").mkdir()
-    extra = {"workerId": "late", "answerContent": source["answers"][0]["answerContent"]}
-    (job / ITERATION / "07" / "2019-04-18_16:20:00.json").write_text(json.dumps({"answers": [extra]}))
+    late = {"workerId": "late", "answerContent": {"crowd-image-classifier": {}}}
+    (job / ITERATION / "07" / "2019-04-18_16:20:00.json").write_text(json.dumps({"answers": [late]}))
 
-    code, lines, _ = run(capsys, job)
+    code, lines, err = run(capsys, job)
 
-    assert code == 0
-    assert sorted(line["datasetObjectId"] for line in lines).count("7") == 1 and len(lines) == 10
+    assert code == 1 and len(lines) == 10
+    assert [line["datasetObjectId"] for line in lines].count("7") == 1
+    assert "gtproc consolidate: iteration 1, object 7: the answer of worker late is not used: no label" in err
+
+
+def test_a_repeated_answer_of_a_worker_is_named_and_the_first_counts(job: Path, capsys: Any) -> None:
+    _, before, _ = run(capsys, job)
+    first = json.loads(worker_file(job, "7").read_bytes())["answers"][0]
+    again = {**first, "answerContent": {"crowd-image-classifier": {"label": "Swan"}}}
+    (job / ITERATION / "07").mkdir()
+    (job / ITERATION / "07" / "2019-04-18_16:20:00.json").write_text(json.dumps({"answers": [again]}))
+
+    code, lines, err = run(capsys, job, "--json")
+
+    assert code == 1
+    assert [line["consolidatedAnnotation"]["content"]["birds"] for line in lines] == [
+        line["consolidatedAnnotation"]["content"]["birds"] for line in before
+    ]
+    (unused,) = json.loads(err[-1])["unusedAnswers"]
+    assert unused == {
+        "iteration": 1,
+        "datasetObjectId": "7",
+        "workerId": first["workerId"],
+        "reason": "a repeated answer of this worker; the first counts",
+    }
+
+
+def test_live_keeps_the_jobs_type_for_every_object_with_a_stray_answer(job: Path, capsys: Any) -> None:
+    # --live consolidates one object at a time: each must take the job's type, not its own answers'.
+    _add_answer(job, "7", {"workerId": "stray", "answerContent": {"boundingBox": {"boundingBoxes": []}}})
+    path = worker_file(job, "36")
+    path.write_text(json.dumps({"answers": [{"workerId": "s2", "answerContent": {"boundingBox": {}}}]}))
+
+    code, lines, err = run(capsys, job, "--live", "--json")
+
+    summary = json.loads(err[-1])
+    assert code == 1 and summary["taskType"] == "image-classification"
+    assert len(lines) == 9 and "36" not in {line["datasetObjectId"] for line in lines}
+    assert [o["datasetObjectId"] for o in summary["leftOutObjects"]] == ["36"]
+    assert sorted((u["datasetObjectId"], u["workerId"]) for u in summary["unusedAnswers"]) == [
+        ("36", "s2"),
+        ("7", "stray"),
+    ]
 
 
 CARS = Path(__file__).resolve().parents[2] / "events" / "jobs" / "bbox-three-iterations" / "cars-bbox"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import struct
 import warnings
 import zlib
 from typing import Any
 
+import pytest
 from gtproc.domain import consolidation as cons
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -178,3 +180,33 @@ def test_a_coordinate_past_floats_range_is_no_coordinate() -> None:
 
     (one,) = [o for o in result.objects if o.dataset_object_id == "1"]
     assert sorted(box["class_id"] for box in one.label["annotations"]) == [0, 1]
+
+
+def test_a_stray_built_in_answer_does_not_take_over_a_custom_template_job() -> None:
+    objects = {
+        str(oid): [{"workerId": f"w{w}", "answerContent": copy.deepcopy(SEEDS[6])} for w in range(2)]
+        for oid in range(3)
+    }
+    objects["1"].append({"workerId": "stray", "answerContent": {"crowd-image-classifier": {"label": "x"}}})
+
+    result = cons.consolidate(None, objects, label_attribute_name="l", job_name="l")
+
+    assert result.task_type is cons.TaskType.CUSTOM
+    assert len(result.objects) == 3 and not result.failures
+
+
+def test_image_and_text_classification_answers_are_one_family_and_consolidate_together() -> None:
+    image, text = {"crowd-image-classifier": {"label": "a"}}, {"crowd-classifier": {"label": "a"}}
+    objects = {"0": [{"workerId": "w0", "answerContent": image}, {"workerId": "w1", "answerContent": text}]}
+
+    result = cons.consolidate(None, objects, label_attribute_name="l", job_name="l")
+
+    assert result.task_type.family == "single-label" and not result.unused
+    assert result.objects[0].workers == 2
+
+
+def test_without_a_majority_family_the_batch_is_refused_naming_the_counts() -> None:
+    objects = {"0": [{"workerId": "w0", "answerContent": SEEDS[0]}, {"workerId": "w1", "answerContent": SEEDS[3]}]}
+
+    with pytest.raises(ValueError, match=re.escape("image-classification (1 answer), object-detection (1 answer)")):
+        cons.consolidate(None, objects, label_attribute_name="l", job_name="l")

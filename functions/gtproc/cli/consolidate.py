@@ -308,6 +308,11 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"gtproc consolidate: {problem}", file=sys.stderr)
         return EXIT_UNREADABLE
+    # The job's type, from all of its answers: one object (--live) or one iteration alone could read
+    # as another type, and its quality state would not carry over to the next.
+    everything = {f"{i}/{oid}": a for i, objs in iterations.items() for oid, a in objs.items()}
+    if args.element is None and everything:
+        args.task_type = cons.task_of(args.task_type, everything).value
     masks_dir = args.masks_dir or Path(f"{job_name}-masks")
     prior = None
     summary = Summary()
@@ -332,10 +337,12 @@ def run(args: argparse.Namespace) -> int:
             except (ValueError, RecursionError, OverflowError) as error:
                 print(f"gtproc consolidate: iteration {iteration}: {error}", file=sys.stderr)
                 return EXIT_UNREADABLE
+            if result is None:
+                continue
             # Live: the state as the pipeline stores it (JSON), so the floats carried are the same.
             prior = json.loads(json.dumps(result.quality.to_json())) if args.live else result.quality
             if kept:
-                summary.task = summary.task or cons.task_of(args.task_type, {o: chunk[o] for o in kept}).value
+                summary.task = summary.task or result.task_type.value
                 summary.method = summary.method or args.method or next((o.method for o in result.objects), "")
             try:
                 _write_masks(result.objects, masks_dir, iteration)
@@ -420,6 +427,8 @@ def _consolidate_chunk(
             except (ValueError, RecursionError, OverflowError) as error:
                 summary.leave_out(iteration, oid, str(error) or type(error).__name__)
                 del objects[oid]
+        if not objects:  # nothing left: no batch, and the quality carried stays as it was
+            return None, set()
         return batch(objects), set(objects)
 
 

@@ -41,7 +41,8 @@ def sniff(head: bytes) -> tuple[str, str] | None:
                 f"the input is {name}-compressed, not JSON Lines; hint: {fix} and validate the result",
             )
     # A bad first line followed by a JSON object line is that line's error: the input is JSON Lines.
-    if _looks_binary(head) and not _next_line_is_object(head):
+    cut = len(head) >= HEAD_BYTES  # the input goes on past what is seen here
+    if _looks_binary(head) and not _next_line_is_object(head, cut):
         return (
             InputRule.BINARY,
             "the input is binary data, not JSON Lines text; hint: pass the output.manifest file itself",
@@ -49,7 +50,7 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     # `[1,2]` whole on line 1, with object lines after it, is that line's error; an array opened on
     # line 1 and closed further down is a JSON document.
-    if text.startswith(b"[") and not (_decodes(_first_line(text)) and _next_line_is_object(text)):
+    if text.startswith(b"[") and not (_decodes(_first_line(text)) and _next_line_is_object(text, cut)):
         return (
             InputRule.NOT_JSON_LINES,
             "the input is a JSON array, not JSON Lines; hint: an output manifest holds one JSON object per line"
@@ -73,9 +74,11 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _next_line_is_object(head: bytes) -> bool:
+def _next_line_is_object(head: bytes, cut: bool) -> bool:
     """Whether the first non-blank line after the first decodes as a JSON object."""
-    lines = head.lstrip(b"\r\n").split(b"\n")[1:-1]  # the last piece may be cut at HEAD_BYTES
+    lines = head.lstrip(b"\r\n").split(b"\n")[1:]
+    if cut:
+        lines = lines[:-1]  # the last piece may be part of a line
     following = next((line for line in lines if line.strip()), None)
     if following is None:
         return False

@@ -602,8 +602,18 @@ def boxes_per_image(report: Report) -> tuple[list[int], list[int]]:
     return ours, theirs
 
 
+def _coordinate(value: Any) -> float | None:
+    """As consolidation reads a box's coordinate: a finite number, or a string of one."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    return finite_number(value)
+
+
 def _box_tuple(box: Mapping[str, Any]) -> tuple[str, float, float, float, float] | None:
-    left, top, width, height = (finite_number(box.get(k)) for k in ("left", "top", "width", "height"))
+    left, top, width, height = (_coordinate(box.get(k)) for k in ("left", "top", "width", "height"))
     if left is None or top is None or width is None or height is None:
         return None
     return (str(box.get("label")), left, top, width, height)

@@ -161,7 +161,18 @@ def test_two_elements_each_consolidated_under_its_own_name():
 def test_mixed_built_in_types_and_broken_answers_do_not_fail_the_request():
     request = request_of(
         {
-            "1": [("w1", {"crowd-image-classifier": {"label": "cat"}}), ("w2", {"crowd-classifier": {"label": "dog"}})],
+            # Two families, one answer each: no majority says which the job is, so each element is read by shape.
+            "1": [
+                ("w1", {"crowd-image-classifier": {"label": "cat"}}),
+                (
+                    "w2",
+                    {
+                        "boundingBox": {
+                            "boundingBoxes": [{"label": "car", "left": 1, "top": 1, "width": 2, "height": 2}]
+                        }
+                    },
+                ),
+            ],
         }
     )
     request.append(
@@ -174,7 +185,7 @@ def test_mixed_built_in_types_and_broken_answers_do_not_fail_the_request():
     result, _ = run(request)
     assert [item["datasetObjectId"] for item in result.response] == ["1"]
     elements = result.response[0]["consolidatedAnnotation"]["content"]["my-job-metadata"]["elements"]
-    assert set(elements) == {"crowd-image-classifier", "crowd-classifier"}
+    assert set(elements) == {"crowd-image-classifier", "boundingBox"}
     [(oid, reason)] = result.failures
     assert oid == "2" and "not valid JSON" in reason
 

@@ -70,7 +70,15 @@ def parse_answer(raw: Mapping[str, Any] | WorkerAnswer | str) -> WorkerAnswer:
 
 def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer | str]) -> list[WorkerAnswer]:
     """Parse and drop repeated answers of one worker (the first one counts)."""
+    return parse_answers_and_repeats(raws)[0]
+
+
+def parse_answers_and_repeats(
+    raws: Iterable[Mapping[str, Any] | WorkerAnswer | str],
+) -> tuple[list[WorkerAnswer], list[str]]:
+    """The answers, first of each worker, and the workers whose later answers were dropped (one per drop)."""
     seen: set[str] = set()
+    repeated: list[str] = []
     answers = []
     for raw in raws:
         # parse_answer's fast path, inlined: this loop runs once per answer of the batch
@@ -86,7 +94,9 @@ def parse_answers(raws: Iterable[Mapping[str, Any] | WorkerAnswer | str]) -> lis
         if answer.worker_id not in seen:
             seen.add(answer.worker_id)
             answers.append(answer)
-    return answers
+        else:
+            repeated.append(answer.worker_id)
+    return answers, repeated
 
 
 def objects_from_consolidation_request(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from gtproc.domain.consolidation import answers as ans
@@ -113,17 +114,29 @@ def _resolve_task(task_type: TaskType | str | None, parsed: Mapping[str, list[Wo
         if task is TaskType.UNKNOWN:
             raise ValueError("cannot consolidate task type 'unknown'")
         return task
-    counts = Counter(ans.infer_task_type(a.content) for answers in parsed.values() for a in answers)
-    counts.pop(TaskType.UNKNOWN, None)
+    counts: Counter[TaskType] = Counter()
+    for answers in parsed.values():
+        for a in answers:
+            task = ans.infer_task_type(a.content)
+            if task is TaskType.UNKNOWN:
+                # No built-in element name: a custom template's answer if an element has a shape we read;
+                # an empty or unreadable answer says nothing of the job's type.
+                if not any(ans.element_shape(value) is not None for value in a.content.values()):
+                    continue
+                task = TaskType.CUSTOM
+            counts[task] += 1
     if not counts:
-        return TaskType.CUSTOM  # no built-in element name: a custom template, read by shape
-    # One job has one template: answers of another type are bad input, left out one by one, as long
-    # as a strict majority of the typed answers says which type the job is.
-    (top, n), *_ = counts.most_common(1)
+        return TaskType.CUSTOM
+    # One job has one template: answers of another family are bad input, left out one by one, as long
+    # as a strict majority of the answers names the family. Within it, the most common type.
+    families = Counter({task.family: 0 for task in counts})
+    for task, n in counts.items():
+        families[task.family] += n
+    family, n = min(families.items(), key=lambda item: (-item[1], item[0]))
     if 2 * n <= sum(counts.values()):
-        found = ", ".join(f"{task} ({k} answers)" for task, k in sorted(counts.items()))
+        found = ", ".join(f"{task} ({k} answer{'' if k == 1 else 's'})" for task, k in sorted(counts.items()))
         raise ValueError(f"cannot infer one task type from the answers (found {found})")
-    return top
+    return min((task for task in counts if task.family == family), key=lambda task: (-counts[task], task.value))
 
 
 def _of_family(parsed: dict[str, list[WorkerAnswer]], task: TaskType, batch: _Batch) -> dict[str, list[WorkerAnswer]]:
@@ -285,7 +298,35 @@ def consolidate(
     Objects without a usable answer are reported in `failures`, not raised. Answers with no built-in
     element name are a custom template's (task type "custom", see custom.py).
     """
-    parsed = {str(oid): ans.parse_answers(raws) for oid, raws in objects.items()}
+    parsed: dict[str, list[WorkerAnswer]] = {}
+    repeats: list[UnusedAnswer] = []
+    for oid, raws in objects.items():
+        parsed[str(oid)], repeated = ans.parse_answers_and_repeats(raws)
+        repeats += [
+            UnusedAnswer(str(oid), wid, "a repeated answer of this worker; the first counts") for wid in repeated
+        ]
+    result = _consolidate(task_type, parsed, label_attribute_name, job_name, categories, method, prior,
+                          creation_date, mask_uri, element, limits)  # fmt: skip
+    if not repeats and not result.unused:
+        return result
+    order = {oid: i for i, oid in enumerate(parsed)}  # named in object order, whichever step skipped them
+    unused = sorted([*repeats, *result.unused], key=lambda u: order.get(u.dataset_object_id, -1))
+    return msgspec.structs.replace(result, unused=unused)
+
+
+def _consolidate(
+    task_type: TaskType | str | None,
+    parsed: dict[str, list[WorkerAnswer]],
+    label_attribute_name: str,
+    job_name: str,
+    categories: Sequence[str] | None,
+    method: str | None,
+    prior: QualityState | Mapping[str, Any] | None,
+    creation_date: str | datetime | None,
+    mask_uri: MaskUri | None,
+    element: str | None,
+    limits: Limits,
+) -> ConsolidationResult:
     task = TaskType.CUSTOM if element is not None else _resolve_task(task_type, parsed)
     if task is TaskType.CUSTOM:
         from gtproc.domain.consolidation.custom import consolidate_custom
@@ -655,8 +696,9 @@ def _segmentation(batch: _Batch, categories: Sequence[str] | None, mask_uri: Mas
             payload = ans.segmentation_of(a.content)
             if payload is None:
                 batch.skip(oid, a.worker_id, "no mask")
-            elif not isinstance(payload.get("labelMappings", {}), Mapping):
-                # without it no colour names a class: read as all background, it would vote against the others
+            elif (mappings := payload.get("labelMappings")) is not None and not isinstance(mappings, Mapping):
+                # A mapping that is no object cannot say which colour is which class (null is none, as
+                # AWS's own code reads it: every pixel background).
                 batch.skip(oid, a.worker_id, "labelMappings is not an object")
             elif isinstance(pixels := _decode_worker_mask(payload, batch.limits), str):
                 batch.skip(oid, a.worker_id, pixels)
