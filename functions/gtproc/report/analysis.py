@@ -20,6 +20,7 @@ import numpy as np
 from gtproc.domain import consolidation as cons
 from gtproc.domain.comparison import Agreement, iou, same_label
 from gtproc.domain.consolidation.answers import boxes_of, entities_of, multi_labels_of, single_label_of
+from gtproc.domain.consolidation.limits import coordinate
 from gtproc.domain.consolidation.quality import QualityState, expected_calibration_error
 from gtproc.domain.detection import Detector, FailedFinding, InvalidFinding, JobTally, LabeledFinding, class_names
 from gtproc.domain.groundtruth import MULTILABEL_TYPES, SINGLE_LABEL_TYPES, TaskType, task_type_of
@@ -602,18 +603,9 @@ def boxes_per_image(report: Report) -> tuple[list[int], list[int]]:
     return ours, theirs
 
 
-def _coordinate(value: Any) -> float | None:
-    """As consolidation reads a box's coordinate: a finite number, or a string of one."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    return finite_number(value)
-
-
 def _box_tuple(box: Mapping[str, Any]) -> tuple[str, float, float, float, float] | None:
-    left, top, width, height = (_coordinate(box.get(k)) for k in ("left", "top", "width", "height"))
+    # Read as consolidation reads a box's coordinates, so both see the same boxes.
+    left, top, width, height = (coordinate(box.get(k)) for k in ("left", "top", "width", "height"))
     if left is None or top is None or width is None or height is None:
         return None
     return (str(box.get("label")), left, top, width, height)

@@ -16,7 +16,7 @@ import numpy as np
 from gtproc.domain.consolidation import answers as ans
 from gtproc.domain.consolidation import shapes as shp
 from gtproc.domain.consolidation import single_label as sl
-from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, MAX_COORDINATE, InputTooLarge, Limits
+from gtproc.domain.consolidation.limits import DEFAULT_LIMITS, InputTooLarge, Limits, coordinate
 from gtproc.domain.consolidation.model import (
     BOXES,
     DEFAULT_CREATION_DATE,
@@ -509,22 +509,8 @@ def _multi_label(batch: _Batch, categories: Sequence[str] | None) -> Consolidati
 # --- bounding boxes and entity spans -------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    """A coordinate, offset or size: a finite number within MAX_COORDINATE (ints compare exactly: 10**400
-    is refused, not overflowed), or None."""
-    if type(value) is float or type(value) is int:  # fast path; also keeps bool out
-        return float(value) if -MAX_COORDINATE <= value <= MAX_COORDINATE else None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if -MAX_COORDINATE <= number <= MAX_COORDINATE else None
-
-
 def _box_coords(box: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
-    left, top, width, height = (_number(box.get(key)) for key in ("left", "top", "width", "height"))
+    left, top, width, height = (coordinate(box.get(key)) for key in ("left", "top", "width", "height"))
     if left is None or top is None or width is None or height is None or width <= 0 or height <= 0:
         return None
     if not (math.isfinite(left + width) and math.isfinite(top + height) and math.isfinite(width * height)):
@@ -533,7 +519,7 @@ def _box_coords(box: Mapping[str, Any]) -> tuple[float, float, float, float] | N
 
 
 def _span_coords(entity: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
-    start, end = _number(entity.get("startOffset")), _number(entity.get("endOffset"))
+    start, end = coordinate(entity.get("startOffset")), coordinate(entity.get("endOffset"))
     if start is None or end is None or end <= start:
         return None
     return (float(int(start)), float(int(end)), 0.0, 0.0)
@@ -600,9 +586,9 @@ def _image_size(properties: Sequence[Mapping[str, Any] | None]) -> list[dict[str
         # Answers are any JSON: properties that are not an object say nothing of the image's size.
         if not isinstance(props, Mapping):
             continue
-        width, height = _number(props.get("width")), _number(props.get("height"))
+        width, height = coordinate(props.get("width")), coordinate(props.get("height"))
         if width is not None and height is not None:
-            depth = _number(props.get("depth"))
+            depth = coordinate(props.get("depth"))
             return [{"width": int(width), "height": int(height), "depth": int(depth or 3)}]
     return []
 
@@ -658,7 +644,7 @@ def _expected_size(payload: Mapping[str, Any]) -> tuple[int, int] | None:
     props = payload.get("inputImageProperties")
     if not isinstance(props, Mapping):
         return None
-    width, height = _number(props.get("width")), _number(props.get("height"))
+    width, height = coordinate(props.get("width")), coordinate(props.get("height"))
     return None if width is None or height is None else (int(width), int(height))
 
 

@@ -5,6 +5,8 @@ Exceeding a bound is not a crash and not retryable: the input is reported invali
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -31,3 +33,17 @@ DEFAULT_LIMITS = Limits()
 # A coordinate, offset or image side beyond this is in no image or text (2**32 pixels a side): it is
 # read as no number, which also keeps every square, sum and area of coordinates finite.
 MAX_COORDINATE = float(2**32)
+
+
+def coordinate(value: Any) -> float | None:
+    """A coordinate, offset or size: a finite number within MAX_COORDINATE (ints compare exactly: 10**400
+    is refused, not overflowed), or None."""
+    if type(value) is float or type(value) is int:  # fast path; also keeps bool out
+        return float(value) if -MAX_COORDINATE <= value <= MAX_COORDINATE else None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if -MAX_COORDINATE <= number <= MAX_COORDINATE else None
