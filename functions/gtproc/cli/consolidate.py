@@ -249,37 +249,39 @@ def s3_worker_responses(uri: str, show_progress: bool) -> Responses:
 
 def check_options(
     args: argparse.Namespace, attribute: str, categories: list[str] | None, responses: Responses
-) -> str | None:
-    """Why the options cannot give output Ground Truth (and `gtproc validate`) would accept, or None."""
+) -> tuple[str | None, Any]:
+    """Why the options cannot give output Ground Truth (and `gtproc validate`) would accept, or None; and
+    the job's task type, from all of its answers (None when it has none)."""
     from gtproc.domain import consolidation as cons
     from gtproc.domain.validation import label_attribute_problem
 
     everything = {
-        (iteration, oid): answers
+        f"{iteration}/{oid}": answers
         for iteration, objects in responses.iterations.items()
         for oid, answers in objects.items()
     }
     if not everything:
-        return None
+        return None, None
     try:
-        task = cons.task_of(args.task_type, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+        task = cons.task_of(args.task_type, everything)
     except ValueError as error:
-        return str(error)
+        return str(error), None
     problem = label_attribute_problem(attribute, task.groundtruth_type)
     if problem is not None:
         if args.label_attribute is not None:
-            return f"--label-attribute: {problem}"
+            return f"--label-attribute: {problem}", task
         # The attribute defaulted to the job folder's name: name the folder, and the flag as the way out.
-        return f"job folder name {attribute!r} as the label attribute: {problem}; hint: pass --label-attribute NAME"
+        hint = "hint: pass --label-attribute NAME"
+        return f"job folder name {attribute!r} as the label attribute: {problem}; {hint}", task
     if categories is not None:
-        used = cons.answer_classes(task, {f"{i}/{oid}": a for (i, oid), a in everything.items()})
+        used = cons.answer_classes(task, everything)
         missing = sorted(used - set(categories))
         if missing:
             return (
                 f"--label-categories {args.label_categories}: the answers also use"
                 f" {', '.join(map(repr, missing))}, which the list lacks; their answers would be dropped"
-            )
-    return None
+            ), task
+    return None, task
 
 
 def run(args: argparse.Namespace) -> int:
@@ -304,15 +306,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     iterations = responses.iterations
     attribute = args.label_attribute or job_name
-    problem = check_options(args, attribute, categories, responses)
+    problem, task = check_options(args, attribute, categories, responses)
     if problem is not None:
         print(f"gtproc consolidate: {problem}", file=sys.stderr)
         return EXIT_UNREADABLE
-    # The job's type, from all of its answers: one object (--live) or one iteration alone could read
-    # as another type, and its quality state would not carry over to the next.
-    everything = {f"{i}/{oid}": a for i, objs in iterations.items() for oid, a in objs.items()}
-    if args.element is None and everything:
-        args.task_type = cons.task_of(args.task_type, everything).value
+    # Every batch takes the job's type: one object (--live) or one iteration alone could read as
+    # another type, and its quality state would not carry over to the next.
+    if args.element is None and task is not None:
+        args.task_type = task.value
     masks_dir = args.masks_dir or Path(f"{job_name}-masks")
     prior = None
     summary = Summary()
@@ -355,9 +356,9 @@ def run(args: argparse.Namespace) -> int:
                 out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             summary.consolidated += len(lines)
             for unused in result.unused:
-                summary.skip(iteration, unused.dataset_object_id, unused.worker_id, unused.reason)
+                summary.skip(iteration, unused, whole=True)
             for unused in result.unused_shapes:
-                summary.skip_shapes(iteration, unused.dataset_object_id, unused.worker_id, unused.reason)
+                summary.skip(iteration, unused, whole=False)
             for failure in result.failures:
                 summary.leave_out(iteration, failure.dataset_object_id, failure.reason)
         for (unread_iteration, oid), reasons in responses.unreadable.items():
@@ -447,23 +448,16 @@ class Summary:
         print(f"gtproc consolidate: iteration {iteration}, object {oid} left out: {reason}", file=sys.stderr)
         self.left_out.append({"iteration": iteration, "datasetObjectId": oid, "reason": reason})
 
-    def skip(self, iteration: int, oid: str, worker_id: str, reason: str) -> None:
+    def skip(self, iteration: int, unused: Any, whole: bool) -> None:
+        """An answer not used (whole), or used without some of its shapes."""
+        oid, worker, reason = unused.dataset_object_id, unused.worker_id, unused.reason
+        what = f" is not used: {reason}" if whole else f": {reason}, not used"
         print(
-            f"gtproc consolidate: iteration {iteration}, object {oid}: the answer of worker {worker_id} is not used:"
-            f" {reason}",
+            f"gtproc consolidate: iteration {iteration}, object {oid}: the answer of worker {worker}{what}",
             file=sys.stderr,
         )
-        self.unused.append({"iteration": iteration, "datasetObjectId": oid, "workerId": worker_id, "reason": reason})
-
-    def skip_shapes(self, iteration: int, oid: str, worker_id: str, reason: str) -> None:
-        print(
-            f"gtproc consolidate: iteration {iteration}, object {oid}: the answer of worker {worker_id}: {reason},"
-            " not used",
-            file=sys.stderr,
-        )
-        self.unused_shapes.append(
-            {"iteration": iteration, "datasetObjectId": oid, "workerId": worker_id, "reason": reason}
-        )
+        entry = {"iteration": iteration, "datasetObjectId": oid, "workerId": worker, "reason": reason}
+        (self.unused if whole else self.unused_shapes).append(entry)
 
     def is_left_out(self, iteration: int, oid: str) -> bool:
         return any(item["iteration"] == iteration and item["datasetObjectId"] == oid for item in self.left_out)
