@@ -48,15 +48,15 @@ def sniff(head: bytes) -> tuple[str, str] | None:
             "the input is binary data, not JSON Lines text; hint: pass the output.manifest file itself",
         )
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    first, _, rest = text.partition(b"\n")
     # `[1,2]` whole on line 1, with object lines after it, is that line's error; an array opened on
     # line 1 and closed further down is a JSON document.
-    if text.startswith(b"[") and not (_decodes(_first_line(text)) and _next_line_is_object(text, cut)):
+    if text.startswith(b"[") and not (_decodes(first.rstrip(b"\r")) and _next_line_is_object(text, cut)):
         return (
             InputRule.NOT_JSON_LINES,
             "the input is a JSON array, not JSON Lines; hint: an output manifest holds one JSON object per line"
             " (`jq -c '.[]' FILE` writes an array's items one per line)",
         )
-    first, _, rest = text.partition(b"\n")
     if _cr_separated(first):
         return (
             InputRule.CR_LINE_ENDINGS,
@@ -99,10 +99,6 @@ def _cr_separated(first: bytes) -> bool:
         return isinstance(_decoder.decode(before), dict)
     except (msgspec.DecodeError, RecursionError):
         return False
-
-
-def _first_line(text: bytes) -> bytes:
-    return text.split(b"\n", 1)[0].rstrip(b"\r")
 
 
 def _decodes(line: bytes) -> bool:
